@@ -1,0 +1,58 @@
+// The port between the tickerplant's paywall and a Lightning node: mint invoices, hear settlements.
+// Implemented by the lnd gRPC client (lnd.ts) and the in-process development backend (dev.ts).
+import type { EventEmitter } from 'node:events';
+
+export type InvoiceState = 'OPEN' | 'SETTLED' | 'CANCELED' | 'ACCEPTED';
+
+/** An invoice as lnd describes it (lnrpc.Invoice), reduced to what the paywall uses. */
+export interface Invoice {
+  /** SHA-256 of the preimage, 32 bytes (lnrpc.Invoice.r_hash). */
+  readonly rHash: Buffer;
+  /** BOLT11 string. */
+  readonly paymentRequest: string;
+  /** lnd's add_index: rises by one per added invoice, starting at 1. */
+  readonly addIndex: bigint;
+  /** lnd's settle_index: 0 while not settled. */
+  readonly settleIndex: bigint;
+  readonly state: InvoiceState;
+  readonly valueSat: bigint;
+  readonly amountPaidSat: bigint;
+  readonly memo: string;
+  /** Unix seconds. */
+  readonly creationDate: number;
+  /** Seconds after creationDate at which the invoice expires. */
+  readonly expirySeconds: number;
+  /** Unix seconds, 0 until settled. */
+  readonly settleDate: number;
+}
+
+export interface InvoiceRequest {
+  readonly valueSat: bigint;
+  readonly memo: string;
+  readonly expirySeconds: number;
+}
+
+/** Whether the backend can mint invoices right now, and why not. */
+export interface BackendStatus {
+  readonly up: boolean;
+  /** One line for operators when down, e.g. 'lnd unreachable at 127.0.0.1:10009'. */
+  readonly reason?: string;
+}
+
+/**
+ * Events:
+ * - 'settled' (invoice: Invoice): an invoice reached SETTLED. May repeat for the same rHash (replays after
+ *   reconnects); consumers must be idempotent, keyed by rHash.
+ * - 'status' (status: BackendStatus): connectivity changed.
+ */
+export interface InvoiceBackend extends EventEmitter {
+  readonly kind: 'dev' | 'lnd';
+  /** Connects (or prepares) and starts listening for settlements. Never rejects because the node is down. */
+  start(): Promise<void>;
+  close(): Promise<void>;
+  status(): BackendStatus;
+  /** Rejects with a LightningError (code LN_ERR_UNAVAILABLE) when the node cannot be reached. */
+  addInvoice(request: InvoiceRequest): Promise<Invoice>;
+  /** undefined when the node does not know the hash. */
+  lookupInvoice(rHash: Buffer): Promise<Invoice | undefined>;
+}
