@@ -1,0 +1,111 @@
+// Composition root: builds the logger-bound parts, the tickerplant, the q environment and the listeners,
+// and stops them in order. The only place concrete parts are constructed.
+import { existsSync } from 'node:fs';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { readFileSync } from 'node:fs';
+import type { Logger } from 'pino';
+import type { Clock } from './clock.js';
+import { systemClock } from './clock.js';
+import type { Config } from './config.js';
+import { Dispatcher } from './dispatch.js';
+import { Env } from './q/index.js';
+import { IpcServer, loadUsersFile } from './server/index.js';
+import type { ListenAddress } from './server/index.js';
+import { bindTick, loadSchema, Tickerplant } from './tick/index.js';
+import type { Subscriber } from './tick/index.js';
+import { QError } from './errors.js';
+
+export interface App {
+  readonly tp: Tickerplant;
+  readonly server: IpcServer;
+  readonly env: Env;
+  readonly addresses: ListenAddress[];
+  /** The TCP port actually bound (useful with -p 0). */
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+export interface AppDeps {
+  readonly log: Logger;
+  readonly clock?: Clock;
+}
+
+const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
+
+/** SRC as tick.q reads it: a .q path, or a name looked up as q/SRC.q here, then in the package. */
+export function resolveSchemaPath(src: string): string {
+  if (src.endsWith('.q') || src.includes('/')) return src;
+  const local = join('q', `${src}.q`);
+  if (existsSync(local)) return local;
+  return join(packageRoot, 'q', `${src}.q`);
+}
+
+export function packageVersion(): string {
+  const pkg = JSON.parse(readFileSync(join(packageRoot, 'package.json'), 'utf8')) as { version: string };
+  return pkg.version;
+}
+
+export async function startApp(config: Config, deps: AppDeps): Promise<App> {
+  const { log } = deps;
+  const clock = deps.clock ?? systemClock(config.utcOffsetHours);
+  const schemaPath = resolveSchemaPath(config.src);
+  const schemas = loadSchema(schemaPath);
+  const tp = new Tickerplant({
+    schemas,
+    src: config.src.replace(/^.*\//, '').replace(/\.q$/, ''),
+    ...(config.dst !== undefined ? { logDir: config.dst } : {}),
+    batchMs: config.batchMs,
+    clock,
+    log,
+    fsync: config.fsync,
+    truncateLog: config.truncateLog,
+  });
+  const env = new Env();
+  const subscriberFor = (ctx: { handle: number }): Subscriber => {
+    const conn = server.get(ctx.handle);
+    if (!conn) throw new QError('handle');
+    return conn;
+  };
+  bindTick(env, { tp, subscriberFor });
+  const server: IpcServer = new IpcServer({
+    handler: new Dispatcher(tp, env, log),
+    log: log.child({ mod: 'ipc' }),
+    ...(config.usersFile ? { authenticator: loadUsersFile(config.usersFile) } : {}),
+    limits: {
+      maxMessageBytes: config.maxMessageBytes,
+      maxQueuedBytes: config.maxQueuedBytes,
+      maxDepth: config.maxDepth,
+      handshakeTimeoutMs: config.handshakeTimeoutMs,
+    },
+  });
+
+  const addresses: ListenAddress[] = [];
+  try {
+    addresses.push(await server.listenTcp(config.port, config.host));
+    if (config.unixSocket) {
+      const path = config.unixSocket.replace('PORT', String(addresses[0]?.port ?? config.port));
+      addresses.push(await server.listenUnix(path));
+    }
+    if (config.tlsPort !== undefined) {
+      if (!config.tlsCert || !config.tlsKey) throw new QError('--tls-port needs --tls-cert and --tls-key');
+      addresses.push(await server.listenTls(config.tlsPort, readFileSync(config.tlsCert), readFileSync(config.tlsKey), config.host));
+    }
+  } catch (err) {
+    await server.close();
+    tp.close();
+    throw err;
+  }
+  tp.start();
+  log.info({ schema: schemaPath, tables: tp.names, mode: tp.batch ? `batch ${config.batchMs}ms` : 'zero-latency',
+    journal: tp.logFile ?? null, listen: addresses.map((a) => a.port ?? a.address) }, 'tickerplant started');
+  return {
+    tp, server, env, addresses,
+    port: addresses[0]?.port ?? config.port,
+    async close() {
+      await server.close();
+      tp.close();
+      log.info({}, 'tickerplant stopped');
+    },
+  };
+}

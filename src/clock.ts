@@ -1,0 +1,44 @@
+// Time for the tickerplant: wall-clock nanoseconds and the local UTC offset (tick.q's -o), injectable
+// so tests move time (midnight, expiry) without sleeping.
+
+export interface Clock {
+  /** Unix time in nanoseconds. */
+  nowNanos(): bigint;
+  /** Offset of local time from UTC in minutes at the given instant (q's -o, or the system zone). */
+  offsetMinutes(unixNanos: bigint): number;
+}
+
+/** The system clock: ns resolution from hrtime, anchored to Date.now() once. */
+export function systemClock(utcOffsetHours?: number): Clock {
+  const baseWall = BigInt(Date.now()) * 1_000_000n;
+  const baseHr = process.hrtime.bigint();
+  const fixed = utcOffsetHours === undefined ? undefined : Math.round(utcOffsetHours * 60);
+  return {
+    nowNanos: () => baseWall + (process.hrtime.bigint() - baseHr),
+    offsetMinutes: (unixNanos) =>
+      fixed ?? -new Date(Number(unixNanos / 1_000_000n)).getTimezoneOffset(),
+  };
+}
+
+/** A clock that only moves when told to. */
+export class ManualClock implements Clock {
+  constructor(private nanos: bigint, private readonly offset = 0) {}
+  nowNanos(): bigint { return this.nanos; }
+  offsetMinutes(): number { return this.offset; }
+  set(unixNanos: bigint): void { this.nanos = unixNanos; }
+  advance(nanos: bigint): void { this.nanos += nanos; }
+}
+
+const NANOS_PER_DAY = 86_400_000_000_000n;
+/** Nanoseconds from 1970.01.01 to 2000.01.01. */
+const EPOCH_NANOS = 946_684_800_000_000_000n;
+
+/** Local wall-clock time as q sees it: date (days since 2000.01.01) and time of day (ns). */
+export function localNow(clock: Clock): { date: number; timeOfDay: bigint } {
+  const utc = clock.nowNanos();
+  const local = utc + BigInt(clock.offsetMinutes(utc)) * 60_000_000_000n - EPOCH_NANOS;
+  let days = local / NANOS_PER_DAY;
+  let rem = local % NANOS_PER_DAY;
+  if (rem < 0n) { rem += NANOS_PER_DAY; days -= 1n; }
+  return { date: Number(days), timeOfDay: rem };
+}

@@ -1,0 +1,205 @@
+// Command line → Config, shaped like `q tick.q SRC DST -p 5010 -t 1000 -o 0` plus long options for the
+// rest. Every option has a documented default; `--help` prints them from this table.
+import { parseArgs } from 'node:util';
+import { ConfigError } from './errors.js';
+
+export interface Config {
+  /** Schema name (q/SRC.q) or a path to a .q file. */
+  readonly src: string;
+  /** Journal directory; undefined: no journal. */
+  readonly dst: string | undefined;
+  readonly port: number;
+  readonly host: string | undefined;
+  /** Unix socket path (q's `:unix://PORT is /tmp/kx.PORT); '' disables. */
+  readonly unixSocket: string;
+  readonly batchMs: number;
+  readonly utcOffsetHours: number | undefined;
+  readonly tlsPort: number | undefined;
+  readonly tlsCert: string | undefined;
+  readonly tlsKey: string | undefined;
+  readonly usersFile: string | undefined;
+  readonly maxMessageBytes: number;
+  readonly maxQueuedBytes: number;
+  readonly maxDepth: number;
+  readonly handshakeTimeoutMs: number;
+  readonly fsync: 'none' | 'batch' | 'record';
+  readonly truncateLog: boolean;
+  readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
+  readonly dataDir: string;
+  readonly lightning: 'none' | 'dev' | 'lnd';
+  readonly lnd: string | undefined;
+  readonly lndTlsCert: string | undefined;
+  readonly lndMacaroon: string | undefined;
+  readonly priceSat: number;
+  readonly pricingFile: string | undefined;
+  readonly entitlementMs: number | undefined;
+  readonly invoiceExpirySeconds: number;
+  readonly devAutopayMs: number | undefined;
+  readonly httpPort: number | undefined;
+  readonly demoFeed: boolean;
+}
+
+interface OptionSpec {
+  readonly short?: string;
+  readonly type: 'string' | 'boolean';
+  readonly help: string;
+  readonly def: string;
+  readonly env?: string;
+}
+
+/** Every option, its default and its environment variable. */
+export const OPTIONS: Record<string, OptionSpec> = {
+  port: { short: 'p', type: 'string', help: 'TCP port for q clients', def: '5010', env: 'TP_PORT' },
+  timer: { short: 't', type: 'string', help: 'batch publish interval in ms; 0 = zero-latency mode', def: '0' },
+  'utc-offset': { short: 'o', type: 'string', help: 'hours from UTC for local time (q -o)', def: 'system zone' },
+  host: { type: 'string', help: 'interface to listen on', def: 'all' },
+  unix: { type: 'string', help: "unix socket path ('' to disable)", def: '/tmp/kx.PORT' },
+  'tls-port': { type: 'string', help: 'also accept TLS on this port', def: 'off' },
+  'tls-cert': { type: 'string', help: 'PEM certificate for --tls-port', def: '' },
+  'tls-key': { type: 'string', help: 'PEM private key for --tls-port', def: '' },
+  users: { short: 'u', type: 'string', help: 'user:password file, as q -u', def: 'anyone may connect' },
+  'max-message-bytes': { type: 'string', help: 'largest message accepted', def: String(256 * 1024 * 1024) },
+  'max-queued-bytes': { type: 'string', help: 'outbound bytes queued per client before it is dropped', def: String(64 * 1024 * 1024) },
+  'max-depth': { type: 'string', help: 'deepest nesting accepted in a message', def: '64' },
+  'handshake-timeout': { type: 'string', help: 'ms allowed for the handshake', def: '5000' },
+  fsync: { type: 'string', help: 'journal fsync: none | batch | record', def: 'none' },
+  'truncate-log': { type: 'boolean', help: 'truncate a corrupt journal tail instead of refusing to start', def: 'false' },
+  'log-level': { type: 'string', help: 'trace | debug | info | warn | error | silent', def: 'info', env: 'TP_LOG_LEVEL' },
+  'data-dir': { type: 'string', help: 'dev node key, ledger and lnd cursor when there is no DST', def: './data', env: 'TP_DATA_DIR' },
+  lightning: { type: 'string', help: "payment backend: 'dev' (built in) or 'none'", def: 'none' },
+  lnd: { type: 'string', help: 'lnd gRPC host:port (turns payments on)', def: '', env: 'LND_GRPC_HOST' },
+  'lnd-tlscert': { type: 'string', help: "path to lnd's tls.cert", def: '~/.lnd/tls.cert', env: 'LND_TLS_CERT' },
+  'lnd-macaroon': { type: 'string', help: 'path to invoice.macaroon', def: '~/.lnd/data/chain/bitcoin/mainnet/invoice.macaroon', env: 'LND_MACAROON' },
+  price: { type: 'string', help: 'sats per sym for priced tables', def: '100' },
+  pricing: { type: 'string', help: 'pricing file (JSON)', def: '' },
+  entitlement: { type: 'string', help: 'pay-per-period length, e.g. 1h or 30m', def: 'until disconnect' },
+  'invoice-expiry': { type: 'string', help: 'invoice expiry in seconds', def: '3600' },
+  'dev-autopay': { type: 'string', help: 'dev backend: settle every invoice after this many ms', def: 'off' },
+  'http-port': { type: 'string', help: 'HTTP port for the web page, WebSocket gateway and /metrics', def: 'off' },
+  'demo-feed': { type: 'boolean', help: 'publish simulated trades and quotes', def: 'false' },
+  help: { short: 'h', type: 'boolean', help: 'show this help', def: '' },
+  version: { short: 'V', type: 'boolean', help: 'print the version', def: '' },
+};
+
+const int = (name: string, v: string, min = 0): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < min) throw new ConfigError(`--${name} must be an integer >= ${min}, got '${v}'`);
+  return n;
+};
+
+/** `1h`, `30m`, `45s`, `500ms` or plain ms. */
+export function parseDuration(name: string, v: string): number {
+  const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(v.trim());
+  if (!m) throw new ConfigError(`--${name}: cannot read '${v}' as a duration (e.g. 1h, 30m, 45s)`);
+  const unit = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 }[m[2] ?? 'ms'] ?? 1;
+  return Math.round(Number(m[1]) * unit);
+}
+
+export interface ParsedArgs {
+  readonly command: 'run' | 'replay' | 'pay' | 'help' | 'version';
+  readonly config: Config;
+  readonly positionals: string[];
+  readonly values: Record<string, string | boolean | undefined>;
+}
+
+export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = {}): ParsedArgs {
+  const options: Record<string, { type: 'string' | 'boolean'; short?: string }> = {};
+  for (const [name, spec] of Object.entries(OPTIONS)) {
+    options[name] = spec.short ? { type: spec.type, short: spec.short } : { type: spec.type };
+  }
+  // Subcommands keep their own extra options (replay --to, --count-only).
+  options['to'] = { type: 'string' };
+  options['count-only'] = { type: 'boolean' };
+  options['table'] = { type: 'string' };
+  let parsed;
+  try {
+    parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
+  } catch (err) {
+    throw new ConfigError(err instanceof Error ? err.message : String(err));
+  }
+  const v = parsed.values as Record<string, string | boolean | undefined>;
+  const pos = parsed.positionals;
+  const get = (name: string): string | undefined => {
+    const x = v[name];
+    if (typeof x === 'string') return x;
+    const e = OPTIONS[name]?.env;
+    return e !== undefined ? env[e] : undefined;
+  };
+  let command: ParsedArgs['command'] = 'run';
+  if (v['help']) command = 'help';
+  else if (v['version']) command = 'version';
+  else if (pos[0] === 'replay' || pos[0] === 'pay') command = pos.shift() as 'replay' | 'pay';
+  const port = int('port', get('port') ?? '5010');
+  const fsync = get('fsync') ?? 'none';
+  if (fsync !== 'none' && fsync !== 'batch' && fsync !== 'record') throw new ConfigError(`--fsync must be none, batch or record`);
+  const logLevel = (get('log-level') ?? 'info') as Config['logLevel'];
+  if (!['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent'].includes(logLevel)) {
+    throw new ConfigError(`--log-level: unknown level '${logLevel}'`);
+  }
+  const lnd = get('lnd') || undefined;
+  const lightningOpt = get('lightning');
+  if (lightningOpt !== undefined && lightningOpt !== 'dev' && lightningOpt !== 'none') {
+    throw new ConfigError(`--lightning must be 'dev' or 'none' (use --lnd host:port for a real node)`);
+  }
+  if (lnd && lightningOpt === 'dev') throw new ConfigError('choose one of --lightning dev and --lnd');
+  const offset = get('utc-offset');
+  const home = env['HOME'] ?? '';
+  const expand = (p: string | undefined): string | undefined => (p && p.startsWith('~/') ? home + p.slice(1) : p);
+  const config: Config = {
+    src: command === 'run' ? pos[0] ?? 'sym' : 'sym',
+    dst: command === 'run' ? pos[1] : undefined,
+    port,
+    host: get('host'),
+    unixSocket: get('unix') ?? `/tmp/kx.${port}`,
+    batchMs: int('timer', get('timer') ?? '0'),
+    utcOffsetHours: offset === undefined ? undefined : Number(offset),
+    tlsPort: get('tls-port') === undefined ? undefined : int('tls-port', get('tls-port') as string),
+    tlsCert: get('tls-cert'),
+    tlsKey: get('tls-key'),
+    usersFile: get('users'),
+    maxMessageBytes: int('max-message-bytes', get('max-message-bytes') ?? String(256 * 1024 * 1024), 16),
+    maxQueuedBytes: int('max-queued-bytes', get('max-queued-bytes') ?? String(64 * 1024 * 1024), 1024),
+    maxDepth: int('max-depth', get('max-depth') ?? '64', 2),
+    handshakeTimeoutMs: int('handshake-timeout', get('handshake-timeout') ?? '5000', 1),
+    fsync,
+    truncateLog: v['truncate-log'] === true,
+    logLevel,
+    dataDir: get('data-dir') ?? './data',
+    lightning: lnd ? 'lnd' : lightningOpt === 'dev' ? 'dev' : 'none',
+    lnd,
+    lndTlsCert: expand(get('lnd-tlscert') ?? (lnd ? '~/.lnd/tls.cert' : undefined)),
+    lndMacaroon: expand(get('lnd-macaroon') ?? (lnd ? '~/.lnd/data/chain/bitcoin/mainnet/invoice.macaroon' : undefined)),
+    priceSat: int('price', get('price') ?? '100'),
+    pricingFile: get('pricing') || undefined,
+    entitlementMs: get('entitlement') === undefined ? undefined : parseDuration('entitlement', get('entitlement') as string),
+    invoiceExpirySeconds: int('invoice-expiry', get('invoice-expiry') ?? '3600', 1),
+    devAutopayMs: get('dev-autopay') === undefined ? undefined : int('dev-autopay', get('dev-autopay') as string),
+    httpPort: get('http-port') === undefined ? undefined : int('http-port', get('http-port') as string),
+    demoFeed: v['demo-feed'] === true,
+  };
+  if (offset !== undefined && !Number.isFinite(config.utcOffsetHours)) throw new ConfigError(`-o must be a number of hours`);
+  return { command, config, positionals: pos, values: v };
+}
+
+export function helpText(version: string): string {
+  const lines = [
+    `tickerplant ${version}: a kdb+-compatible tickerplant (drop-in kdb-tick) with Lightning pay-per-ticker`,
+    '',
+    'usage: tickerplant [SRC] [DST] [-p port] [-t ms] [-o hours] [options]',
+    '       tickerplant replay LOG [--to host:port] [--count-only]',
+    '       tickerplant pay PAYMENT_REQUEST [-p port]',
+    '',
+    '  SRC  schema name, read from q/SRC.q, or a path to a .q file  (default: sym)',
+    '  DST  journal directory; absent: no journal                  (default: none)',
+    '',
+    'options:',
+  ];
+  for (const [name, s] of Object.entries(OPTIONS)) {
+    const flag = (s.short ? `-${s.short}, ` : '    ') + `--${name}` + (s.type === 'string' ? ' <v>' : '');
+    const def = s.def ? ` (default: ${s.def})` : '';
+    const env = s.env ? ` [env ${s.env}]` : '';
+    lines.push(`  ${flag.padEnd(28)} ${s.help}${def}${env}`);
+  }
+  lines.push('', 'exit codes: 0 ok, 1 runtime failure (e.g. corrupt journal), 2 bad command line');
+  return lines.join('\n');
+}

@@ -1,0 +1,55 @@
+// Glue from the IPC server to the tickerplant: the hot path (`.u.upd` lists from feeds) goes straight
+// to the tickerplant; everything else is q's `value`, restricted to the whitelisted subset in q/.
+// Spec: kdb-ipc-and-tick.md §8 (what a q server does with sync/async messages).
+import type { Logger } from 'pino';
+import { QError } from './errors.js';
+import { MsgType, NULL } from './ipc/index.js';
+import type { QValue } from './ipc/index.js';
+import { evaluateMessage } from './q/index.js';
+import type { Env } from './q/index.js';
+import type { Connection, Handler } from './server/index.js';
+import type { Tickerplant } from './tick/index.js';
+
+/** Names a feed may use as the head of an update list: tick.q's .u.upd, and upd as a chained TP calls it. */
+const UPD = new Set(['.u.upd', 'upd']);
+
+function headName(v: QValue): string | undefined {
+  if (v.type === -11) return v.value;
+  if (v.type === 10 && v.data.length <= 6) return Buffer.from(v.data).toString('latin1');
+  return undefined;
+}
+
+export class Dispatcher implements Handler {
+  constructor(
+    private readonly tp: Tickerplant,
+    private readonly env: Env,
+    private readonly log: Logger,
+    private readonly hooks: { onClose?(handle: number): void } = {},
+  ) {}
+
+  onMessage(conn: Connection, value: QValue, msgType: MsgType): QValue | Promise<QValue> {
+    const sync = msgType === MsgType.Sync;
+    if (value.type === 0 && value.items.length === 3) {
+      const head = headName(value.items[0] as QValue);
+      if (head !== undefined && UPD.has(head)) {
+        const t = value.items[1] as QValue;
+        if (t.type !== -11) throw new QError('type');
+        try {
+          this.tp.upd(t.value, value.items[2] as QValue, sync);
+        } catch (err) {
+          this.tp.stats.badUpdates++;
+          if (!sync && err instanceof QError) conn.log.warn({ table: t.value, err: err.message }, 'bad update');
+          throw err;
+        }
+        return NULL;
+      }
+    }
+    return evaluateMessage(value, this.env, { handle: conn.handle, user: conn.user });
+  }
+
+  onClose(conn: Connection): void {
+    this.tp.disconnect(conn.handle);
+    this.hooks.onClose?.(conn.handle);
+    this.log.debug({ h: conn.handle }, 'subscriptions removed');
+  }
+}

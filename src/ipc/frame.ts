@@ -1,0 +1,49 @@
+// The 8-byte message header and whole-message decoding (decompressing first when flagged).
+// Spec: code.kx.com/q/basics/ipc; ../shared/reference/kdb-ipc-and-tick.md §2, §5.
+import { IpcDecodeError } from '../errors.js';
+import { decompress } from './compress.js';
+import { decodePayload } from './decode.js';
+import { HEADER_BYTES } from './encode.js';
+import type { MsgType } from './types.js';
+import type { QValue } from './values.js';
+
+export interface Header {
+  readonly littleEndian: boolean;
+  readonly msgType: MsgType;
+  readonly compressed: boolean;
+  /** Total bytes on the wire, header included. */
+  readonly length: number;
+}
+
+export interface Message {
+  readonly msgType: MsgType;
+  readonly value: QValue;
+}
+
+export interface MessageLimits {
+  /** Largest message accepted, after decompression. */
+  readonly maxMessageBytes: number;
+  readonly maxDepth: number;
+}
+
+export function readHeader(frame: Buffer): Header {
+  if (frame.length < HEADER_BYTES) throw new IpcDecodeError('IPC_ERR_TRUNCATED', 'short header');
+  const littleEndian = frame[0] === 1;
+  const msgType = frame[1] as number;
+  const flag = frame[2] as number;
+  if (msgType > 2 || flag > 1) throw new IpcDecodeError('IPC_ERR_BAD_TYPE', 'bad header');
+  const length = littleEndian ? frame.readUInt32LE(4) : frame.readUInt32BE(4);
+  return { littleEndian, msgType: msgType as MsgType, compressed: flag === 1, length };
+}
+
+/** Decodes one complete frame (as the Framer delivers it). */
+export function decodeMessage(frame: Buffer, limits: MessageLimits): Message {
+  const header = readHeader(frame);
+  if (header.length !== frame.length) throw new IpcDecodeError('IPC_ERR_BAD_LENGTH', 'length mismatch');
+  const body = header.compressed ? decompress(frame, limits.maxMessageBytes) : frame;
+  const value = decodePayload(body, HEADER_BYTES, body.length, {
+    littleEndian: header.littleEndian,
+    maxDepth: limits.maxDepth,
+  });
+  return { msgType: header.msgType, value };
+}

@@ -1,0 +1,11 @@
+// The kdb+ IPC layer: value model, codec, framing, compression, handshake. No sockets here.
+export * from './types.js';
+export * from './values.js';
+export * from './temporal.js';
+export { decodePayload, decodeAt, skipValue, DEFAULT_MAX_DEPTH, type DecodeOptions } from './decode.js';
+export { encodePayload, encodeMessage, writeHeader, HEADER_BYTES } from './encode.js';
+export { readHeader, decodeMessage, type Header, type Message, type MessageLimits } from './frame.js';
+export { compress, decompress, shouldCompress } from './compress.js';
+export { Outbound } from './outbound.js';
+export { Framer } from './framer.js';
+export { parseHandshake, replyCapability, type Handshake } from './handshake.js';

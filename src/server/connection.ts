@@ -1,0 +1,228 @@
+// One q client: handshake → frames → handler, sync replies in order, coalesced async sends,
+// a bound on queued outbound bytes. Spec: code.kx.com/q/basics/ipc; kdb-ipc-and-tick.md §1, §2, §8.
+import type { Socket } from 'node:net';
+import type { Logger } from 'pino';
+import { IpcDecodeError, QError, TpError } from '../errors.js';
+import {
+  decodeMessage, encodeMessage, error as qError, Framer, MsgType, Outbound, parseHandshake, replyCapability,
+} from '../ipc/index.js';
+import type { QValue } from '../ipc/index.js';
+import type { Authenticator } from './auth.js';
+import type { Limits } from './limits.js';
+
+/** What the layer above does with a connection's traffic (q's .z.po, .z.pg/.z.ps, .z.pc). */
+export interface Handler {
+  onOpen?(conn: Connection): void;
+  /** Result of a sync message is the response; of an async one, ignored. May return a Promise. */
+  onMessage(conn: Connection, value: QValue, msgType: MsgType): QValue | Promise<QValue>;
+  onClose?(conn: Connection, reason: CloseReason): void;
+}
+
+export type CloseReason = 'peer' | 'badmsg' | 'slow' | 'shutdown' | 'handshake';
+
+type State = 'handshake' | 'open' | 'closed';
+
+export class Connection {
+  /** The integer handle, q's .z.w. */
+  readonly handle: number;
+  user = '';
+  capability = 0;
+  /** Loopback or unix socket: q never compresses to these (kdb-ipc-and-tick.md §1.4). */
+  readonly local: boolean;
+  readonly peer: string;
+  log: Logger;
+  private state: State = 'handshake';
+  private pending: Buffer = Buffer.alloc(0);
+  private readonly framer: Framer;
+  private readonly queue: Buffer[] = [];
+  private busy = false;
+  private corked = false;
+  private handshakeTimer: NodeJS.Timeout | undefined;
+
+  constructor(
+    readonly socket: Socket,
+    handle: number,
+    private readonly handler: Handler,
+    private readonly auth: Authenticator,
+    private readonly limits: Limits,
+    log: Logger,
+    isUnix: boolean,
+  ) {
+    this.handle = handle;
+    const addr = socket.remoteAddress ?? '';
+    this.local = isUnix || isLoopback(addr);
+    this.peer = isUnix ? 'unix' : `${addr}:${socket.remotePort ?? 0}`;
+    this.log = log.child({ h: handle, peer: this.peer });
+    this.framer = new Framer({ maxMessageBytes: limits.maxMessageBytes });
+    socket.setNoDelay(true);
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    socket.on('error', (err) => this.log.debug({ err }, 'socket error'));
+    socket.on('close', () => this.closed('peer'));
+    this.handshakeTimer = setTimeout(() => this.fail('handshake', 'handshake timeout'), limits.handshakeTimeoutMs);
+    this.handshakeTimer.unref();
+  }
+
+  get open(): boolean { return this.state === 'open'; }
+
+  /** Bytes written but not yet accepted by the kernel. */
+  get queuedBytes(): number { return this.socket.writableLength; }
+
+  /** Sends an async message (encodes it). */
+  sendValue(value: QValue, msgType: MsgType = MsgType.Async): void {
+    this.send(new Outbound(encodeMessage(value, msgType)));
+  }
+
+  /**
+   * Queues an encoded message. Writes made in one event-loop turn leave in one writev
+   * (one syscall per small message caps Node near 165k msg/s: performance-anchors.md §C2).
+   * A peer that lets more than maxQueuedBytes pile up is dropped.
+   */
+  send(msg: Outbound): void {
+    if (this.state !== 'open') return;
+    if (!this.corked) {
+      this.corked = true;
+      this.socket.cork();
+      process.nextTick(this.uncork);
+    }
+    this.socket.write(msg.forPeer(this.local, this.capability));
+    if (this.socket.writableLength > this.limits.maxQueuedBytes) {
+      this.log.warn({ queued: this.socket.writableLength, max: this.limits.maxQueuedBytes }, 'slow consumer dropped');
+      this.close('slow');
+    }
+  }
+
+  private readonly uncork = (): void => {
+    this.corked = false;
+    this.socket.uncork();
+  };
+
+  close(reason: CloseReason = 'shutdown'): void {
+    if (this.state === 'closed') return;
+    const wasOpen = this.state === 'open';
+    this.state = 'closed';
+    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    if (reason === 'shutdown') {
+      // Let queued replies drain, but never wait on a peer that does not close its side.
+      this.socket.end();
+      setTimeout(() => this.socket.destroy(), 1000).unref();
+    } else {
+      this.socket.destroy();
+    }
+    if (wasOpen) this.handler.onClose?.(this, reason);
+  }
+
+  private closed(reason: CloseReason): void {
+    this.close(reason);
+  }
+
+  private fail(reason: CloseReason, message: string, err?: unknown): void {
+    if (this.state === 'closed') return;
+    this.log.warn({ reason, err: err instanceof Error ? err.message : undefined }, message);
+    this.close(reason);
+  }
+
+  private onData(chunk: Buffer): void {
+    if (this.state === 'closed') return;
+    if (this.state === 'handshake') {
+      chunk = this.pending.length ? Buffer.concat([this.pending, chunk]) : chunk;
+      let hs;
+      try {
+        hs = parseHandshake(chunk, this.limits.maxHandshakeBytes);
+      } catch (err) {
+        this.fail('handshake', 'handshake rejected', err);
+        return;
+      }
+      if (!hs) { this.pending = chunk; return; }
+      this.pending = Buffer.alloc(0);
+      if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+      if (!this.auth.check(hs.user, hs.password)) {
+        // q closes without sending a byte; the client reports 'access.
+        this.log.warn({ user: hs.user }, 'access denied');
+        this.state = 'closed';
+        this.socket.destroy();
+        return;
+      }
+      this.user = hs.user;
+      this.capability = replyCapability(hs.capability);
+      this.log = this.log.child({ user: hs.user });
+      this.state = 'open';
+      // Written alone: node-q requires the reply byte to be its whole first read.
+      this.socket.write(Buffer.from([this.capability]));
+      this.handler.onOpen?.(this);
+      chunk = chunk.subarray(hs.consumed);
+      if (chunk.length === 0) return;
+    }
+    try {
+      this.framer.push(chunk, this.onFrame);
+    } catch (err) {
+      this.fail('badmsg', 'bad frame', err);
+    }
+  }
+
+  private readonly onFrame = (frame: Buffer): void => {
+    if (this.busy) {
+      this.queue.push(Buffer.from(frame)); // frames may be views into a socket chunk: keep a copy
+      return;
+    }
+    this.process(frame);
+  };
+
+  private process(frame: Buffer): void {
+    if (this.state !== 'open') return;
+    let msg;
+    try {
+      msg = decodeMessage(frame, this.limits);
+    } catch (err) {
+      this.fail('badmsg', 'undecodable message', err);
+      return;
+    }
+    let result: QValue | Promise<QValue>;
+    try {
+      result = this.handler.onMessage(this, msg.value, msg.msgType);
+    } catch (err) {
+      this.reply(msg.msgType, undefined, err);
+      return;
+    }
+    if (result instanceof Promise) {
+      // Hold this client's later messages until the answer is out: replies stay in request order.
+      this.busy = true;
+      this.socket.pause();
+      result.then(
+        (value) => this.finish(msg.msgType, value, undefined),
+        (err: unknown) => this.finish(msg.msgType, undefined, err),
+      );
+      return;
+    }
+    this.reply(msg.msgType, result, undefined);
+  }
+
+  private finish(msgType: MsgType, value: QValue | undefined, err: unknown): void {
+    this.busy = false;
+    this.reply(msgType, value, err);
+    while (!this.busy && this.queue.length > 0 && this.state === 'open') this.process(this.queue.shift() as Buffer);
+    if (!this.busy && this.state === 'open') this.socket.resume();
+  }
+
+  private reply(msgType: MsgType, value: QValue | undefined, err: unknown): void {
+    if (err !== undefined) {
+      const text = errorText(err);
+      if (err instanceof QError) this.log.debug({ err: text, sync: msgType === MsgType.Sync }, 'q error');
+      else this.log.error({ err }, 'handler failed');
+      if (msgType === MsgType.Sync) this.sendValue(qError(text), MsgType.Response);
+      return;
+    }
+    if (msgType === MsgType.Sync && value !== undefined) this.sendValue(value, MsgType.Response);
+  }
+}
+
+/** q error text for an exception: QError carries it; anything else is reported without internals. */
+function errorText(err: unknown): string {
+  if (err instanceof QError) return err.message;
+  if (err instanceof IpcDecodeError) return 'badmsg';
+  if (err instanceof TpError) return err.message;
+  return 'error';
+}
+
+function isLoopback(addr: string): boolean {
+  return addr.startsWith('127.') || addr === '::1' || addr.startsWith('::ffff:127.');
+}

@@ -1,0 +1,6 @@
+// The .u domain: tick.q + u.q state and behaviour. No sockets, no gRPC, no WebSockets.
+export { Tickerplant, type TickerplantOptions, type TickStats } from './tickerplant.js';
+export { Subscriptions, type Subscriber, type SymFilter } from './subscriptions.js';
+export { bindTick, readFilter, type Binding } from './namespace.js';
+export { loadSchema, parseSchema, emptyTable, type TableSchema } from './schema.js';
+export { readUpdate, hasTime, type Update } from './update.js';

@@ -1,0 +1,185 @@
+// .u.w and publishing: who gets which rows of which table. Subscribers with the same sym filter form
+// one group and share one encoded message per publish (encode once per distinct filter, never once
+// per subscriber). Spec: u.q .u.w, add, del, sel, pub; kdb-ipc-and-tick.md §6.3.
+import { encodeMessage, list, MsgType, Outbound, sym, symbols, table, int } from '../ipc/index.js';
+import type { QList, QTable, QValue } from '../ipc/index.js';
+import { rows, take } from './columns.js';
+import type { Column } from './columns.js';
+
+/** Anything that can receive async messages: an IPC handle, a WebSocket client, a chained TP. */
+export interface Subscriber {
+  /** q's handle (.z.w) for IPC clients; a unique negative number for others. */
+  readonly handle: number;
+  send(msg: Outbound): void;
+}
+
+/** A subscription filter: null means every sym (`). */
+export type SymFilter = ReadonlySet<string> | null;
+
+interface Entry {
+  readonly subscriber: Subscriber;
+  readonly filter: SymFilter;
+}
+
+interface Group {
+  readonly filter: SymFilter;
+  readonly subscribers: Subscriber[];
+  /** Scratch row indexes during one publish. */
+  idx: Int32Array;
+  hits: number;
+}
+
+/** Subscriptions of one table. */
+class TableSubscriptions {
+  readonly entries: Entry[] = [];
+  private groups: Group[] | undefined;
+  private wildcard: Group[] = [];
+  private bySym = new Map<string, Group[]>();
+
+  invalidate(): void { this.groups = undefined; }
+
+  private build(): void {
+    const byKey = new Map<string, Group>();
+    this.wildcard = [];
+    this.bySym = new Map();
+    for (const e of this.entries) {
+      const key = e.filter === null ? '' : '\0' + [...e.filter].sort().join('\0');
+      let g = byKey.get(key);
+      if (!g) {
+        g = { filter: e.filter, subscribers: [], idx: new Int32Array(16), hits: 0 };
+        byKey.set(key, g);
+        if (e.filter === null) this.wildcard.push(g);
+        else for (const s of e.filter) {
+          const list = this.bySym.get(s);
+          if (list) list.push(g); else this.bySym.set(s, [g]);
+        }
+      }
+      g.subscribers.push(e.subscriber);
+    }
+    this.groups = [...byKey.values()];
+  }
+
+  /** Sends (`upd;t;rows) to every subscriber whose filter selects at least one row (u.q pub). */
+  publish(name: string, data: QTable): number {
+    if (this.entries.length === 0) return 0;
+    if (!this.groups) this.build();
+    const n = rows(data.data[0] as Column);
+    if (n === 0) return 0;
+    let sent = 0;
+    for (const g of this.wildcard) sent += send(g, name, data);
+    if (this.bySym.size === 0) return sent;
+    const syms = (data.data[1] as Column).type === 11 ? (data.data[1] as { data: string[] }).data : undefined;
+    if (!syms) return sent;
+    if (n === 1) {
+      const gs = this.bySym.get(syms[0] as string);
+      if (gs) for (const g of gs) sent += send(g, name, data);
+      return sent;
+    }
+    const touched: Group[] = [];
+    for (let i = 0; i < n; i++) {
+      const gs = this.bySym.get(syms[i] as string);
+      if (!gs) continue;
+      for (const g of gs) {
+        if (g.hits === 0) touched.push(g);
+        if (g.hits === g.idx.length) {
+          const bigger = new Int32Array(g.idx.length * 2);
+          bigger.set(g.idx);
+          g.idx = bigger;
+        }
+        g.idx[g.hits++] = i;
+      }
+    }
+    for (const g of touched) {
+      const k = g.hits;
+      g.hits = 0;
+      const part = k === n ? data : table(data.columns, data.data.map((c) => take(c as Column, g.idx, k)));
+      sent += send(g, name, part);
+    }
+    return sent;
+  }
+}
+
+function send(g: Group, name: string, data: QTable): number {
+  const msg = new Outbound(encodeMessage(list(sym('upd'), sym(name), data), MsgType.Async));
+  for (const s of g.subscribers) s.send(msg);
+  return g.subscribers.length;
+}
+
+/** The whole of .u.w. */
+export class Subscriptions {
+  private readonly tables = new Map<string, TableSubscriptions>();
+
+  constructor(names: readonly string[]) {
+    for (const n of names) this.tables.set(n, new TableSubscriptions());
+  }
+
+  /** u.q del then add: re-subscribing replaces the caller's entry for that table. */
+  set(tableName: string, subscriber: Subscriber, filter: SymFilter): void {
+    const t = this.tables.get(tableName);
+    if (!t) return;
+    this.removeFrom(t, subscriber.handle);
+    t.entries.push({ subscriber, filter });
+    t.invalidate();
+  }
+
+  /** u.q add when already subscribed: widens the caller's syms (union). */
+  widen(tableName: string, subscriber: Subscriber, filter: SymFilter): void {
+    const t = this.tables.get(tableName);
+    if (!t) return;
+    const i = t.entries.findIndex((e) => e.subscriber.handle === subscriber.handle);
+    const old = i >= 0 ? t.entries[i] : undefined;
+    if (!old) { this.set(tableName, subscriber, filter); return; }
+    const merged = old.filter === null || filter === null ? null : new Set([...old.filter, ...filter]);
+    t.entries[i] = { subscriber, filter: merged };
+    t.invalidate();
+  }
+
+  /** u.q del[t;h]. */
+  remove(tableName: string, handle: number): void {
+    const t = this.tables.get(tableName);
+    if (t) this.removeFrom(t, handle);
+  }
+
+  /** .z.pc: the handle leaves every table. */
+  removeHandle(handle: number): void {
+    for (const t of this.tables.values()) this.removeFrom(t, handle);
+  }
+
+  private removeFrom(t: TableSubscriptions, handle: number): void {
+    const i = t.entries.findIndex((e) => e.subscriber.handle === handle);
+    if (i >= 0) { t.entries.splice(i, 1); t.invalidate(); }
+  }
+
+  publish(tableName: string, data: QTable): number {
+    return this.tables.get(tableName)?.publish(tableName, data) ?? 0;
+  }
+
+  has(tableName: string, handle: number): boolean {
+    return this.tables.get(tableName)?.entries.some((e) => e.subscriber.handle === handle) ?? false;
+  }
+
+  /** Distinct subscribers across all tables (u.q end). */
+  distinct(): Subscriber[] {
+    const seen = new Map<number, Subscriber>();
+    for (const t of this.tables.values()) for (const e of t.entries) seen.set(e.subscriber.handle, e.subscriber);
+    return [...seen.values()];
+  }
+
+  count(tableName?: string): number {
+    if (tableName !== undefined) return this.tables.get(tableName)?.entries.length ?? 0;
+    let n = 0;
+    for (const t of this.tables.values()) n += t.entries.length;
+    return n;
+  }
+
+  /** .u.w as q shows it: table!(list of (handle;syms)), syms ` for all. */
+  toQ(): QValue {
+    const names = [...this.tables.keys()];
+    const values: QList[] = names.map((n) => ({
+      type: 0, attr: 0,
+      items: (this.tables.get(n) as TableSubscriptions).entries.map((e) =>
+        list(int(e.subscriber.handle), e.filter === null ? sym('') : symbols([...e.filter]))),
+    }));
+    return { type: 99, keys: symbols(names), values: { type: 0, attr: 0, items: values } };
+  }
+}

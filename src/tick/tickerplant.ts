@@ -1,0 +1,249 @@
+// The state and behaviour of tick.q + u.q: tables, .u.w, .u.i/.u.j, .u.L, .u.d, zero-latency and batch
+// ingest, end of day. No sockets here: subscribers are anything with send(Outbound).
+// Spec: KxSystems/kdb-tick tick.q and tick/u.q; kdb-ipc-and-tick.md §6.
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import { localNow } from '../clock.js';
+import { QError } from '../errors.js';
+import {
+  date as qDate, encodeMessage, list, long, MsgType, NULL_LONG, Outbound, sym, table,
+} from '../ipc/index.js';
+import type { QTable, QValue } from '../ipc/index.js';
+import { logPath, logSymbol, openJournal, updRecord } from '../journal/index.js';
+import type { FsyncPolicy, JournalWriter } from '../journal/index.js';
+import { ColumnBuffer } from './columns.js';
+import type { Column } from './columns.js';
+import { emptyTable } from './schema.js';
+import type { TableSchema } from './schema.js';
+import { Subscriptions } from './subscriptions.js';
+import type { Subscriber, SymFilter } from './subscriptions.js';
+import { readUpdate } from './update.js';
+
+export interface TickerplantOptions {
+  readonly schemas: readonly TableSchema[];
+  /** Schema name (SRC): the journal is DST/SRCyyyy.mm.dd. [src='sym'] */
+  readonly src?: string;
+  /** Journal directory (DST); absent: no journal, as tick.q without DST. */
+  readonly logDir?: string;
+  /** -t: > 0 batch mode publishing every batchMs; 0 zero-latency. [batchMs=0] */
+  readonly batchMs?: number;
+  readonly clock: Clock;
+  readonly log: Logger;
+  readonly fsync?: FsyncPolicy;
+  /** Truncate a corrupt journal tail instead of refusing to start. [truncateLog=false] */
+  readonly truncateLog?: boolean;
+}
+
+interface TableState {
+  readonly schema: TableSchema;
+  /** The empty schema table, g# on sym (u.q add's reply). */
+  readonly empty: QTable;
+  /** Batch mode: rows received since the last publish. */
+  readonly buffer: ColumnBuffer[];
+}
+
+export interface TickStats {
+  updates: number;
+  rowsIn: number;
+  badUpdates: number;
+  rowsOut: number;
+  messagesOut: number;
+}
+
+export class Tickerplant {
+  readonly tables = new Map<string, TableState>();
+  /** .u.t: table names, sorted as q's `tables` returns them. */
+  readonly names: readonly string[];
+  /** .u.w */
+  readonly w: Subscriptions;
+  /** .u.i: journal records a new subscriber replays (what has been published). */
+  i = 0;
+  /** .u.j: journal records written (batch mode: including unpublished ones). */
+  j = 0;
+  /** .u.d: the current (local) date. */
+  d: number;
+  /** .u.L: the journal path, undefined without a journal. */
+  logFile: string | undefined;
+  readonly stats: TickStats = { updates: 0, rowsIn: 0, badUpdates: 0, rowsOut: 0, messagesOut: 0 };
+  private journal: JournalWriter | undefined;
+  private flushScheduled = false;
+  private timer: NodeJS.Timeout | undefined;
+  private readonly batchMs: number;
+  private readonly log: Logger;
+
+  constructor(private readonly options: TickerplantOptions) {
+    this.log = options.log.child({ mod: 'tick' });
+    this.batchMs = options.batchMs ?? 0;
+    for (const s of options.schemas) {
+      if (s.columns[0] !== 'time' || s.columns[1] !== 'sym') throw new QError('timesym');
+      this.tables.set(s.name, {
+        schema: s,
+        empty: emptyTable(s),
+        buffer: s.types.map((t, c) => new ColumnBuffer(t, c === 1 && t === 11 ? 4 : 0)),
+      });
+    }
+    this.names = [...this.tables.keys()].sort();
+    this.w = new Subscriptions(this.names);
+    this.d = localNow(options.clock).date;
+    if (options.logDir !== undefined) this.openLog();
+  }
+
+  get batch(): boolean { return this.batchMs > 0; }
+  get logging(): boolean { return this.journal !== undefined; }
+
+  /** Starts the timer: the batch publish, or tick.q's 1 s end-of-day check in zero-latency mode. */
+  start(): void {
+    const ms = this.batchMs > 0 ? this.batchMs : 1000;
+    this.timer = setInterval(() => this.tick(), ms);
+    this.timer.unref();
+  }
+
+  /** tick.q .u.ld: open (creating if needed) the journal for .u.d; i = j = its valid record count. */
+  private openLog(): void {
+    const path = logPath(this.options.logDir as string, this.options.src ?? 'sym', this.d);
+    const opened = openJournal(path, {
+      truncate: this.options.truncateLog ?? false,
+      fsync: this.options.fsync ?? 'none',
+    });
+    if (opened.truncatedFrom !== undefined) {
+      this.log.warn({ path, from: opened.truncatedFrom, chunks: opened.chunks }, 'corrupt journal truncated');
+    }
+    this.journal = opened.writer;
+    this.logFile = path;
+    this.i = this.j = opened.chunks;
+    this.log.info({ path, chunks: opened.chunks }, 'journal opened');
+  }
+
+  /** .u.upd[t;x]. Throws QError for a bad update, before anything is published or journaled. */
+  upd(t: string, x: QValue, sync = false): void {
+    const state = this.tables.get(t);
+    if (!state) throw new QError(t);
+    const now = localNow(this.options.clock);
+    if (!this.batch) this.ts(now.date);
+    let stampedAt: bigint | undefined;
+    const u = readUpdate(state.schema, x, () => {
+      stampedAt = now.timeOfDay;
+      return now.timeOfDay;
+    });
+    this.stats.updates++;
+    this.stats.rowsIn += u.count;
+    if (this.batch) {
+      // tick.q batch .u.upd: the day check happens only when stamping, and flushes first.
+      if (stampedAt !== undefined && this.d < now.date) this.tick(now.date);
+      for (let c = 0; c < u.columns.length; c++) (state.buffer[c] as ColumnBuffer).append(u.columns[c] as Column);
+      this.append(t, u.logged, sync);
+      this.j++;
+    } else {
+      this.pub(t, table(state.schema.columns as string[], u.columns), u.count);
+      if (this.journal) {
+        this.append(t, u.logged, sync);
+        this.i++;
+      }
+    }
+  }
+
+  private append(t: string, x: QValue, sync: boolean): void {
+    const journal = this.journal;
+    if (!journal) return;
+    journal.append(updRecord(t, x));
+    if (sync) { journal.flush(); return; }
+    if (!this.flushScheduled) {
+      this.flushScheduled = true;
+      setImmediate(this.flushJournal);
+    }
+  }
+
+  private readonly flushJournal = (): void => {
+    this.flushScheduled = false;
+    this.journal?.flush();
+  };
+
+  /** u.q pub. */
+  private pub(t: string, data: QTable, n: number): void {
+    const sent = this.w.publish(t, data);
+    if (sent > 0) {
+      this.stats.messagesOut += sent;
+      this.stats.rowsOut += n; // rows offered; filters may send fewer to some subscribers
+    }
+  }
+
+  /** Timer: batch publish (.z.ts) then the end-of-day check (.u.ts). */
+  tick(today = localNow(this.options.clock).date): void {
+    if (this.batch) this.flushBatch();
+    this.ts(today);
+  }
+
+  /** Publishes every table's buffered rows and empties it; i := j. */
+  flushBatch(): void {
+    for (const [name, state] of this.tables) {
+      if ((state.buffer[0] as ColumnBuffer).size === 0) continue;
+      const n = (state.buffer[0] as ColumnBuffer).size;
+      const cols = state.buffer.map((b) => b.drain());
+      this.pub(name, table(state.schema.columns as string[], cols), n);
+    }
+    this.i = this.j;
+  }
+
+  /** tick.q .u.ts: end of day when the date moved on; more than one day is an error, as in q. */
+  private ts(today: number): void {
+    if (this.d >= today) return;
+    if (this.d < today - 1) {
+      this.log.error({ d: this.d, today }, 'more than one day');
+      // tick.q stops its timer and signals 'more than one day?'; we roll one day at a time instead
+      // so that no day's journal is skipped.
+    }
+    while (this.d < today) this.endOfDay();
+  }
+
+  /** tick.q .u.endofday: .u.end to subscribers with the old date, d+1, roll the journal. */
+  endOfDay(): void {
+    const old = this.d;
+    this.end(old);
+    this.d = old + 1;
+    if (this.journal) {
+      this.journal.close();
+      this.journal = undefined;
+      this.openLog();
+    }
+    this.log.info({ date: old }, 'end of day');
+  }
+
+  /** u.q end: (`.u.end;d) once to each distinct subscriber. */
+  end(d: number): void {
+    const msg = new Outbound(encodeMessage(list(sym('.u.end'), qDate(d)), MsgType.Async));
+    for (const s of this.w.distinct()) s.send(msg);
+  }
+
+  /** u.q sub[t;syms] for one table: replaces the caller's subscription and returns (t;schema). */
+  sub(subscriber: Subscriber, t: string, filter: SymFilter): QValue {
+    if (!this.tables.has(t)) throw new QError(t);
+    this.w.set(t, subscriber, filter);
+    return this.schemaReply(t);
+  }
+
+  /** u.q add's reply: (t; empty table with g# on sym). */
+  schemaReply(t: string): QValue {
+    const state = this.tables.get(t);
+    if (!state) throw new QError(t);
+    return list(sym(t), state.empty);
+  }
+
+  /** .z.pc */
+  disconnect(handle: number): void {
+    this.w.removeHandle(handle);
+  }
+
+  /** `.u `i`L` as r.q expects it: (.u.i; .u.L), or (0N; `) without a journal. */
+  replayPoint(): QValue {
+    if (!this.logFile) return list(long(NULL_LONG), sym(''));
+    return list(long(BigInt(this.i)), sym(logSymbol(this.logFile)));
+  }
+
+  /** Graceful stop: publish what batch mode holds, close the journal. */
+  close(): void {
+    if (this.timer) clearInterval(this.timer);
+    if (this.batch) this.flushBatch();
+    this.journal?.close();
+    this.journal = undefined;
+  }
+}
