@@ -1,0 +1,10 @@
+// The tickerplant log (journal): file format, writer, reader (-11!) and tick.q's open-or-repair.
+// Spec: ../shared/reference/kdb-ipc-and-tick.md §6.4, §7.
+export { JOURNAL_HEADER, JOURNAL_HEADER_BYTES, isJournalHeader, logPath, logSymbol, updRecord } from './format.js';
+export { JournalWriter, AUTO_FLUSH_BYTES, type FsyncPolicy, type JournalWriterOptions } from './writer.js';
+export {
+  validate, replay, truncate, DEFAULT_BLOCK_BYTES,
+  type ReadOptions, type ValidateResult, type ReplayOptions, type ReplayResult,
+} from './reader.js';
+export { JournalCorruptError } from './errors.js';
+export { openJournal, type OpenJournalOptions, type OpenedJournal } from './open.js';

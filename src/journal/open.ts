@@ -1,0 +1,48 @@
+// tick.q's .u.ld for one log file: validate (-11!(-2;L)), refuse or truncate a corrupt tail, open to append.
+// Spec: ../shared/reference/kdb-ipc-and-tick.md §6.4 (.u.ld), §7.2.
+import fs from 'node:fs';
+import type { Logger } from 'pino';
+import { JournalCorruptError } from './errors.js';
+import { truncate, validate } from './reader.js';
+import { JournalWriter } from './writer.js';
+import type { FsyncPolicy } from './writer.js';
+
+export interface OpenJournalOptions {
+  /** Cut a corrupt tail off instead of throwing JournalCorruptError. */
+  readonly truncate: boolean;
+  readonly fsync: FsyncPolicy;
+  readonly log?: Pick<Logger, 'info' | 'warn'>;
+}
+
+export interface OpenedJournal {
+  readonly writer: JournalWriter;
+  /** Valid records in the file: where .u.i and .u.j start. */
+  readonly chunks: number;
+  /** The file's length before a corrupt tail was truncated. */
+  readonly truncatedFrom?: number;
+}
+
+/**
+ * Opens (creating if missing) the log at `path`. A zero-byte file is treated like a missing one and
+ * gets a header: it holds nothing to lose, and q's own advice for a bad header ("Truncate to length 0")
+ * leaves exactly such a file.
+ */
+export function openJournal(path: string, options: OpenJournalOptions): OpenedJournal {
+  const { log } = options;
+  if (!fs.existsSync(path)) {
+    const writer = JournalWriter.open(path, { fsync: options.fsync });
+    log?.info({ path }, 'journal created');
+    return { writer, chunks: 0 };
+  }
+  const v = validate(path);
+  let truncatedFrom: number | undefined;
+  if (!v.ok && v.fileBytes > 0) {
+    if (!options.truncate) throw new JournalCorruptError(path, v.chunks, v.validBytes);
+    truncate(path, v.validBytes);
+    truncatedFrom = v.fileBytes;
+    log?.warn({ path, chunks: v.chunks, validBytes: v.validBytes, fileBytes: v.fileBytes }, 'journal tail truncated');
+  }
+  const writer = JournalWriter.open(path, { fsync: options.fsync, records: v.chunks });
+  log?.info({ path, chunks: v.chunks }, 'journal opened');
+  return truncatedFrom === undefined ? { writer, chunks: v.chunks } : { writer, chunks: v.chunks, truncatedFrom };
+}

@@ -1,0 +1,197 @@
+// Appends records to a tickerplant log: staged in memory, written whole with one write per flush,
+// optionally fdatasync'ed. Spec: ../shared/reference/kdb-ipc-and-tick.md §7.1–7.2 (append-only, header fixed).
+import fs from 'node:fs';
+import { dirname } from 'node:path';
+import { TpError } from '../errors.js';
+import { JournalCorruptError, journalIoError } from './errors.js';
+import { JOURNAL_HEADER, JOURNAL_HEADER_BYTES } from './format.js';
+
+/** none: never sync; batch: fdatasync after each flush that wrote; record: write + fdatasync per append. */
+export type FsyncPolicy = 'none' | 'batch' | 'record';
+
+export interface JournalWriterOptions {
+  readonly fsync: FsyncPolicy;
+  /** Records already in the file (from validate); `records` counts on from here. [records=0] */
+  readonly records?: number;
+}
+
+/** Pending bytes that trigger a flush from append (records are staged until then). */
+export const AUTO_FLUSH_BYTES = 1 << 20;
+
+export class JournalWriter {
+  readonly path: string;
+  readonly fsync: FsyncPolicy;
+  private fd: number | undefined;
+  private readonly staging: Buffer;
+  private pending = 0;
+  private written: number;
+  private count: number;
+  private unsynced = false;
+
+  private constructor(path: string, fd: number, fsync: FsyncPolicy, size: number, records: number) {
+    this.path = path;
+    this.fd = fd;
+    this.fsync = fsync;
+    this.staging = Buffer.allocUnsafe(fsync === 'record' ? 0 : AUTO_FLUSH_BYTES);
+    this.written = size;
+    this.count = records;
+  }
+
+  /**
+   * Opens `path` for appending. A missing or empty file gets the header first (tick.q's `.[L;();:;()]`);
+   * an existing file is trusted as validated by the caller (see openJournal).
+   */
+  static open(path: string, options: JournalWriterOptions): JournalWriter {
+    let fd: number;
+    try {
+      fd = fs.openSync(path, 'a');
+    } catch (err) {
+      throw journalIoError(path, 'open', err);
+    }
+    try {
+      let size = fs.fstatSync(fd).size;
+      if (size > 0 && size < JOURNAL_HEADER_BYTES) throw new JournalCorruptError(path, 0, 0);
+      if (size === 0) {
+        try {
+          writeFully(fd, JOURNAL_HEADER, JOURNAL_HEADER_BYTES);
+        } catch (err) {
+          try { fs.ftruncateSync(fd, 0); } catch { /* a part-header is reported as corrupt at length 0 */ }
+          throw err;
+        }
+        size = JOURNAL_HEADER_BYTES;
+        if (options.fsync !== 'none') {
+          fs.fdatasyncSync(fd);
+          syncDirectory(path);
+        }
+      }
+      return new JournalWriter(path, fd, options.fsync, size, options.records ?? 0);
+    } catch (err) {
+      fs.closeSync(fd);
+      if (err instanceof TpError) throw err;
+      throw journalIoError(path, 'create', err);
+    }
+  }
+
+  /** Records in the file, including staged ones. */
+  get records(): number { return this.count; }
+  /** File size once staged records are written. */
+  get bytes(): number { return this.written + this.pending; }
+  /** Bytes staged and not yet written. */
+  get pendingBytes(): number { return this.pending; }
+  get closed(): boolean { return this.fd === undefined; }
+
+  /**
+   * Adds one record (a payload from updRecord). If this throws, the record was not accepted; records
+   * staged earlier stay staged and a later flush retries them.
+   */
+  append(record: Buffer): void {
+    const fd = this.openFd();
+    const n = record.length;
+    if (n === 0) throw new RangeError('a journal record cannot be empty');
+    if (this.fsync === 'record') {
+      this.writeAt(fd, record, n);
+      try {
+        this.sync(fd);
+      } catch (err) {
+        this.cutBack(fd, this.written - n); // not durable: not accepted either
+        this.written -= n;
+        throw err;
+      }
+      this.count++;
+      return;
+    }
+    if (this.pending + n > this.staging.length) this.flush();
+    if (n > this.staging.length) {
+      this.writeAt(fd, record, n); // bigger than the stage: written alone, synced by the next flush
+      this.unsynced = true;
+    } else {
+      record.copy(this.staging, this.pending);
+      this.pending += n;
+    }
+    this.count++;
+  }
+
+  /** Writes every staged record with one write; under 'batch' then fdatasyncs. */
+  flush(): void {
+    const fd = this.openFd();
+    if (this.pending > 0) {
+      this.writeAt(fd, this.staging, this.pending);
+      this.pending = 0;
+      this.unsynced = true;
+    }
+    if (this.unsynced) {
+      if (this.fsync !== 'none') this.sync(fd);
+      this.unsynced = false;
+    }
+  }
+
+  /** Flushes and closes. The file is closed even if the final flush throws (its records are then lost). */
+  close(): void {
+    if (this.fd === undefined) return;
+    const fd = this.fd;
+    try {
+      this.flush();
+    } finally {
+      this.fd = undefined;
+      this.pending = 0;
+      try { fs.closeSync(fd); } catch { /* the flush error, if any, is the one to report */ }
+    }
+  }
+
+  private openFd(): number {
+    if (this.fd === undefined) throw new TpError('JOURNAL_ERR_IO', `journal ${this.path}: closed`);
+    return this.fd;
+  }
+
+  /** Appends buf[0, n). On failure cuts the file back to its last whole record, then throws. */
+  private writeAt(fd: number, buf: Buffer, n: number): void {
+    try {
+      writeFully(fd, buf, n);
+    } catch (err) {
+      const cut = this.cutBack(fd, this.written);
+      throw journalIoError(this.path, cut ? 'write' : 'write (and cutting the partial record; validate will find it)', err);
+    }
+    this.written += n;
+  }
+
+  /** Best-effort ftruncate to `size`; false if even that failed. */
+  private cutBack(fd: number, size: number): boolean {
+    try {
+      fs.ftruncateSync(fd, size);
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  private sync(fd: number): void {
+    try {
+      fs.fdatasyncSync(fd);
+    } catch (err) {
+      throw journalIoError(this.path, 'fdatasync', err);
+    }
+  }
+}
+
+/** write(2) until all n bytes are out; the file is O_APPEND so each call lands at the end. */
+function writeFully(fd: number, buf: Buffer, n: number): void {
+  let off = 0;
+  while (off < n) {
+    const w = fs.writeSync(fd, buf, off, n - off);
+    if (w <= 0) throw new Error('write returned 0 bytes');
+    off += w;
+  }
+}
+
+/** Makes a new file's directory entry durable. Best effort: some filesystems refuse to sync a directory. */
+function syncDirectory(path: string): void {
+  let dfd: number | undefined;
+  try {
+    dfd = fs.openSync(dirname(path), 'r');
+    fs.fsyncSync(dfd);
+  } catch {
+    // ignored: the data itself was synced
+  } finally {
+    if (dfd !== undefined) fs.closeSync(dfd);
+  }
+}
