@@ -14,6 +14,8 @@ import { IpcServer, loadUsersFile } from './server/index.js';
 import type { ListenAddress } from './server/index.js';
 import { bindTick, loadSchema, Tickerplant } from './tick/index.js';
 import type { Subscriber } from './tick/index.js';
+import { startPayments } from './payments.js';
+import type { Payments } from './payments.js';
 import { QError } from './errors.js';
 
 export interface App {
@@ -21,6 +23,8 @@ export interface App {
   readonly server: IpcServer;
   readonly env: Env;
   readonly addresses: ListenAddress[];
+  /** The paywall and its backend; undefined when payments are off (every table free). */
+  readonly payments: Payments | undefined;
   /** The TCP port actually bound (useful with -p 0). */
   readonly port: number;
   close(): Promise<void>;
@@ -67,9 +71,14 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     if (!conn) throw new QError('handle');
     return conn;
   };
-  bindTick(env, { tp, subscriberFor });
+  bindTick(env, {
+    tp, subscriberFor,
+    subscribe: (s, tables, filter, ctx) =>
+      payments ? payments.paywall.subscribe(s, ctx.user, tables, filter) : tables.map((t) => tp.sub(s, t, filter)),
+  });
+  let payments: Payments | undefined;
   const server: IpcServer = new IpcServer({
-    handler: new Dispatcher(tp, env, log),
+    handler: new Dispatcher(tp, env, log, { onClose: (h) => payments?.paywall.disconnect(h) }),
     log: log.child({ mod: 'ipc' }),
     ...(config.usersFile ? { authenticator: loadUsersFile(config.usersFile) } : {}),
     limits: {
@@ -80,6 +89,12 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     },
   });
 
+  try {
+    payments = await startPayments(config, tp, env, clock, log, (h) => server.get(h), subscriberFor);
+  } catch (err) {
+    tp.close();
+    throw err;
+  }
   const addresses: ListenAddress[] = [];
   try {
     addresses.push(await server.listenTcp(config.port, config.host));
@@ -93,6 +108,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     }
   } catch (err) {
     await server.close();
+    await payments?.close();
     tp.close();
     throw err;
   }
@@ -100,10 +116,11 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   log.info({ schema: schemaPath, tables: tp.names, mode: tp.batch ? `batch ${config.batchMs}ms` : 'zero-latency',
     journal: tp.logFile ?? null, listen: addresses.map((a) => a.port ?? a.address) }, 'tickerplant started');
   return {
-    tp, server, env, addresses,
+    tp, server, env, addresses, payments,
     port: addresses[0]?.port ?? config.port,
     async close() {
       await server.close();
+      await payments?.close();
       tp.close();
       log.info({}, 'tickerplant stopped');
     },

@@ -1,9 +1,10 @@
 // The one place q names are bound to the tickerplant: .u.sub, .u.upd, .u.w, .u.i, ... as the q subset
 // evaluator sees them. Spec: tick.q and u.q names; kdb-ipc-and-tick.md §6.2–6.3.
 import { QError } from '../errors.js';
-import { date, int, list, long, NULL, NULL_LONG, symbols } from '../ipc/index.js';
+import { date, int, list, long, NULL, NULL_LONG, symbols, text } from '../ipc/index.js';
 import type { QValue } from '../ipc/index.js';
 import type { CallContext, Env } from '../q/index.js';
+import type { Paywall } from './paywall.js';
 import type { SymFilter, Subscriber } from './subscriptions.js';
 import type { Tickerplant } from './tickerplant.js';
 
@@ -12,8 +13,9 @@ export interface Binding {
   readonly tp: Tickerplant;
   /** The subscriber behind a caller's handle (its connection). */
   subscriberFor(ctx: CallContext): Subscriber;
-  /** Replaces plain .u.sub for one table (the paywall); returns the reply, possibly later. */
-  subscribe?(subscriber: Subscriber, table: string, filter: SymFilter, ctx: CallContext): QValue | Promise<QValue>;
+  /** Replaces plain .u.sub (the paywall): one reply per table, possibly later. */
+  subscribe?(subscriber: Subscriber, tables: readonly string[], filter: SymFilter, ctx: CallContext):
+    QValue[] | Promise<QValue[]>;
 }
 
 /** Reads .u.sub's syms argument: ` for all, a symbol, a symbol list, or a general list of symbols. */
@@ -26,30 +28,26 @@ export function readFilter(x: QValue): SymFilter {
   throw new QError('type');
 }
 
-function tableName(x: QValue): string {
+export function tableName(x: QValue): string {
   if (x.type === -11) return x.value;
   throw new QError('type');
 }
 
 export function bindTick(env: Env, b: Binding): void {
   const { tp } = b;
-  const subscribeOne = (s: Subscriber, t: string, f: SymFilter, ctx: CallContext): QValue | Promise<QValue> =>
-    b.subscribe ? b.subscribe(s, t, f, ctx) : tp.sub(s, t, f);
+  const subscribe = (s: Subscriber, tables: readonly string[], f: SymFilter, ctx: CallContext): QValue[] | Promise<QValue[]> =>
+    b.subscribe ? b.subscribe(s, tables, f, ctx) : tables.map((t) => tp.sub(s, t, f));
 
   // u.q sub: ` subscribes to every table and returns the list of (t;schema) in .u.t order.
   env.defineFunction('.u.sub', 2, (args, ctx) => {
     const t = tableName(args[0] as QValue);
     const filter = readFilter(args[1] as QValue);
+    if (t !== '' && !tp.tables.has(t)) throw new QError(t);
     const s = b.subscriberFor(ctx);
-    if (t !== '') {
-      if (!tp.tables.has(t)) throw new QError(t);
-      return subscribeOne(s, t, filter, ctx);
-    }
-    const replies = tp.names.map((n) => subscribeOne(s, n, filter, ctx));
-    if (replies.some((r) => r instanceof Promise)) {
-      return Promise.all(replies).then((items) => list(...items));
-    }
-    return list(...(replies as QValue[]));
+    const tables = t === '' ? tp.names : [t];
+    const shape = (replies: QValue[]): QValue => (t === '' ? list(...replies) : replies[0] as QValue);
+    const replies = subscribe(s, tables, filter, ctx);
+    return replies instanceof Promise ? replies.then(shape) : shape(replies);
   });
 
   env.defineFunction('.u.upd', 2, (args) => {
@@ -67,4 +65,17 @@ export function bindTick(env: Env, b: Binding): void {
   env.defineVariable('.u.L', () => (tp.replayPoint() as { items: QValue[] }).items[1] as QValue);
   env.defineVariable('.u.l', () => int(tp.logging ? 1 : 0));
   env.defineVariable('.u.d', () => date(tp.d));
+}
+
+/** The paywall's q names: .u.pendingInvoices (the seed's table) and .u.subPaid (proof of payment). */
+export function bindPaywall(env: Env, paywall: Paywall, subscriberFor: Binding['subscriberFor']): void {
+  env.defineVariable('.u.pendingInvoices', () => paywall.pendingTable());
+  // .u.subPaid[t;syms;preimage]: re-attach after a reconnect without paying again (within the period).
+  env.defineFunction('.u.subPaid', 3, (args, ctx) => {
+    const t = tableName(args[0] as QValue);
+    const filter = readFilter(args[1] as QValue);
+    const preimage = text(args[2] as QValue) ?? (args[2]?.type === -11 ? args[2].value : undefined);
+    if (preimage === undefined) throw new QError('type');
+    return paywall.subscribePaid(subscriberFor(ctx), t, filter, preimage);
+  });
 }
