@@ -86,7 +86,8 @@ export async function startPayments(
     backend, paywall, ledger,
     async close() {
       paywall.close();
-      await backend.close();
+      // Shutting down must not fail because the backend could not save its state: say so and go on.
+      await backend.close().catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'lightning backend close failed'));
     },
   };
 }
