@@ -39,6 +39,15 @@ interface Pending {
   readonly hash: string;
 }
 
+/** What a client needs to show an invoice: amount and expiry (the q reply carries only the seed's three fields). */
+export interface InvoiceInfo {
+  readonly hash: string;
+  readonly paymentRequest: string;
+  readonly amountSat: number;
+  /** Unix ms. */
+  readonly expiresAt: number;
+}
+
 interface Entitlement {
   readonly handle: number;
   readonly hash: string;
@@ -65,6 +74,8 @@ export class Paywall {
   private readonly renewals = new Map<string, Entitlement>();
   /** Payment hash → handle currently using it (a proof of payment serves one connection at a time). */
   private readonly claims = new Map<string, number>();
+  /** Invoices waiting for payment, by hash. */
+  private readonly open = new Map<string, InvoiceInfo>();
   readonly stats: PaywallStats = { invoices: 0, settled: 0, satsEarned: 0, orphans: 0, expired: 0 };
   private readonly log: Logger;
 
@@ -116,6 +127,10 @@ export class Paywall {
   private addPending(handle: number, user: string, requests: Request[], inv: Invoice): void {
     const hash = hex(inv.rHash);
     for (const request of requests) this.pending.push({ handle, user, request, index: inv.addIndex, hash });
+    this.open.set(hash, {
+      hash, paymentRequest: inv.paymentRequest, amountSat: Number(inv.valueSat),
+      expiresAt: (inv.creationDate + inv.expirySeconds) * 1000,
+    });
     // SubscribeInvoices never reports expiry (lightning.md §3.1): a local timer removes the request.
     const ms = Math.max(0, (inv.creationDate + inv.expirySeconds) * 1000 - this.now);
     const timer = setTimeout(() => {
@@ -136,6 +151,7 @@ export class Paywall {
       this.pending.splice(i, 1);
       n++;
       if (!this.pending.some((q) => q.hash === p.hash)) {
+        this.open.delete(p.hash);
         const timer = this.expiryTimers.get(p.hash);
         if (timer) { clearTimeout(timer); this.expiryTimers.delete(p.hash); }
       }
@@ -152,12 +168,15 @@ export class Paywall {
     const rows = this.pending.filter((p) => p.hash === hash);
     if (this.o.ledger.has(hash)) return;
     let live = false;
+    const enabled = new Map<Subscriber, string[]>();
     for (const p of rows) {
       const s = this.o.lookup(p.handle);
       if (!s) continue;
       live = true;
       this.o.tp.w.widen(p.request.table, s, p.request.filter); // the seed's addPayes
+      enabled.set(s, [...(enabled.get(s) ?? []), p.request.table]);
     }
+    for (const [s, tables] of enabled) s.paid?.({ hash, tables });
     this.dropPending((p) => p.hash === hash, 'settled');
     const first = rows[0];
     const requests = rows.length > 0 ? rows.map((r) => r.request) : renewed?.requests ?? [];
@@ -273,6 +292,9 @@ export class Paywall {
   }
 
   get pendingCount(): number { return this.pending.length; }
+
+  /** Amount and expiry of an invoice still waiting for payment. */
+  describe(hashHex: string): InvoiceInfo | undefined { return this.open.get(hashHex); }
 
   /** .u.pendingInvoices as the seed defines it: ([] handle:`int$(); request:(); index:`long$(); settled:`boolean$()). */
   pendingTable(): QValue {

@@ -11,6 +11,14 @@ export interface Subscriber {
   /** q's handle (.z.w) for IPC clients; a unique negative number for others. */
   readonly handle: number;
   send(msg: Outbound): void;
+  /** Told when a payment enabled its subscription (q subscribers just start receiving data, as in the seed). */
+  paid?(event: PaidEvent): void;
+}
+
+export interface PaidEvent {
+  /** Hex payment hash. */
+  readonly hash: string;
+  readonly tables: readonly string[];
 }
 
 /** A subscription filter: null means every sym (`). */
