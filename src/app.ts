@@ -15,6 +15,7 @@ import type { ListenAddress } from './server/index.js';
 import { bindTick, loadSchema, Tickerplant } from './tick/index.js';
 import type { Subscriber } from './tick/index.js';
 import { startPayments } from './payments.js';
+import { startChain } from './chain/index.js';
 import type { Payments } from './payments.js';
 import { QError } from './errors.js';
 
@@ -54,7 +55,10 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   const { log } = deps;
   const clock = deps.clock ?? systemClock(config.utcOffsetHours);
   const schemaPath = resolveSchemaPath(config.src);
-  const schemas = loadSchema(schemaPath);
+  // --chain (chainedtick.q): upstream first; its .u.sub[`;`] reply gives the tables instead of SRC.
+  const chain = config.chain !== undefined
+    ? await startChain(config.chain, { log, maxMessageBytes: config.maxMessageBytes }) : undefined;
+  const schemas = chain ? [...chain.schemas] : loadSchema(schemaPath);
   const tp = new Tickerplant({
     schemas,
     src: config.src.replace(/^.*\//, '').replace(/\.q$/, ''),
@@ -64,6 +68,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     log,
     fsync: config.fsync,
     truncateLog: config.truncateLog,
+    ...(chain ? { followUpstream: true } : {}),
   });
   const env = new Env();
   const subscriberFor = (ctx: { handle: number }): Subscriber => {
@@ -76,6 +81,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     subscribe: (s, tables, filter, ctx) =>
       payments ? payments.paywall.subscribe(s, ctx.user, tables, filter) : tables.map((t) => tp.sub(s, t, filter)),
   });
+  chain?.follow(tp, env);
   let payments: Payments | undefined;
   const server: IpcServer = new IpcServer({
     handler: new Dispatcher(tp, env, log, { onClose: (h) => payments?.paywall.disconnect(h) }),
@@ -92,6 +98,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   try {
     payments = await startPayments(config, tp, env, clock, log, (h) => server.get(h), subscriberFor);
   } catch (err) {
+    chain?.close();
     tp.close();
     throw err;
   }
@@ -107,21 +114,24 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       addresses.push(await server.listenTls(config.tlsPort, readFileSync(config.tlsCert), readFileSync(config.tlsKey), config.host));
     }
   } catch (err) {
+    chain?.close();
     await server.close();
     await payments?.close();
     tp.close();
     throw err;
   }
   tp.start();
-  log.info({ schema: schemaPath, tables: tp.names, mode: tp.batch ? `batch ${config.batchMs}ms` : 'zero-latency',
+  log.info({ ...(chain ? { upstream: chain.upstream } : { schema: schemaPath }), tables: tp.names, mode: tp.batch ? `batch ${config.batchMs}ms` : 'zero-latency',
     journal: tp.logFile ?? null, listen: addresses.map((a) => a.port ?? a.address) }, 'tickerplant started');
   return {
     tp, server, env, addresses, payments,
     port: addresses[0]?.port ?? config.port,
     async close() {
+      chain?.close();
+      // Publish what batch mode holds while subscribers are still connected, then let the sockets drain.
+      tp.close();
       await server.close();
       await payments?.close();
-      tp.close();
       log.info({}, 'tickerplant stopped');
     },
   };

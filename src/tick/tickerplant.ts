@@ -32,6 +32,8 @@ export interface TickerplantOptions {
   readonly fsync?: FsyncPolicy;
   /** Truncate a corrupt journal tail instead of refusing to start. [truncateLog=false] */
   readonly truncateLog?: boolean;
+  /** A chained TP (chainedtick.q): no end of day by its own clock; it follows upstream's .u.end. [false] */
+  readonly followUpstream?: boolean;
 }
 
 interface TableState {
@@ -66,6 +68,7 @@ export class Tickerplant {
   logFile: string | undefined;
   readonly stats: TickStats = { updates: 0, rowsIn: 0, badUpdates: 0, rowsOut: 0, messagesOut: 0 };
   private journal: JournalWriter | undefined;
+  private closed = false;
   private flushScheduled = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly batchMs: number;
@@ -93,6 +96,7 @@ export class Tickerplant {
 
   /** Starts the timer: the batch publish, or tick.q's 1 s end-of-day check in zero-latency mode. */
   start(): void {
+    if (!this.batch && this.options.followUpstream) return; // the 1 s timer only checks the day
     const ms = this.batchMs > 0 ? this.batchMs : 1000;
     this.timer = setInterval(() => this.tick(), ms);
     this.timer.unref();
@@ -116,6 +120,7 @@ export class Tickerplant {
 
   /** .u.upd[t;x]. Throws QError for a bad update, before anything is published or journaled. */
   upd(t: string, x: QValue, sync = false): void {
+    if (this.closed) throw new QError('closed');
     const state = this.tables.get(t);
     if (!state) throw new QError(t);
     const now = localNow(this.options.clock);
@@ -186,7 +191,7 @@ export class Tickerplant {
 
   /** tick.q .u.ts: end of day when the date moved on; more than one day is an error, as in q. */
   private ts(today: number): void {
-    if (this.d >= today) return;
+    if (this.d >= today || this.options.followUpstream) return;
     if (this.d < today - 1) {
       this.log.error({ d: this.d, today }, 'more than one day');
       // tick.q stops its timer and signals 'more than one day?'; we roll one day at a time instead
@@ -239,8 +244,10 @@ export class Tickerplant {
     return list(long(BigInt(this.i)), sym(logSymbol(this.logFile)));
   }
 
-  /** Graceful stop: publish what batch mode holds, close the journal. */
+  /** Graceful stop: publish what batch mode holds, close the journal; later updates are refused. */
   close(): void {
+    if (this.closed) return;
+    this.closed = true;
     if (this.timer) clearInterval(this.timer);
     if (this.batch) this.flushBatch();
     this.journal?.close();

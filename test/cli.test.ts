@@ -1,0 +1,89 @@
+// The `tickerplant` command as an operator runs it: help, version, exit codes, signals, replay.
+import t from 'tap';
+import type { Test } from 'tap';
+import { spawn, spawnSync } from 'node:child_process';
+import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { connect, nodeq } from './helpers/qclient.js';
+
+const CLI = join(process.cwd(), 'dist', 'cli.js');
+const q = nodeq as unknown as Record<string, (x: unknown) => unknown>;
+const s = (x: string): unknown => q['symbol']?.(x);
+
+function run(args: string[]): { status: number | null; stdout: string; stderr: string } {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 20_000 });
+  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
+}
+
+/** Starts the CLI on a free port and resolves with the port it printed. */
+function start(t: Test, args: string[]): Promise<{ port: number; stop: (signal: NodeJS.Signals) => Promise<number | null> }> {
+  const child = spawn(process.execPath, [CLI, '-p', '0', '--unix', '', '--log-level', 'warn', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => { child.kill('SIGKILL'); });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    child.stdout.on('data', (d: Buffer) => {
+      out += d.toString();
+      const m = /listening on :(\d+)/.exec(out);
+      if (m) resolve({
+        port: Number(m[1]),
+        stop: (signal) => new Promise((r) => { child.once('exit', (code) => r(code)); child.kill(signal); }),
+      });
+    });
+    child.once('exit', (code) => reject(new Error(`exited ${code}`)));
+  });
+}
+
+t.test('--help lists every option with its default and exits 0; --version prints the version', async (t) => {
+  const help = run(['--help']);
+  t.equal(help.status, 0);
+  t.match(help.stdout, /usage: tickerplant \[SRC\] \[DST\] \[-p port\] \[-t ms\]/);
+  for (const opt of ['--port', '--timer', '--fsync', '--lnd', '--lightning', '--price', '--entitlement']) t.match(help.stdout, opt);
+  const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
+  t.equal(run(['--version']).stdout.trim(), pkg.version);
+});
+
+t.test('a bad command line exits 2 with one line and no stack', async (t) => {
+  const r = run(['--fsync', 'sometimes']);
+  t.equal(r.status, 2);
+  t.match(r.stderr, /--fsync must be none, batch or record/);
+  t.notMatch(r.stderr, /\n\s+at /);
+});
+
+t.test('a corrupt journal exits 1 with tick.q\'s message', async (t) => {
+  const dir = t.testdir();
+  const first = await start(t, ['sym', dir]);
+  const c = await connect({ port: first.port });
+  await c.sync('.u.upd', s('trade'), [q['timespan']?.(new Date(0)), s('IBM'), q['float']?.(1), q['int']?.(1)]);
+  await c.close();
+  t.equal(await first.stop('SIGTERM'), 0, 'SIGTERM exits 0');
+  const log = readdirLog(dir);
+  appendFileSync(log, Buffer.from('0000', 'hex'));
+  const r = run(['-p', '0', '--unix', '', 'sym', dir]);
+  t.equal(r.status, 1);
+  t.match(r.stderr, /is a corrupt log\. Truncate to length \d+ and restart/);
+  t.notMatch(r.stderr, /\n\s+at /);
+});
+
+t.test('SIGINT in batch mode publishes what is buffered and closes the journal, exit 0', async (t) => {
+  const dir = t.testdir();
+  const tp = await start(t, ['sym', dir, '-t', '3600000']);
+  const feed = await connect({ port: tp.port });
+  const sub = await connect({ port: tp.port });
+  await sub.sync('.u.sub[`trade;`]');
+  await feed.sync('.u.upd', s('trade'), [q['timespan']?.(new Date(0)), s('IBM'), q['float']?.(1), q['int']?.(1)]);
+  const code = await tp.stop('SIGINT');
+  t.equal(code, 0);
+  await sub.waitFor((u) => u.length === 1).catch(() => undefined);
+  t.equal(sub.updates.length, 1, 'the buffered update was published before exit');
+  const v = run(['replay', readdirLog(dir), '--count-only']);
+  t.equal(v.status, 0);
+  t.match(v.stdout, /1 records/);
+  await feed.close();
+  await sub.close();
+});
+
+function readdirLog(dir: string): string {
+  const name = readdirSync(dir).find((f) => f.startsWith('sym'));
+  if (!name || !existsSync(join(dir, name))) throw new Error('no journal');
+  return join(dir, name);
+}
