@@ -80,15 +80,18 @@ export class Connection {
   send(msg: Outbound): void {
     if (this.state !== 'open') return;
     if (!this.corked) {
+      // The backlog is what earlier turns left unsent. It is measured before corking: while corked,
+      // writableLength also counts this turn's sends, which a reading peer takes at once.
+      if (this.socket.writableLength > this.limits.maxQueuedBytes) {
+        this.log.warn({ queued: this.socket.writableLength, max: this.limits.maxQueuedBytes }, 'slow consumer dropped');
+        this.close('slow');
+        return;
+      }
       this.corked = true;
       this.socket.cork();
       process.nextTick(this.uncork);
     }
     this.socket.write(msg.forPeer(this.local, this.capability));
-    if (this.socket.writableLength > this.limits.maxQueuedBytes) {
-      this.log.warn({ queued: this.socket.writableLength, max: this.limits.maxQueuedBytes }, 'slow consumer dropped');
-      this.close('slow');
-    }
   }
 
   private readonly uncork = (): void => {
@@ -112,6 +115,10 @@ export class Connection {
   }
 
   private closed(reason: CloseReason): void {
+    // Hanging up inside a message is a truncated message: logged once, like any other bad frame.
+    if (this.state === 'open' && this.framer.bufferedBytes > 0) {
+      this.log.warn({ buffered: this.framer.bufferedBytes }, 'peer closed mid-message');
+    }
     this.close(reason);
   }
 
@@ -208,10 +215,26 @@ export class Connection {
       const text = errorText(err);
       if (err instanceof QError) this.log.debug({ err: text, sync: msgType === MsgType.Sync }, 'q error');
       else this.log.error({ err }, 'handler failed');
-      if (msgType === MsgType.Sync) this.sendValue(qError(text), MsgType.Response);
+      if (msgType === MsgType.Sync) this.respond(qError(text));
       return;
     }
-    if (msgType === MsgType.Sync && value !== undefined) this.sendValue(value, MsgType.Response);
+    if (msgType === MsgType.Sync && value !== undefined) this.respond(value);
+  }
+
+  /**
+   * Sends a response. A result that cannot be serialised is the handler's fault, not the client's: that
+   * request is answered with the error and the connection stays open (thrown here, it would close the
+   * connection as a bad frame, or, from a Promise's callback, end the process as an unhandled rejection).
+   */
+  private respond(value: QValue): void {
+    let bytes: Buffer;
+    try {
+      bytes = encodeMessage(value, MsgType.Response);
+    } catch (err) {
+      this.log.error({ err }, 'reply not serialisable');
+      bytes = encodeMessage(qError(errorText(err).replaceAll('\0', ' ')), MsgType.Response);
+    }
+    this.send(new Outbound(bytes));
   }
 }
 
