@@ -104,8 +104,10 @@ export class Connection {
     const wasOpen = this.state === 'open';
     this.state = 'closed';
     if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
-    if (reason === 'shutdown') {
-      // Let queued replies drain, but never wait on a peer that does not close its side.
+    if (reason === 'shutdown' || reason === 'badmsg') {
+      // Let replies already queued (e.g. to requests before a bad frame, as q sends them) drain,
+      // but never wait on a peer that does not close its side.
+      if (this.corked) { this.corked = false; this.socket.uncork(); }
       this.socket.end();
       setTimeout(() => this.socket.destroy(), 1000).unref();
     } else {
@@ -155,7 +157,11 @@ export class Connection {
       this.state = 'open';
       // Written alone: node-q requires the reply byte to be its whole first read.
       this.socket.write(Buffer.from([this.capability]));
-      this.handler.onOpen?.(this);
+      try {
+        this.handler.onOpen?.(this);
+      } catch (err) {
+        this.log.error({ err }, 'open hook failed');
+      }
       chunk = chunk.subarray(hs.consumed);
       if (chunk.length === 0) return;
     }

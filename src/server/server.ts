@@ -58,7 +58,8 @@ export class IpcServer {
   }
 
   listenTls(port: number, cert: Buffer, key: Buffer, host?: string): Promise<ListenAddress> {
-    const server = tls.createServer({ cert, key }, (s) => this.accept(s, false));
+    // Node's TLS handshake timeout (120 s by default) bounds a silent socket before ours can start.
+    const server = tls.createServer({ cert, key, handshakeTimeout: this.limits.handshakeTimeoutMs }, (s) => this.accept(s, false));
     return this.start(server, { port, ...(host !== undefined ? { host } : {}) }, 'tls');
   }
 
