@@ -15,6 +15,9 @@ import type { ListenAddress } from './server/index.js';
 import { bindTick, loadSchema, Tickerplant } from './tick/index.js';
 import type { Subscriber } from './tick/index.js';
 import { startPayments } from './payments.js';
+import { createMetrics } from './metrics.js';
+import type { Metrics } from './metrics.js';
+import { startDemoFeed } from './demo-feed.js';
 import { startChain } from './chain/index.js';
 import type { Payments } from './payments.js';
 import { QError } from './errors.js';
@@ -26,6 +29,8 @@ export interface App {
   readonly addresses: ListenAddress[];
   /** The paywall and its backend; undefined when payments are off (every table free). */
   readonly payments: Payments | undefined;
+  /** Prometheus metrics; undefined without --http-port. */
+  readonly metrics: Metrics | undefined;
   /** The TCP port actually bound (useful with -p 0). */
   readonly port: number;
   close(): Promise<void>;
@@ -83,8 +88,12 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   });
   chain?.follow(tp, env);
   let payments: Payments | undefined;
+  let metrics: Metrics | undefined;
   const server: IpcServer = new IpcServer({
-    handler: new Dispatcher(tp, env, log, { onClose: (h) => payments?.paywall.disconnect(h) }),
+    handler: new Dispatcher(tp, env, log, {
+      onClose: (h) => payments?.paywall.disconnect(h),
+      onConnectionClose: (c, reason) => metrics?.connectionClosed(c, reason),
+    }),
     log: log.child({ mod: 'ipc' }),
     ...(config.usersFile ? { authenticator: loadUsersFile(config.usersFile) } : {}),
     limits: {
@@ -121,17 +130,21 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     throw err;
   }
   tp.start();
+  if (config.httpPort !== undefined) metrics = createMetrics({ tp, server, payments, log: log.child({ mod: 'metrics' }) });
+  const demo = config.demoFeed ? startDemoFeed({ tp, log: log.child({ mod: 'demo-feed' }) }) : undefined;
   log.info({ ...(chain ? { upstream: chain.upstream } : { schema: schemaPath }), tables: tp.names, mode: tp.batch ? `batch ${config.batchMs}ms` : 'zero-latency',
     journal: tp.logFile ?? null, listen: addresses.map((a) => a.port ?? a.address) }, 'tickerplant started');
   return {
-    tp, server, env, addresses, payments,
+    tp, server, env, addresses, payments, metrics,
     port: addresses[0]?.port ?? config.port,
     async close() {
       chain?.close();
+      demo?.stop();
       // Publish what batch mode holds while subscribers are still connected, then let the sockets drain.
       tp.close();
       await server.close();
       await payments?.close();
+      metrics?.close();
       log.info({}, 'tickerplant stopped');
     },
   };

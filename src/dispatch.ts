@@ -7,7 +7,7 @@ import { MsgType, NULL } from './ipc/index.js';
 import type { QValue } from './ipc/index.js';
 import { evaluateMessage } from './q/index.js';
 import type { Env } from './q/index.js';
-import type { Connection, Handler } from './server/index.js';
+import type { CloseReason, Connection, Handler } from './server/index.js';
 import type { Tickerplant } from './tick/index.js';
 
 /** Names a feed may use as the head of an update list: tick.q's .u.upd, and upd as a chained TP calls it. */
@@ -24,7 +24,10 @@ export class Dispatcher implements Handler {
     private readonly tp: Tickerplant,
     private readonly env: Env,
     private readonly log: Logger,
-    private readonly hooks: { onClose?(handle: number): void } = {},
+    private readonly hooks: {
+      onClose?(handle: number): void;
+      onConnectionClose?(conn: Connection, reason: CloseReason): void;
+    } = {},
   ) {}
 
   onMessage(conn: Connection, value: QValue, msgType: MsgType): QValue | Promise<QValue> {
@@ -47,9 +50,10 @@ export class Dispatcher implements Handler {
     return evaluateMessage(value, this.env, { handle: conn.handle, user: conn.user });
   }
 
-  onClose(conn: Connection): void {
+  onClose(conn: Connection, reason: CloseReason): void {
     this.tp.disconnect(conn.handle);
     this.hooks.onClose?.(conn.handle);
+    this.hooks.onConnectionClose?.(conn, reason);
     this.log.debug({ h: conn.handle }, 'subscriptions removed');
   }
 }

@@ -36,8 +36,12 @@ export interface TickerplantOptions {
   readonly followUpstream?: boolean;
 }
 
+/** Per-table counters (metrics). */
+export interface TableStats { updates: number; rowsIn: number; rowsOut: number; messagesOut: number }
+
 interface TableState {
   readonly schema: TableSchema;
+  readonly stats: TableStats;
   /** The empty schema table, g# on sym (u.q add's reply). */
   readonly empty: QTable;
   /** Batch mode: rows received since the last publish. */
@@ -81,6 +85,7 @@ export class Tickerplant {
       if (s.columns[0] !== 'time' || s.columns[1] !== 'sym') throw new QError('timesym');
       this.tables.set(s.name, {
         schema: s,
+        stats: { updates: 0, rowsIn: 0, rowsOut: 0, messagesOut: 0 },
         empty: emptyTable(s),
         buffer: s.types.map((t, c) => new ColumnBuffer(t, c === 1 && t === 11 ? 4 : 0)),
       });
@@ -132,6 +137,8 @@ export class Tickerplant {
     });
     this.stats.updates++;
     this.stats.rowsIn += u.count;
+    state.stats.updates++;
+    state.stats.rowsIn += u.count;
     if (this.batch) {
       // tick.q batch .u.upd: the day check happens only when stamping, and flushes first.
       if (stampedAt !== undefined && this.d < now.date) this.tick(now.date);
@@ -139,7 +146,7 @@ export class Tickerplant {
       this.append(t, u.logged, sync);
       this.j++;
     } else {
-      this.pub(t, table(state.schema.columns as string[], u.columns), u.count);
+      this.pub(t, state, table(state.schema.columns as string[], u.columns), u.count);
       if (this.journal) {
         this.append(t, u.logged, sync);
         this.i++;
@@ -164,12 +171,23 @@ export class Tickerplant {
   };
 
   /** u.q pub. */
-  private pub(t: string, data: QTable, n: number): void {
+  private pub(t: string, state: TableState, data: QTable, n: number): void {
     const sent = this.w.publish(t, data);
     if (sent > 0) {
+      // rows offered; filters may send fewer to some subscribers
       this.stats.messagesOut += sent;
-      this.stats.rowsOut += n; // rows offered; filters may send fewer to some subscribers
+      this.stats.rowsOut += n;
+      state.stats.messagesOut += sent;
+      state.stats.rowsOut += n;
     }
+  }
+
+  /** Counters of one table, undefined for an unknown table. */
+  tableStats(t: string): Readonly<TableStats> | undefined { return this.tables.get(t)?.stats; }
+
+  /** Size and record count of today's journal (staged records included); undefined without one. */
+  journalStats(): { bytes: number; records: number } | undefined {
+    return this.journal ? { bytes: this.journal.bytes, records: this.journal.records } : undefined;
   }
 
   /** Timer: batch publish (.z.ts) then the end-of-day check (.u.ts). */
@@ -184,7 +202,7 @@ export class Tickerplant {
       if ((state.buffer[0] as ColumnBuffer).size === 0) continue;
       const n = (state.buffer[0] as ColumnBuffer).size;
       const cols = state.buffer.map((b) => b.drain());
-      this.pub(name, table(state.schema.columns as string[], cols), n);
+      this.pub(name, state, table(state.schema.columns as string[], cols), n);
     }
     this.i = this.j;
   }
