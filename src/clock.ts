@@ -13,10 +13,20 @@ export function systemClock(utcOffsetHours?: number): Clock {
   const baseWall = BigInt(Date.now()) * 1_000_000n;
   const baseHr = process.hrtime.bigint();
   const fixed = utcOffsetHours === undefined ? undefined : Math.round(utcOffsetHours * 60);
+  // The zone's offset only changes on the hour (DST): ask Date once per hour, not once per update.
+  let hour = -1n;
+  let offset = 0;
   return {
     nowNanos: () => baseWall + (process.hrtime.bigint() - baseHr),
-    offsetMinutes: (unixNanos) =>
-      fixed ?? -new Date(Number(unixNanos / 1_000_000n)).getTimezoneOffset(),
+    offsetMinutes: (unixNanos) => {
+      if (fixed !== undefined) return fixed;
+      const h = unixNanos / 3_600_000_000_000n;
+      if (h !== hour) {
+        hour = h;
+        offset = -new Date(Number(unixNanos / 1_000_000n)).getTimezoneOffset();
+      }
+      return offset;
+    },
   };
 }
 

@@ -3,7 +3,7 @@
 // Spec: kdb-ipc-and-tick.md §8 (what a q server does with sync/async messages).
 import type { Logger } from 'pino';
 import { QError } from './errors.js';
-import { MsgType, NULL } from './ipc/index.js';
+import { HEADER_BYTES, MsgType, NULL, skipValue } from './ipc/index.js';
 import type { QValue } from './ipc/index.js';
 import { evaluateMessage } from './q/index.js';
 import type { Env } from './q/index.js';
@@ -19,6 +19,12 @@ function headName(v: QValue): string | undefined {
   return undefined;
 }
 
+/** The bytes of the third item of a 3-item list message: x of (`.u.upd;t;x), to reuse as is. */
+function rawThird(body: Buffer): Buffer {
+  const first = skipValue(body, HEADER_BYTES + 6, body.length);
+  return body.subarray(skipValue(body, first, body.length));
+}
+
 export class Dispatcher implements Handler {
   constructor(
     private readonly tp: Tickerplant,
@@ -30,7 +36,7 @@ export class Dispatcher implements Handler {
     } = {},
   ) {}
 
-  onMessage(conn: Connection, value: QValue, msgType: MsgType): QValue | Promise<QValue> {
+  onMessage(conn: Connection, value: QValue, msgType: MsgType, body?: Buffer): QValue | Promise<QValue> {
     const sync = msgType === MsgType.Sync;
     if (value.type === 0 && value.items.length === 3) {
       const head = headName(value.items[0] as QValue);
@@ -38,7 +44,7 @@ export class Dispatcher implements Handler {
         const t = value.items[1] as QValue;
         if (t.type !== -11) throw new QError('type');
         try {
-          this.tp.upd(t.value, value.items[2] as QValue, sync);
+          this.tp.upd(t.value, value.items[2] as QValue, sync, body && rawThird(body));
         } catch (err) {
           this.tp.stats.badUpdates++;
           if (!sync && err instanceof QError) conn.log.warn({ table: t.value, err: err.message }, 'bad update');

@@ -18,6 +18,9 @@ export interface Header {
 export interface Message {
   readonly msgType: MsgType;
   readonly value: QValue;
+  /** The whole message, decompressed (header included): lets callers reuse bytes instead of re-encoding. */
+  readonly body: Buffer;
+  readonly littleEndian: boolean;
 }
 
 export interface MessageLimits {
@@ -45,5 +48,5 @@ export function decodeMessage(frame: Buffer, limits: MessageLimits): Message {
     littleEndian: header.littleEndian,
     maxDepth: limits.maxDepth,
   });
-  return { msgType: header.msgType, value };
+  return { msgType: header.msgType, value, body, littleEndian: header.littleEndian };
 }

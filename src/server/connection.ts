@@ -13,8 +13,11 @@ import type { Limits } from './limits.js';
 /** What the layer above does with a connection's traffic (q's .z.po, .z.pg/.z.ps, .z.pc). */
 export interface Handler {
   onOpen?(conn: Connection): void;
-  /** Result of a sync message is the response; of an async one, ignored. May return a Promise. */
-  onMessage(conn: Connection, value: QValue, msgType: MsgType): QValue | Promise<QValue>;
+  /**
+   * Result of a sync message is the response; of an async one, ignored. May return a Promise.
+   * `body` is the decompressed message when it is little-endian (for byte reuse), else undefined.
+   */
+  onMessage(conn: Connection, value: QValue, msgType: MsgType, body?: Buffer): QValue | Promise<QValue>;
   onClose?(conn: Connection, reason: CloseReason): void;
 }
 
@@ -191,7 +194,7 @@ export class Connection {
     }
     let result: QValue | Promise<QValue>;
     try {
-      result = this.handler.onMessage(this, msg.value, msg.msgType);
+      result = this.handler.onMessage(this, msg.value, msg.msgType, msg.littleEndian ? msg.body : undefined);
     } catch (err) {
       this.reply(msg.msgType, undefined, err);
       return;

@@ -67,20 +67,26 @@ class TableSubscriptions {
     this.groups = [...byKey.values()];
   }
 
-  /** Sends (`upd;t;rows) to every subscriber whose filter selects at least one row (u.q pub). */
-  publish(name: string, data: QTable): number {
+  /**
+   * Sends (`upd;t;rows) to every subscriber whose filter selects at least one row (u.q pub). Groups
+   * that select every row share one message: `whole` when the caller already has its bytes.
+   */
+  publish(name: string, data: QTable, whole?: Buffer): number {
     if (this.entries.length === 0) return 0;
     if (!this.groups) this.build();
     const n = rows(data.data[0] as Column);
     if (n === 0) return 0;
+    let all: Outbound | undefined;
+    const everyRow = (): Outbound =>
+      (all ??= new Outbound(whole ?? encodeMessage(list(sym('upd'), sym(name), data), MsgType.Async)));
     let sent = 0;
-    for (const g of this.wildcard) sent += send(g, name, data);
+    for (const g of this.wildcard) sent += deliver(g, everyRow());
     if (this.bySym.size === 0) return sent;
     const syms = (data.data[1] as Column).type === 11 ? (data.data[1] as { data: string[] }).data : undefined;
     if (!syms) return sent;
     if (n === 1) {
       const gs = this.bySym.get(syms[0] as string);
-      if (gs) for (const g of gs) sent += send(g, name, data);
+      if (gs) for (const g of gs) sent += deliver(g, everyRow());
       return sent;
     }
     const touched: Group[] = [];
@@ -100,15 +106,15 @@ class TableSubscriptions {
     for (const g of touched) {
       const k = g.hits;
       g.hits = 0;
-      const part = k === n ? data : table(data.columns, data.data.map((c) => take(c as Column, g.idx, k)));
-      sent += send(g, name, part);
+      if (k === n) { sent += deliver(g, everyRow()); continue; }
+      const part = table(data.columns, data.data.map((c) => take(c as Column, g.idx, k)));
+      sent += deliver(g, new Outbound(encodeMessage(list(sym('upd'), sym(name), part), MsgType.Async)));
     }
     return sent;
   }
 }
 
-function send(g: Group, name: string, data: QTable): number {
-  const msg = new Outbound(encodeMessage(list(sym('upd'), sym(name), data), MsgType.Async));
+function deliver(g: Group, msg: Outbound): number {
   for (const s of g.subscribers) s.send(msg);
   return g.subscribers.length;
 }
@@ -158,8 +164,8 @@ export class Subscriptions {
     if (i >= 0) { t.entries.splice(i, 1); t.invalidate(); }
   }
 
-  publish(tableName: string, data: QTable): number {
-    return this.tables.get(tableName)?.publish(tableName, data) ?? 0;
+  publish(tableName: string, data: QTable, whole?: Buffer): number {
+    return this.tables.get(tableName)?.publish(tableName, data, whole) ?? 0;
   }
 
   has(tableName: string, handle: number): boolean {

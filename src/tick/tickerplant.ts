@@ -18,6 +18,8 @@ import type { TableSchema } from './schema.js';
 import { Subscriptions } from './subscriptions.js';
 import type { Subscriber, SymFilter } from './subscriptions.js';
 import { readUpdate } from './update.js';
+import { journalRecord, publishedMessage, tablePrefixes } from './wire.js';
+import type { Stamp, TablePrefixes } from './wire.js';
 
 export interface TickerplantOptions {
   readonly schemas: readonly TableSchema[];
@@ -41,6 +43,7 @@ export interface TableStats { updates: number; rowsIn: number; rowsOut: number; 
 
 interface TableState {
   readonly schema: TableSchema;
+  readonly prefixes: TablePrefixes;
   readonly stats: TableStats;
   /** The empty schema table, g# on sym (u.q add's reply). */
   readonly empty: QTable;
@@ -85,6 +88,7 @@ export class Tickerplant {
       if (s.columns[0] !== 'time' || s.columns[1] !== 'sym') throw new QError('timesym');
       this.tables.set(s.name, {
         schema: s,
+        prefixes: tablePrefixes(s.name, s.columns),
         stats: { updates: 0, rowsIn: 0, rowsOut: 0, messagesOut: 0 },
         empty: emptyTable(s),
         buffer: s.types.map((t, c) => new ColumnBuffer(t, c === 1 && t === 11 ? 4 : 0)),
@@ -123,8 +127,12 @@ export class Tickerplant {
     this.log.info({ path, chunks: opened.chunks }, 'journal opened');
   }
 
-  /** .u.upd[t;x]. Throws QError for a bad update, before anything is published or journaled. */
-  upd(t: string, x: QValue, sync = false): void {
+  /**
+   * .u.upd[t;x]. Throws QError for a bad update, before anything is published or journaled.
+   * `rawX`, the feed's little-endian bytes of x, lets the journal record and the published message be
+   * assembled from those bytes instead of encoded again (wire.ts).
+   */
+  upd(t: string, x: QValue, sync = false, rawX?: Buffer): void {
     if (this.closed) throw new QError('closed');
     const state = this.tables.get(t);
     if (!state) throw new QError(t);
@@ -139,25 +147,32 @@ export class Tickerplant {
     this.stats.rowsIn += u.count;
     state.stats.updates++;
     state.stats.rowsIn += u.count;
+    const raw = rawX !== undefined && x.type === 0 ? rawX : undefined;
+    const stamp: Stamp | undefined = stampedAt === undefined ? undefined
+      : { time: stampedAt, single: (x.type === 0 && (x.items[0]?.type ?? 0) < 0), count: u.count };
+    const record = (): Buffer => (raw ? journalRecord(state.prefixes, raw, stamp) : updRecord(t, u.logged));
     if (this.batch) {
       // tick.q batch .u.upd: the day check happens only when stamping, and flushes first.
       if (stampedAt !== undefined && this.d < now.date) this.tick(now.date);
       for (let c = 0; c < u.columns.length; c++) (state.buffer[c] as ColumnBuffer).append(u.columns[c] as Column);
-      this.append(t, u.logged, sync);
+      this.append(record, sync);
       this.j++;
     } else {
-      this.pub(t, state, table(state.schema.columns as string[], u.columns), u.count);
+      const data = table(state.schema.columns as string[], u.columns);
+      const whole = raw && this.w.count(t) > 0
+        ? publishedMessage(state.prefixes, raw, x, state.schema.types, stamp) : undefined;
+      this.pub(t, state, data, u.count, whole);
       if (this.journal) {
-        this.append(t, u.logged, sync);
+        this.append(record, sync);
         this.i++;
       }
     }
   }
 
-  private append(t: string, x: QValue, sync: boolean): void {
+  private append(record: () => Buffer, sync: boolean): void {
     const journal = this.journal;
     if (!journal) return;
-    journal.append(updRecord(t, x));
+    journal.append(record());
     if (sync) { journal.flush(); return; }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -171,8 +186,8 @@ export class Tickerplant {
   };
 
   /** u.q pub. */
-  private pub(t: string, state: TableState, data: QTable, n: number): void {
-    const sent = this.w.publish(t, data);
+  private pub(t: string, state: TableState, data: QTable, n: number, whole?: Buffer): void {
+    const sent = this.w.publish(t, data, whole);
     if (sent > 0) {
       // rows offered; filters may send fewer to some subscribers
       this.stats.messagesOut += sent;
