@@ -1,6 +1,7 @@
 // Command line → Config, shaped like `q tick.q SRC DST -p 5010 -t 1000 -o 0` plus long options for the
 // rest. Every option has a documented default; `--help` prints them from this table.
 import { parseArgs } from 'node:util';
+import { parseUpstreamAddress } from './chain/address.js';
 import { ConfigError } from './errors.js';
 
 export interface Config {
@@ -37,6 +38,8 @@ export interface Config {
   readonly devAutopayMs: number | undefined;
   readonly httpPort: number | undefined;
   readonly demoFeed: boolean;
+  /** --chain [host]:port[:user:password]: a chained TP (chainedtick.q) of that upstream; undefined: off. */
+  readonly chain: string | undefined;
 }
 
 interface OptionSpec {
@@ -77,6 +80,7 @@ export const OPTIONS: Record<string, OptionSpec> = {
   'dev-autopay': { type: 'string', help: 'dev backend: settle every invoice after this many ms', def: 'off' },
   'http-port': { type: 'string', help: 'HTTP port for the web page, WebSocket gateway and /metrics', def: 'off' },
   'demo-feed': { type: 'boolean', help: 'publish simulated trades and quotes', def: 'false' },
+  chain: { type: 'string', help: 'chained TP (chainedtick.q): subscribe to the upstream TP [host]:port[:user:password] and republish; its tables, no journal, no SRC/DST; upstream must not charge it', def: 'off' },
   help: { short: 'h', type: 'boolean', help: 'show this help', def: '' },
   version: { short: 'V', type: 'boolean', help: 'print the version', def: '' },
 };
@@ -110,7 +114,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = {}): P
   // Subcommands keep their own extra options (replay --to, --count-only).
   options['to'] = { type: 'string' };
   options['count-only'] = { type: 'boolean' };
-  options['table'] = { type: 'string' };
+  options['limit'] = { type: 'string' };
   let parsed;
   try {
     parsed = parseArgs({ args: argv, options, allowPositionals: true, strict: true });
@@ -176,7 +180,12 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = {}): P
     devAutopayMs: get('dev-autopay') === undefined ? undefined : int('dev-autopay', get('dev-autopay') as string),
     httpPort: get('http-port') === undefined ? undefined : int('http-port', get('http-port') as string),
     demoFeed: v['demo-feed'] === true,
+    chain: get('chain') || undefined,
   };
+  if (config.chain !== undefined && command === 'run') {
+    parseUpstreamAddress(config.chain); // a bad address is a command-line error (exit 2)
+    if (pos.length > 0) throw new ConfigError('--chain takes its tables from the upstream tickerplant and keeps no journal: drop SRC/DST');
+  }
   if (offset !== undefined && !Number.isFinite(config.utcOffsetHours)) throw new ConfigError(`-o must be a number of hours`);
   return { command, config, positionals: pos, values: v };
 }
@@ -186,7 +195,8 @@ export function helpText(version: string): string {
     `tickerplant ${version}: a kdb+-compatible tickerplant (drop-in kdb-tick) with Lightning pay-per-ticker`,
     '',
     'usage: tickerplant [SRC] [DST] [-p port] [-t ms] [-o hours] [options]',
-    '       tickerplant replay LOG [--to host:port] [--count-only]',
+    '       tickerplant --chain [host]:port [-p port] [-t ms] [options]',
+    '       tickerplant replay LOG [--to host:port [--limit n]] [--count-only]',
     '       tickerplant pay PAYMENT_REQUEST [-p port]',
     '',
     '  SRC  schema name, read from q/SRC.q, or a path to a .q file  (default: sym)',

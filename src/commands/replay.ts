@@ -1,5 +1,5 @@
-// `tickerplant replay LOG [--to host:port] [--count-only]`: validate a journal as -11!(-2;L) does, or
-// send its records to a q process as async (`upd;t;x) messages, as -11! would call upd.
+// `tickerplant replay LOG [--to host:port [--limit n]] [--count-only]`: validate a journal as -11!(-2;L)
+// does, or send its records (the first n: -11!(n;L)) to a q process as async (`upd;t;x) messages.
 import { QConnection, parseHostPort } from '../client/index.js';
 import type { ParsedArgs } from '../config.js';
 import { str } from '../ipc/index.js';
@@ -8,7 +8,7 @@ import { replay, validate } from '../journal/index.js';
 export async function replayCommand(args: ParsedArgs): Promise<number> {
   const path = args.positionals[0];
   if (!path) {
-    process.stderr.write('usage: tickerplant replay LOG [--to host:port] [--count-only]\n');
+    process.stderr.write('usage: tickerplant replay LOG [--to host:port [--limit n]] [--count-only]\n');
     return 2;
   }
   const to = args.values['to'];
@@ -17,10 +17,17 @@ export async function replayCommand(args: ParsedArgs): Promise<number> {
     process.stdout.write(`${path}: ${v.chunks} records, ${v.validBytes} of ${v.fileBytes} bytes valid${v.ok ? '' : ' (corrupt tail)'}\n`);
     return v.ok ? 0 : 1;
   }
+  const limitArg = args.values['limit'];
+  const limit = typeof limitArg === 'string' ? Number(limitArg) : undefined;
+  if (limit !== undefined && !(Number.isInteger(limit) && limit >= 0)) {
+    process.stderr.write('--limit must be a whole number of records\n');
+    return 2;
+  }
   const conn = await QConnection.connect(parseHostPort(to));
   const tty = process.stderr.isTTY;
   let last = 0;
   const result = replay(path, (record) => { conn.async(record); }, {
+    ...(limit !== undefined ? { limit } : {}),
     onProgress: (done, total) => {
       const now = Date.now();
       if (!tty || now - last < 200) return;

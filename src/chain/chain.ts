@@ -1,0 +1,102 @@
+// chainedtick.q on top of the local Tickerplant: upstream's upd goes to tp.upd (zero-latency: published
+// at once; batch: published on the timer), upstream's .u.end to the chained TP's subscribers, and .u.m
+// answers chainedr.q's `(.u `m)"`.u `i`L"` with upstream's (.u.i;.u.L).
+// Spec: KxSystems/kdb tick/chainedtick.q, tick/chainedr.q; kdb-ipc-and-tick.md §6.6.
+import type { Logger } from 'pino';
+import { ConfigError, QError } from '../errors.js';
+import { str } from '../ipc/index.js';
+import type { QValue } from '../ipc/index.js';
+import type { Env } from '../q/index.js';
+import type { TableSchema, Tickerplant } from '../tick/index.js';
+import { parseUpstreamAddress } from './address.js';
+import type { BackoffOptions } from './backoff.js';
+import { sameSchemas, schemaDifference } from './schemas.js';
+import { Upstream } from './upstream.js';
+import type { Subscription } from './upstream.js';
+
+export interface ChainOptions extends BackoffOptions {
+  readonly log: Logger;
+  readonly timeoutMs?: number;
+  readonly maxMessageBytes?: number;
+}
+
+export interface Chain {
+  /** host:port of the upstream tickerplant (no credentials). */
+  readonly upstream: string;
+  /** The tables, as upstream defines them. */
+  readonly schemas: readonly TableSchema[];
+  readonly connected: boolean;
+  /** Feeds the local tickerplant from upstream from now on and defines .u.m in its Env. */
+  follow(tp: Tickerplant, env: Env): void;
+  close(): void;
+}
+
+/**
+ * What .u.m forwards: the queries that read upstream's replay point, and nothing else. Anything else
+ * would let a downstream client act upstream as the chained TP (publish, or replace its subscription).
+ */
+const FORWARDED = new Set(['`.u`i`L', '.u`i`L', '(.u.i;.u.L)', '.u.i', '.u.L', '.u.d']);
+
+function queryText(x: QValue | undefined): string {
+  if (x?.type === 10) return Buffer.from(x.data).toString('latin1');
+  if (x?.type === -10) return x.value;
+  throw new QError('type');
+}
+
+/**
+ * Connects to `address` ([host]:port[:user:password]) and subscribes to every table, waiting while
+ * upstream is not up. The chained TP's tables are upstream's; nothing reaches them before follow().
+ */
+export async function startChain(address: string, o: ChainOptions): Promise<Chain> {
+  const upstream = new Upstream({ ...o, address: parseUpstreamAddress(address) });
+  const first = await upstream.start();
+  const log = o.log.child({ mod: 'chain', upstream: upstream.name });
+  const schemas = first.schemas;
+
+  return {
+    upstream: upstream.name,
+    schemas,
+    get connected() { return upstream.connected; },
+    close: () => upstream.close(),
+    follow(tp: Tickerplant, env: Env): void {
+      if (first.date !== undefined) tp.d = first.date;
+
+      /** u.q end, forwarded: the day's rows first (batch mode), then .u.end, then the next .u.d. */
+      const end = (d: number): void => {
+        if (tp.batch) tp.flushBatch();
+        tp.end(d);
+        tp.d = d + 1;
+        log.info({ date: d }, 'end of day forwarded');
+      };
+
+      upstream.follow({
+        resubscribed(s: Subscription): void {
+          if (!sameSchemas(schemas, s.schemas)) {
+            throw new ConfigError(`upstream tables changed (${schemaDifference(schemas, s.schemas)}); restart the chained tickerplant`);
+          }
+          // Days that ended while we were away: our subscribers still get their .u.end.
+          if (s.date !== undefined && s.date > tp.d) {
+            log.warn({ from: tp.d, to: s.date }, 'end of day missed while disconnected');
+            while (tp.d < s.date) end(tp.d);
+          }
+        },
+        upd(t: string, x: QValue): void {
+          try {
+            tp.upd(t, x);
+          } catch (err) {
+            tp.stats.badUpdates++;
+            log.warn({ table: t, err: err instanceof Error ? err.message : String(err) }, 'bad update from upstream');
+          }
+        },
+        end,
+      });
+
+      // chainedr.q: `$[`m in key`.u;(`.u `m)"`.u `i`L";`.u `i`L]` calls .u.m with the string.
+      env.defineFunction('.u.m', 1, ([x]) => {
+        const text = queryText(x);
+        if (!FORWARDED.has(text.replace(/\s+/g, ''))) throw new QError('access');
+        return upstream.query(str(text));
+      });
+    },
+  };
+}
