@@ -18,6 +18,9 @@ import { startPayments } from './payments.js';
 import { createMetrics } from './metrics.js';
 import type { Metrics } from './metrics.js';
 import { startDemoFeed } from './demo-feed.js';
+import { startHttp } from './http/index.js';
+import type { HttpServer } from './http/index.js';
+import { DevBackend } from './lightning/dev.js';
 import { startChain } from './chain/index.js';
 import type { Payments } from './payments.js';
 import { QError } from './errors.js';
@@ -33,6 +36,8 @@ export interface App {
   readonly metrics: Metrics | undefined;
   /** The TCP port actually bound (useful with -p 0). */
   readonly port: number;
+  /** The HTTP port (page, WebSocket, /metrics) actually bound; undefined without --http-port. */
+  readonly httpPort: number | undefined;
   close(): Promise<void>;
 }
 
@@ -89,6 +94,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   chain?.follow(tp, env);
   let payments: Payments | undefined;
   let metrics: Metrics | undefined;
+  let http: HttpServer | undefined;
   const server: IpcServer = new IpcServer({
     handler: new Dispatcher(tp, env, log, {
       onClose: (h) => payments?.paywall.disconnect(h),
@@ -105,7 +111,9 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   });
 
   try {
-    payments = await startPayments(config, tp, env, clock, log, (h) => server.get(h), subscriberFor);
+    // WebSocket clients have negative handles; q clients positive ones.
+    payments = await startPayments(config, tp, env, clock, log,
+      (h) => (h < 0 ? http?.lookup(h) : server.get(h)), subscriberFor);
   } catch (err) {
     chain?.close();
     tp.close();
@@ -122,26 +130,42 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       if (!config.tlsCert || !config.tlsKey) throw new QError('--tls-port needs --tls-cert and --tls-key');
       addresses.push(await server.listenTls(config.tlsPort, readFileSync(config.tlsCert), readFileSync(config.tlsKey), config.host));
     }
+    if (config.httpPort !== undefined) {
+      metrics = createMetrics({ tp, server, payments, log: log.child({ mod: 'metrics' }) });
+      const backend = payments?.backend;
+      http = await startHttp({
+        port: config.httpPort, host: config.host, tp, paywall: payments?.paywall, log: log.child({ mod: 'http' }),
+        now: () => Number(clock.nowNanos() / 1_000_000n),
+        devPay: backend instanceof DevBackend ? (request: string) => {
+          const paid = backend.pay(request);
+          return { hash: paid.invoice.rHash.toString('hex'), preimage: paid.preimage.toString('hex') };
+        } : undefined,
+        metrics: metrics.handler,
+      });
+    }
   } catch (err) {
     chain?.close();
+    await http?.close();
+    metrics?.close();
     await server.close();
     await payments?.close();
     tp.close();
     throw err;
   }
   tp.start();
-  if (config.httpPort !== undefined) metrics = createMetrics({ tp, server, payments, log: log.child({ mod: 'metrics' }) });
   const demo = config.demoFeed ? startDemoFeed({ tp, log: log.child({ mod: 'demo-feed' }) }) : undefined;
   log.info({ ...(chain ? { upstream: chain.upstream } : { schema: schemaPath }), tables: tp.names, mode: tp.batch ? `batch ${config.batchMs}ms` : 'zero-latency',
-    journal: tp.logFile ?? null, listen: addresses.map((a) => a.port ?? a.address) }, 'tickerplant started');
+    journal: tp.logFile ?? null, listen: addresses.map((a) => a.port ?? a.address), http: http?.port ?? null }, 'tickerplant started');
   return {
     tp, server, env, addresses, payments, metrics,
     port: addresses[0]?.port ?? config.port,
+    httpPort: http?.port,
     async close() {
       chain?.close();
       demo?.stop();
       // Publish what batch mode holds while subscribers are still connected, then let the sockets drain.
       tp.close();
+      await http?.close();
       await server.close();
       await payments?.close();
       metrics?.close();

@@ -25,6 +25,7 @@ async function main(): Promise<number> {
   const log = createLogger(args.config.logLevel);
   const app = await startApp(args.config, { log });
   process.stdout.write(`tickerplant listening on :${app.port}\n`);
+  if (app.httpPort !== undefined) process.stdout.write(`web page: http://localhost:${app.httpPort}/\n`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       log.info({ signal }, 'stopping');

@@ -1,0 +1,141 @@
+// The tickerplant's HTTP listener: the web page (web/), GET /healthz, GET /metrics, and the WebSocket
+// JSON gateway at /ws (docs/websocket.md). node:http only; the page's files are read once at start.
+import { readFileSync } from 'node:fs';
+import { createServer } from 'node:http';
+import type { IncomingMessage, Server, ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { Logger } from 'pino';
+import { ConfigError } from '../errors.js';
+import type { Paywall, Subscriber, Tickerplant } from '../tick/index.js';
+import { WsGateway, refuse } from '../ws/gateway.js';
+import type { DevPay, GatewayLimits } from '../ws/gateway.js';
+
+export interface HttpOptions {
+  readonly port: number;
+  /** Interface to listen on. [all] */
+  readonly host?: string | undefined;
+  readonly tp: Tickerplant;
+  /** Absent: payments are off and every table is free over WebSocket too. */
+  readonly paywall?: Paywall | undefined;
+  /** Only with the dev backend: lets the page (and tests) pay an invoice with the built-in node. */
+  readonly devPay?: DevPay | undefined;
+  /** GET /metrics; absent: 404. */
+  readonly metrics?: ((req: IncomingMessage, res: ServerResponse) => void | Promise<void>) | undefined;
+  readonly log: Logger;
+  /** WebSocket origins allowed besides the page's own ('*' = any). [same-origin and localhost] */
+  readonly allowedOrigins?: readonly string[] | undefined;
+  readonly limits?: Partial<GatewayLimits> | undefined;
+  /** WebSocket ping interval in ms, 0 = off. [30000] */
+  readonly heartbeatMs?: number | undefined;
+  /** Unix ms from the tickerplant's clock. [Date.now] */
+  readonly now?: (() => number) | undefined;
+}
+
+export interface HttpServer {
+  /** The port actually bound (useful with port 0). */
+  readonly port: number;
+  readonly gateway: WsGateway;
+  /** The WebSocket subscriber behind a negative handle: compose into the paywall's lookup. */
+  lookup(handle: number): Subscriber | undefined;
+  close(): Promise<void>;
+}
+
+/** web/ of the package: src/http and dist/http are both two levels below the package root. */
+export const WEB_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..', 'web');
+
+interface Asset { readonly body: Buffer; readonly type: string }
+
+const ASSET_FILES: ReadonlyArray<readonly [string, string, string]> = [
+  ['/', 'index.html', 'text/html; charset=utf-8'],
+  ['/index.html', 'index.html', 'text/html; charset=utf-8'],
+  ['/app.js', 'app.js', 'text/javascript; charset=utf-8'],
+  ['/style.css', 'style.css', 'text/css; charset=utf-8'],
+];
+
+/** Only our own files run; the QR code arrives as an SVG data: URL; the socket goes to this origin. */
+const SECURITY_HEADERS: Record<string, string> = {
+  'content-security-policy': "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; " +
+    "connect-src 'self'; base-uri 'none'; form-action 'none'; frame-ancestors 'none'",
+  'x-content-type-options': 'nosniff',
+  'referrer-policy': 'no-referrer',
+  'cache-control': 'no-cache',
+};
+
+function loadAssets(root: string): Map<string, Asset> {
+  const assets = new Map<string, Asset>();
+  for (const [path, file, type] of ASSET_FILES) {
+    try {
+      assets.set(path, { body: readFileSync(join(root, file)), type });
+    } catch (err) {
+      throw new ConfigError(`web page file ${join(root, file)} cannot be read: ${err instanceof Error ? err.message : String(err)}`);
+    }
+  }
+  return assets;
+}
+
+function plain(res: ServerResponse, status: number, text: string, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': Buffer.byteLength(text),
+    'x-content-type-options': 'nosniff', ...headers });
+  res.end(text);
+}
+
+/** Starts the HTTP listener with the page, /healthz, /metrics and the WebSocket gateway at /ws. */
+export async function startHttp(o: HttpOptions): Promise<HttpServer> {
+  const log = o.log.child({ mod: 'http' });
+  const assets = loadAssets(WEB_ROOT);
+  const gateway = new WsGateway({
+    tp: o.tp, paywall: o.paywall, devPay: o.devPay, log: o.log.child({ mod: 'ws' }),
+    allowedOrigins: o.allowedOrigins, limits: o.limits, heartbeatMs: o.heartbeatMs, now: o.now,
+  });
+
+  const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const known = assets.has(path) || path === '/healthz' || path === '/metrics' || path === '/ws';
+    if (!known || (path === '/metrics' && !o.metrics)) { plain(res, 404, 'not found'); return; }
+    if (req.method !== 'GET' && req.method !== 'HEAD') { plain(res, 405, 'method not allowed', { allow: 'GET, HEAD' }); return; }
+    if (path === '/healthz') { plain(res, 200, 'ok'); return; }
+    if (path === '/metrics' && o.metrics) { await o.metrics(req, res); return; }
+    if (path === '/ws') { plain(res, 426, 'this is a WebSocket endpoint', { upgrade: 'websocket' }); return; }
+    const asset = assets.get(path) as Asset;
+    res.writeHead(200, { 'content-type': asset.type, 'content-length': asset.body.length, ...SECURITY_HEADERS });
+    res.end(req.method === 'HEAD' ? undefined : asset.body);
+  };
+
+  const server: Server = createServer((req, res) => {
+    handle(req, res).catch((err: unknown) => {
+      log.error({ err, url: req.url }, 'http request failed');
+      if (!res.headersSent) plain(res, 500, 'internal error');
+      else res.destroy();
+    });
+  });
+  server.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => {
+    socket.on('error', (err: Error) => log.debug({ err: err.message }, 'upgrade socket error'));
+    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (path !== '/ws') { refuse(socket, 404, 'Not Found', 'not found'); return; }
+    gateway.handleUpgrade(req, socket, head);
+  });
+  server.on('clientError', (err, socket) => {
+    log.debug({ err: err.message }, 'bad http request');
+    if (socket.writable) socket.end('HTTP/1.1 400 Bad Request\r\nConnection: close\r\n\r\n');
+  });
+
+  await new Promise<void>((resolveListen, reject) => {
+    server.once('error', reject);
+    server.listen(o.port, o.host, () => { server.off('error', reject); resolveListen(); });
+  });
+  const port = (server.address() as AddressInfo).port;
+  log.info({ port, host: o.host ?? null, web: WEB_ROOT }, 'http listening');
+
+  return {
+    port,
+    gateway,
+    lookup: (h) => gateway.lookup(h),
+    close: () => new Promise<void>((resolveClose) => {
+      gateway.close();
+      server.close(() => resolveClose());
+      server.closeAllConnections();
+    }),
+  };
+}
