@@ -238,9 +238,17 @@ function readTable(depth: number): QTable {
   const inner = readValue(depth);
   if (inner.type !== QType.Dict || inner.keys.type !== QType.Symbol || inner.values.type !== QType.List ||
     inner.keys.data.length !== inner.values.items.length) {
-    throw new IpcDecodeError('IPC_ERR_BAD_TYPE', 'table is not a dict of names to columns');
+    throw badTable();
   }
-  return { type: 98, attr, columns: inner.keys.data, data: inner.values.items };
+  // Every column a vector or general list, all of one length (q's flip requires it).
+  const cols = inner.values.items;
+  let rows = -1;
+  for (const c of cols) {
+    if (c.type < 0 || c.type > 19) throw badTable();
+    const n = c.type === 0 ? c.items.length : c.type === 2 ? c.data.length / 16 : (c as QVector).data.length;
+    if (rows === -1) rows = n; else if (n !== rows) throw badTable();
+  }
+  return { type: 98, attr, columns: inner.keys.data, data: cols };
 }
 
 /** Copies element bytes into a fresh, aligned ArrayBuffer, swapping byte order when needed. */
@@ -269,7 +277,7 @@ export function guidText(buf: Uint8Array, p: number): string {
 
 /**
  * Returns the offset just past the value at `offset` without building it: what -11!(-2;L) needs to
- * walk a journal. Throws IpcDecodeError on anything decodePayload would reject.
+ * walk a journal. Throws IpcDecodeError on anything decodePayload would reject (little-endian only).
  */
 export function skipValue(buf: Buffer, offset: number, end: number, maxDepth = DEFAULT_MAX_DEPTH): number {
   return skip(buf, offset, end, 0, maxDepth);
@@ -290,7 +298,7 @@ function skip(buf: Buffer, p: number, end: number, depth: number, maxDepth: numb
   if (t > 0 && t < 20) {
     if (t === 3) throw badType(t);
     if (p + 5 > end) throw truncated();
-    if ((buf[p] as number) > 4) throw badType(t);
+    if ((buf[p] as number) > 4) throw new IpcDecodeError('IPC_ERR_BAD_TYPE', `unknown attribute ${buf[p]}`);
     const n = buf.readInt32LE(p + 1);
     p += 5;
     if (n < 0) throw new IpcDecodeError('IPC_ERR_BAD_LENGTH', `negative count ${n}`);
@@ -306,21 +314,21 @@ function skip(buf: Buffer, p: number, end: number, depth: number, maxDepth: numb
   const d = depth + 1;
   switch (t) {
     case QType.List: {
-      if (p + 5 > end) throw truncated();
-      const n = buf.readInt32LE(p + 1);
+      const n = listHeader(buf, p, end);
       p += 5;
-      if (n < 0 || n > end - p) throw truncated();
       for (let i = 0; i < n; i++) p = skip(buf, p, end, d, maxDepth);
       return p;
     }
     case QType.Table:
-      if (p >= end) throw truncated();
-      return skip(buf, p + 1, end, d, maxDepth);
+      return skipTable(buf, p, end, d, maxDepth);
     case QType.Dict:
     case QType.SortedDict:
       return skip(buf, skip(buf, p, end, d, maxDepth), end, d, maxDepth);
-    case QType.Lambda:
-      return skip(buf, skipString(buf, p, end), end, d, maxDepth);
+    case QType.Lambda: {
+      p = skipString(buf, p, end);
+      if (p < end && buf[p] !== 10) throw new IpcDecodeError('IPC_ERR_BAD_TYPE', 'lambda source is not a string');
+      return skip(buf, p, end, d, maxDepth);
+    }
     case QType.Unary: case QType.Binary: case QType.Ternary:
       if (p >= end) throw truncated();
       return p + 1;
@@ -328,7 +336,8 @@ function skip(buf: Buffer, p: number, end: number, depth: number, maxDepth: numb
       if (p + 4 > end) throw truncated();
       const n = buf.readInt32LE(p);
       p += 4;
-      if (n < 0 || n > end - p) throw truncated();
+      if (n < 0) throw new IpcDecodeError('IPC_ERR_BAD_LENGTH', `negative count ${n}`);
+      if (n > end - p) throw truncated();
       for (let i = 0; i < n; i++) p = skip(buf, p, end, d, maxDepth);
       return p;
     }
@@ -338,6 +347,47 @@ function skip(buf: Buffer, p: number, end: number, depth: number, maxDepth: numb
       throw badType(t);
   }
 }
+
+/** Attribute and count of a general list at p (after its type byte), checked as decodePayload does. */
+function listHeader(buf: Buffer, p: number, end: number): number {
+  if (p + 5 > end) throw truncated();
+  if ((buf[p] as number) > 4) throw new IpcDecodeError('IPC_ERR_BAD_TYPE', `unknown attribute ${buf[p]}`);
+  const n = buf.readInt32LE(p + 1);
+  if (n < 0) throw new IpcDecodeError('IPC_ERR_BAD_LENGTH', `negative count ${n}`);
+  if (n > end - p - 5) throw truncated();
+  return n;
+}
+
+/** A table: attr, then a dict of a symbol vector of names to a general list of equal-length columns. */
+function skipTable(buf: Buffer, p: number, end: number, depth: number, maxDepth: number): number {
+  if (p >= end) throw truncated();
+  if ((buf[p] as number) > 4) throw new IpcDecodeError('IPC_ERR_BAD_TYPE', `unknown attribute ${buf[p]}`);
+  // Walk the inner value first (its errors come first, as in decodePayload), then check its shape.
+  const after = skip(buf, p + 1, end, depth, maxDepth);
+  if (buf[p + 1] !== QType.Dict || buf[p + 2] !== QType.Symbol) throw badTable();
+  const names = skipString0(buf, p + 2);
+  if (buf[names] !== QType.List || buf.readInt32LE(names + 2) !== buf.readInt32LE(p + 4)) throw badTable();
+  let q = names + 6;
+  let rows = -1;
+  for (let i = buf.readInt32LE(names + 2); i > 0; i--) {
+    const t = buf[q] as number;
+    if (t > 19 || t === 3) throw badTable();
+    const count = buf.readInt32LE(q + 2);
+    if (rows === -1) rows = count; else if (count !== rows) throw badTable();
+    q = skip(buf, q, end, depth + 1, maxDepth);
+  }
+  return after;
+}
+
+/** End of an already-validated symbol vector starting at p. */
+function skipString0(buf: Buffer, p: number): number {
+  let q = p + 6;
+  for (let n = buf.readInt32LE(p + 2); n > 0; n--) q = buf.indexOf(0, q) + 1;
+  return q;
+}
+
+const badTable = (): IpcDecodeError =>
+  new IpcDecodeError('IPC_ERR_BAD_TYPE', 'table is not a dict of names to columns');
 
 function skipString(buf: Buffer, p: number, end: number): number {
   const z = buf.indexOf(0, p);
