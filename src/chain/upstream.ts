@@ -2,7 +2,6 @@
 // table with the sync string .u.sub[`;`], hand on what upstream pushes ((`upd;t;x), (`.u.end;d)) in order,
 // and reconnect with backoff when upstream is down or goes away. Spec: KxSystems/kdb tick/chainedtick.q;
 // kdb-ipc-and-tick.md §6.6, §8 (messages that arrive while a sync request is out are processed first).
-import { inspect } from 'node:util';
 import type { Logger } from 'pino';
 import { QConnection } from '../client/index.js';
 import { ConfigError, QError, TpError } from '../errors.js';
@@ -44,20 +43,10 @@ type State = 'connecting' | 'up' | 'down' | 'closed';
 
 /** A pushed message waiting to be handed on; `after` is the forwarded query whose caller it waits for. */
 interface Held { readonly value: QValue; readonly after: number }
-interface Query { readonly seq: number; readonly answer: Promise<QValue> }
+/** A forwarded query; `answered` turns true synchronously when upstream's answer is read. */
+interface Query { readonly seq: number; answered: boolean }
 interface Attempt { readonly conn: QConnection; readonly sub: Subscription; readonly early: QValue[] }
 
-/** `Promise { <pending> }`, followed by async-hook ids when async hooks are on. */
-const PENDING = /^Promise \{\s*<pending>/;
-
-/**
- * Whether a promise has settled, now. QConnection settles a sync answer between two pushed messages of
- * the same socket read but exposes only the Promise; V8's state as util.inspect prints it is the one
- * synchronous view of it. Used only while a forwarded query is out.
- */
-function settledNow(p: Promise<unknown>): boolean {
-  return !PENDING.test(inspect(p, { depth: 0, customInspect: false, breakLength: Infinity }));
-}
 
 /** Failures worth retrying: upstream not there (yet), or gone mid-way. Anything upstream *said* is not. */
 function retryable(err: unknown): boolean {
@@ -134,8 +123,9 @@ export class Upstream {
     const conn = this.conn;
     if (!conn || this.state !== 'up') return Promise.reject(new QError('upstream unavailable'));
     const seq = ++this.seq;
-    const answer = conn.sync(value);
-    this.queries.push({ seq, answer });
+    const q: Query = { seq, answered: false };
+    const answer = conn.sync(value, () => { q.answered = true; });
+    this.queries.push(q);
     // The caller continues in microtasks (chainedr.q's .u.sub runs there); setImmediate comes after them.
     const release = (): void => {
       setImmediate(() => {
@@ -270,7 +260,7 @@ export class Upstream {
    */
   private onMessage(value: QValue): void {
     let after = 0;
-    for (const q of this.queries) if (q.seq > after && settledNow(q.answer)) after = q.seq;
+    for (const q of this.queries) if (q.seq > after && q.answered) after = q.seq;
     if (this.handler === undefined || this.held.length > 0 || after > this.released) {
       this.held.push({ value, after });
       return;

@@ -18,7 +18,7 @@ export interface ClientOptions {
   readonly maxMessageBytes?: number;
 }
 
-interface Pending { resolve(v: QValue): void; reject(e: Error): void }
+interface Pending { resolve(v: QValue): void; reject(e: Error): void; onAnswer: (() => void) | undefined }
 
 /**
  * Events: 'message' (value, msgType) for anything the server pushes (async `upd`, `.u.end`);
@@ -73,11 +73,14 @@ export class QConnection extends EventEmitter {
     });
   }
 
-  /** A sync request; rejects with QError carrying q's error text. */
-  sync(value: QValue): Promise<QValue> {
+  /**
+   * A sync request; rejects with QError carrying q's error text. `onAnswer` runs synchronously when the
+   * response arrives, before any message that followed it in the same read is emitted.
+   */
+  sync(value: QValue, onAnswer?: () => void): Promise<QValue> {
     if (this.closed) return Promise.reject(new TpError('IPC_ERR_TRUNCATED', 'connection closed'));
     return new Promise((resolve, reject) => {
-      this.pending.push({ resolve, reject });
+      this.pending.push({ resolve, reject, onAnswer });
       this.socket.write(encodeMessage(value, MsgType.Sync));
     });
   }
@@ -100,6 +103,7 @@ export class QConnection extends EventEmitter {
   private settle(value: QValue): void {
     const p = this.pending.shift();
     if (!p) return;
+    p.onAnswer?.();
     if (value.type === -128) p.reject(new QError(value.message));
     else p.resolve(value);
   }
