@@ -279,6 +279,11 @@ export class Paywall {
     return reply;
   }
 
+  /** Unsubscribing from one table: its pending request goes too, so paying later does not re-subscribe. */
+  cancel(handle: number, table: string): void {
+    this.dropPending((p) => p.handle === handle && p.request.table === table, 'unsubscribed');
+  }
+
   /** .z.pc: the handle's pending requests and entitlement timers go. */
   disconnect(handle: number): void {
     this.dropPending((p) => p.handle === handle, 'disconnected');

@@ -388,6 +388,7 @@ export class WsGateway {
   private unsubscribe(c: WsClient, id: Id, table: string): void {
     c.tables.delete(table);
     this.o.tp.w.remove(table, c.handle);
+    this.o.paywall?.cancel(c.handle, table);
     c.sendJson({ type: 'unsubscribed', id, table });
   }
 
