@@ -45,7 +45,11 @@ const EPOCH_NANOS = 946_684_800_000_000_000n;
 
 /** Local wall-clock time as q sees it: date (days since 2000.01.01) and time of day (ns). */
 export function localNow(clock: Clock): { date: number; timeOfDay: bigint } {
-  const utc = clock.nowNanos();
+  return localAt(clock, clock.nowNanos());
+}
+
+/** localNow for a given instant (Unix ns). */
+export function localAt(clock: Clock, utc: bigint): { date: number; timeOfDay: bigint } {
   const local = utc + BigInt(clock.offsetMinutes(utc)) * 60_000_000_000n - EPOCH_NANOS;
   let days = local / NANOS_PER_DAY;
   let rem = local % NANOS_PER_DAY;

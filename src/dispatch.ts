@@ -10,13 +10,14 @@ import type { Env } from './q/index.js';
 import type { CloseReason, Connection, Handler } from './server/index.js';
 import type { Tickerplant } from './tick/index.js';
 
-/** Names a feed may use as the head of an update list: tick.q's .u.upd, and upd as a chained TP calls it. */
-const UPD = new Set(['.u.upd', 'upd']);
-
-function headName(v: QValue): string | undefined {
-  if (v.type === -11) return v.value;
-  if (v.type === 10 && v.data.length <= 6) return Buffer.from(v.data).toString('latin1');
-  return undefined;
+/** Whether v names an update: tick.q's .u.upd, or upd as a chained TP calls it; symbol or string. */
+function isUpd(v: QValue): boolean {
+  if (v.type === -11) return v.value === '.u.upd' || v.value === 'upd';
+  if (v.type !== 10) return false;
+  const b = v.data;
+  // ".u.upd" / "upd", compared as bytes: node-q sends the function name as a char vector.
+  const o = b.length === 6 && b[0] === 0x2e && b[1] === 0x75 && b[2] === 0x2e ? 3 : b.length === 3 ? 0 : -1;
+  return o >= 0 && b[o] === 0x75 && b[o + 1] === 0x70 && b[o + 2] === 0x64;
 }
 
 /** The bytes of the third item of a 3-item list message: x of (`.u.upd;t;x), to reuse as is. */
@@ -39,8 +40,7 @@ export class Dispatcher implements Handler {
   onMessage(conn: Connection, value: QValue, msgType: MsgType, body?: Buffer): QValue | Promise<QValue> {
     const sync = msgType === MsgType.Sync;
     if (value.type === 0 && value.items.length === 3) {
-      const head = headName(value.items[0] as QValue);
-      if (head !== undefined && UPD.has(head)) {
+      if (isUpd(value.items[0] as QValue)) {
         const t = value.items[1] as QValue;
         if (t.type !== -11) throw new QError('type');
         try {

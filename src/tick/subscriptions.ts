@@ -3,7 +3,7 @@
 // per subscriber). Spec: u.q .u.w, add, del, sel, pub; kdb-ipc-and-tick.md §6.3.
 import { encodeMessage, list, MsgType, Outbound, sym, symbols, table, int } from '../ipc/index.js';
 import type { QList, QTable, QValue } from '../ipc/index.js';
-import { rows, take } from './columns.js';
+import { take } from './columns.js';
 import type { Column } from './columns.js';
 
 /** Anything that can receive async messages: an IPC handle, a WebSocket client, a chained TP. */
@@ -69,21 +69,18 @@ class TableSubscriptions {
 
   /**
    * Sends (`upd;t;rows) to every subscriber whose filter selects at least one row (u.q pub). Groups
-   * that select every row share one message: `whole` when the caller already has its bytes.
+   * that select every row share one message: `whole` when the caller already has its bytes. The table
+   * itself is built only if some group needs a subset of its rows.
    */
-  publish(name: string, data: QTable, whole?: Buffer): number {
-    if (this.entries.length === 0) return 0;
+  publish(name: string, n: number, syms: readonly string[] | undefined, data: () => QTable, whole?: Buffer): number {
+    if (this.entries.length === 0 || n === 0) return 0;
     if (!this.groups) this.build();
-    const n = rows(data.data[0] as Column);
-    if (n === 0) return 0;
     let all: Outbound | undefined;
     const everyRow = (): Outbound =>
-      (all ??= new Outbound(whole ?? encodeMessage(list(sym('upd'), sym(name), data), MsgType.Async)));
+      (all ??= new Outbound(whole ?? encodeMessage(list(sym('upd'), sym(name), data()), MsgType.Async)));
     let sent = 0;
     for (const g of this.wildcard) sent += deliver(g, everyRow());
-    if (this.bySym.size === 0) return sent;
-    const syms = (data.data[1] as Column).type === 11 ? (data.data[1] as { data: string[] }).data : undefined;
-    if (!syms) return sent;
+    if (this.bySym.size === 0 || !syms) return sent;
     if (n === 1) {
       const gs = this.bySym.get(syms[0] as string);
       if (gs) for (const g of gs) sent += deliver(g, everyRow());
@@ -103,11 +100,13 @@ class TableSubscriptions {
         g.idx[g.hits++] = i;
       }
     }
+    let full: QTable | undefined;
     for (const g of touched) {
       const k = g.hits;
       g.hits = 0;
       if (k === n) { sent += deliver(g, everyRow()); continue; }
-      const part = table(data.columns, data.data.map((c) => take(c as Column, g.idx, k)));
+      full ??= data();
+      const part = table(full.columns, full.data.map((c) => take(c as Column, g.idx, k)));
       sent += deliver(g, new Outbound(encodeMessage(list(sym('upd'), sym(name), part), MsgType.Async)));
     }
     return sent;
@@ -164,8 +163,8 @@ export class Subscriptions {
     if (i >= 0) { t.entries.splice(i, 1); t.invalidate(); }
   }
 
-  publish(tableName: string, data: QTable, whole?: Buffer): number {
-    return this.tables.get(tableName)?.publish(tableName, data, whole) ?? 0;
+  publish(tableName: string, n: number, syms: readonly string[] | undefined, data: () => QTable, whole?: Buffer): number {
+    return this.tables.get(tableName)?.publish(tableName, n, syms, data, whole) ?? 0;
   }
 
   has(tableName: string, handle: number): boolean {

@@ -3,7 +3,7 @@
 // Spec: KxSystems/kdb-tick tick.q and tick/u.q; kdb-ipc-and-tick.md §6.
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import { localNow } from '../clock.js';
+import { localAt, localNow } from '../clock.js';
 import { QError } from '../errors.js';
 import {
   date as qDate, encodeMessage, list, long, MsgType, NULL_LONG, Outbound, sym, table,
@@ -20,6 +20,9 @@ import type { Subscriber, SymFilter } from './subscriptions.js';
 import { readUpdate } from './update.js';
 import { journalRecord, publishedMessage, tablePrefixes } from './wire.js';
 import type { Stamp, TablePrefixes } from './wire.js';
+
+const NANOS_PER_DAY = 86_400_000_000_000n;
+const NANOS_PER_HOUR = 3_600_000_000_000n;
 
 export interface TickerplantOptions {
   readonly schemas: readonly TableSchema[];
@@ -76,6 +79,9 @@ export class Tickerplant {
   readonly stats: TickStats = { updates: 0, rowsIn: 0, badUpdates: 0, rowsOut: 0, messagesOut: 0 };
   private journal: JournalWriter | undefined;
   private closed = false;
+  /** The local date as last read from the clock, and the instant to read it again (dayCheck). */
+  private localDate: number;
+  private checkAt = -1n;
   private flushScheduled = false;
   private timer: NodeJS.Timeout | undefined;
   private readonly batchMs: number;
@@ -97,6 +103,7 @@ export class Tickerplant {
     this.names = [...this.tables.keys()].sort();
     this.w = new Subscriptions(this.names);
     this.d = localNow(options.clock).date;
+    this.localDate = this.d;
     if (options.logDir !== undefined) this.openLog();
   }
 
@@ -136,37 +143,49 @@ export class Tickerplant {
     if (this.closed) throw new QError('closed');
     const state = this.tables.get(t);
     if (!state) throw new QError(t);
-    const now = localNow(this.options.clock);
-    if (!this.batch) this.ts(now.date);
-    let stampedAt: bigint | undefined;
-    const u = readUpdate(state.schema, x, () => {
-      stampedAt = now.timeOfDay;
-      return now.timeOfDay;
-    });
+    const clock = this.options.clock;
+    const nowNs = clock.nowNanos();
+    if (nowNs >= this.checkAt) this.dayCheck(nowNs);
+    // tick.q zero-latency .u.upd: the end-of-day check runs on every update (.u.ts "d"$.z.P).
+    if (!this.batch && this.d < this.localDate) this.ts(this.localDate);
+    const u = readUpdate(state.schema, x, () => localAt(clock, nowNs).timeOfDay);
     this.stats.updates++;
     this.stats.rowsIn += u.count;
     state.stats.updates++;
     state.stats.rowsIn += u.count;
     const raw = rawX !== undefined && x.type === 0 ? rawX : undefined;
-    const stamp: Stamp | undefined = stampedAt === undefined ? undefined
-      : { time: stampedAt, single: (x.type === 0 && (x.items[0]?.type ?? 0) < 0), count: u.count };
-    const record = (): Buffer => (raw ? journalRecord(state.prefixes, raw, stamp) : updRecord(t, u.logged));
+    const stamp: Stamp | undefined = u.stampedAt === undefined ? undefined
+      : { time: u.stampedAt, single: u.single, count: u.count };
+    const record = (): Buffer => (raw ? journalRecord(state.prefixes, raw, stamp) : updRecord(t, u.logged()));
     if (this.batch) {
       // tick.q batch .u.upd: the day check happens only when stamping, and flushes first.
-      if (stampedAt !== undefined && this.d < now.date) this.tick(now.date);
-      for (let c = 0; c < u.columns.length; c++) (state.buffer[c] as ColumnBuffer).append(u.columns[c] as Column);
+      if (u.stampedAt !== undefined && this.d < this.localDate) this.tick(this.localDate);
+      const cols = u.columns();
+      for (let c = 0; c < cols.length; c++) (state.buffer[c] as ColumnBuffer).append(cols[c] as Column);
       this.append(record, sync);
       this.j++;
     } else {
-      const data = table(state.schema.columns as string[], u.columns);
       const whole = raw && this.w.count(t) > 0
         ? publishedMessage(state.prefixes, raw, x, state.schema.types, stamp) : undefined;
-      this.pub(t, state, data, u.count, whole);
+      this.pub(t, state, u.count, u.syms(), () => table(state.schema.columns as string[], u.columns()), whole);
       if (this.journal) {
         this.append(record, sync);
         this.i++;
       }
     }
+  }
+
+  /**
+   * Reads the local date (q's "d"$.z.P) and when to read it again: the next local midnight, or the next
+   * hour if sooner (an offset change, e.g. daylight saving, moves midnight). Between the two, updates
+   * compare one bigint instead of converting the clock.
+   */
+  private dayCheck(nowNs: bigint): void {
+    const { date, timeOfDay } = localAt(this.options.clock, nowNs);
+    this.localDate = date;
+    const midnight = nowNs + (NANOS_PER_DAY - timeOfDay);
+    const hour = (nowNs / NANOS_PER_HOUR + 1n) * NANOS_PER_HOUR;
+    this.checkAt = midnight < hour ? midnight : hour;
   }
 
   private append(record: () => Buffer, sync: boolean): void {
@@ -186,8 +205,9 @@ export class Tickerplant {
   };
 
   /** u.q pub. */
-  private pub(t: string, state: TableState, data: QTable, n: number, whole?: Buffer): void {
-    const sent = this.w.publish(t, data, whole);
+  private pub(t: string, state: TableState, n: number, syms: readonly string[] | undefined, data: () => QTable,
+    whole?: Buffer): void {
+    const sent = this.w.publish(t, n, syms, data, whole);
     if (sent > 0) {
       // rows offered; filters may send fewer to some subscribers
       this.stats.messagesOut += sent;
@@ -217,7 +237,8 @@ export class Tickerplant {
       if ((state.buffer[0] as ColumnBuffer).size === 0) continue;
       const n = (state.buffer[0] as ColumnBuffer).size;
       const cols = state.buffer.map((b) => b.drain());
-      this.pub(name, state, table(state.schema.columns as string[], cols), n);
+      const syms = cols[1]?.type === 11 ? cols[1].data : undefined;
+      this.pub(name, state, n, syms, () => table(state.schema.columns as string[], cols));
     }
     this.i = this.j;
   }

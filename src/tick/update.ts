@@ -9,11 +9,18 @@ import type { Column } from './columns.js';
 import type { TableSchema } from './schema.js';
 
 export interface Update {
-  /** One column per schema column, all `count` long. */
-  readonly columns: Column[];
+  /** Rows in the update. */
   readonly count: number;
+  /** A single row given as a list of atoms. */
+  readonly single: boolean;
+  /** The time of day stamped on it (tick.q's rule), undefined when x carried its own time column. */
+  readonly stampedAt: bigint | undefined;
   /** x as it goes to the journal: the feed's list, with the time column when it was stamped. */
-  readonly logged: QValue;
+  logged(): QValue;
+  /** One column per schema column, all `count` long (built on first use: the hot path may not need them). */
+  columns(): Column[];
+  /** The sym column's values, for subscription filters. */
+  syms(): readonly string[] | undefined;
 }
 
 /** Whether x already carries a time column: `-16 = type first first x`. */
@@ -26,44 +33,64 @@ export function hasTime(x: QValue): boolean {
 }
 
 /**
- * Checks x against the schema and returns its columns. `now` is consulted only when stamping
- * (it returns the local time of day in ns). Errors are q's: 'type, 'length, 'mismatch.
+ * Checks x against the schema. `now` is consulted only when stamping (it returns the local time of
+ * day in ns). Errors are q's: 'type, 'length, 'mismatch. Nothing is built for a one-row update until
+ * asked for: its published and journaled bytes can come straight from the feed's (wire.ts).
  */
 export function readUpdate(schema: TableSchema, x: QValue, now: () => bigint): Update {
   if (x.type === 98) x = tableToList(schema, x.columns, x.data);
   if (x.type !== 0) throw new QError('type');
-  let items = x.items;
-  let logged: QValue = x;
-  const first = items[0];
+  const given = x.items;
+  const first = given[0];
   if (first === undefined) throw new QError('length');
   const single = first.type < 0;
-  if (!hasTime(x)) {
-    const t = now();
-    if (single) {
-      items = [timespan(t), ...items];
-    } else {
-      const n = first.type === 0 ? first.items.length : rows(first as Column);
-      const times = vector(16, n) as QBigVector;
-      times.data.fill(t);
-      items = [times, ...items];
-    }
-    logged = list(...items);
-  }
+  const stampedAt = hasTime(x) ? undefined : now();
+  const offset = stampedAt === undefined ? 0 : 1;
   const ncols = schema.columns.length;
-  if (items.length !== ncols) throw new QError('length');
+  if (given.length + offset !== ncols) throw new QError('length');
+  const types = schema.types;
+  if (single) {
+    for (let c = offset; c < ncols; c++) {
+      const item = given[c - offset] as QValue;
+      const want = types[c] as number;
+      if (item.type >= 0 || (want !== 0 && item.type !== -want)) throw new QError('type');
+    }
+    const items = (): QValue[] => (stampedAt === undefined ? given : [timespan(stampedAt), ...given]);
+    let columns: Column[] | undefined;
+    return {
+      count: 1, single, stampedAt,
+      logged: () => (stampedAt === undefined ? x : list(...items())),
+      columns: () => (columns ??= items().map((item, c) =>
+        types[c] === 0 ? list(item) : atomToVector(item as QAtom))),
+      syms: () => {
+        const s = given[1 - offset];
+        return s?.type === -11 ? [s.value] : undefined;
+      },
+    };
+  }
+  const count = first.type === 0 ? first.items.length : rows(first as Column);
   const columns = new Array<Column>(ncols);
-  let count = -1;
-  for (let c = 0; c < ncols; c++) {
-    const item = items[c] as QValue;
-    if (single !== item.type < 0) throw new QError('type');
-    const col = single
-      ? toColumn(schema.types[c] === 0 ? list(item) : atomToVector(item as QAtom), schema.types[c] as number)
-      : toColumn(item, schema.types[c] as number);
-    const n = rows(col);
-    if (count === -1) count = n; else if (n !== count) throw new QError('length');
+  if (stampedAt !== undefined) {
+    const times = vector(16, count) as QBigVector;
+    times.data.fill(stampedAt);
+    columns[0] = times;
+  }
+  for (let c = offset; c < ncols; c++) {
+    const item = given[c - offset] as QValue;
+    if (item.type < 0) throw new QError('type');
+    const col = toColumn(item, types[c] as number);
+    if (rows(col) !== count) throw new QError('length');
     columns[c] = col;
   }
-  return { columns, count, logged };
+  return {
+    count, single, stampedAt,
+    logged: () => (stampedAt === undefined ? x : list(columns[0] as Column, ...given)),
+    columns: () => columns,
+    syms: () => {
+      const s = columns[1];
+      return s?.type === 11 ? s.data : undefined;
+    },
+  };
 }
 
 /** A table sent to .u.upd: its columns in schema order, with or without the time column. */

@@ -74,6 +74,17 @@ export function journalRecord(p: TablePrefixes, rawX: Buffer, stamp: Stamp | und
 
 const ends = new Int32Array(1024);
 
+/** Copies src[from, to) to dst at pos: a plain loop for the few bytes of an atom, set() for more. */
+function copyBytes(src: Buffer, from: number, to: number, dst: Buffer, pos: number): number {
+  const n = to - from;
+  if (n <= 32) {
+    for (let i = 0; i < n; i++) dst[pos + i] = src[from + i] as number;
+  } else {
+    dst.set(src.subarray(from, to), pos);
+  }
+  return n;
+}
+
 /**
  * The published message (`upd;t;table) for every row, built from rawX, or undefined when a column
  * was converted on the way in (e.g. a general list of symbols made a symbol vector) and so the
@@ -101,7 +112,7 @@ export function publishedMessage(p: TablePrefixes, rawX: Buffer, x: QValue, type
     size += rawX.length - 6;
   }
   const out = Buffer.allocUnsafe(size);
-  let pos = p.message.copy(out, 0);
+  let pos = copyBytes(p.message, 0, p.message.length, out, 0);
   if (stamp) pos = writeStampColumn(out, pos, stamp);
   if (!single) {
     pos += rawX.copy(out, pos, 6);
@@ -112,7 +123,7 @@ export function publishedMessage(p: TablePrefixes, rawX: Buffer, x: QValue, type
       out[pos] = -(items[c] as QValue).type; out[pos + 1] = 0;
       out.writeInt32LE(1, pos + 2);
       pos += 6;
-      pos += rawX.copy(out, pos, from + 1, end);
+      pos += copyBytes(rawX, from + 1, end, out, pos);
       from = end;
     }
   }
