@@ -1,0 +1,62 @@
+// The layer rules, enforced: imports point inward only (docs/CONTRIBUTING.md). A regex over each file's
+// `from '...'` lines; node: builtins and packages are checked per layer where it matters.
+import t from 'tap';
+import { readdirSync, readFileSync, statSync } from 'node:fs';
+import { join, relative, dirname, normalize } from 'node:path';
+
+const SRC = join(process.cwd(), 'src');
+
+/** Which top-level parts of src/ each layer may import (its own folder is always allowed). */
+const ALLOWED: Record<string, readonly string[]> = {
+  ipc: ['errors.ts'],
+  server: ['errors.ts', 'ipc'],
+  q: ['errors.ts', 'ipc'],
+  journal: ['errors.ts', 'ipc'],
+  client: ['errors.ts', 'ipc'],
+  lightning: ['errors.ts'],
+  tick: ['errors.ts', 'ipc', 'q', 'journal', 'clock.ts', 'lightning/backend.ts'],
+  ws: ['errors.ts', 'ipc', 'tick'],
+  http: ['errors.ts', 'tick', 'ws'],
+  chain: ['errors.ts', 'ipc', 'q', 'tick', 'client'],
+};
+
+/** Packages and builtins a layer must not touch: the codec never opens a socket, the domain neither. */
+const FORBIDDEN_MODULES: Record<string, RegExp> = {
+  ipc: /^(node:(net|tls|http|fs)|pino|ws|@grpc)/,
+  q: /^(node:(net|tls|http|fs)|ws|@grpc)/,
+  tick: /^(node:(net|tls|http)|ws|@grpc|bolt11)/,
+  journal: /^(node:(net|tls|http)|ws|@grpc)/,
+};
+
+function files(dir: string): string[] {
+  return readdirSync(dir).flatMap((f) => {
+    const p = join(dir, f);
+    return statSync(p).isDirectory() ? files(p) : p.endsWith('.ts') ? [p] : [];
+  });
+}
+
+t.test('every import in src/ points inward, as the layer table says', async (t) => {
+  const violations: string[] = [];
+  let checked = 0;
+  for (const file of files(SRC)) {
+    const rel = relative(SRC, file);
+    const layer = rel.includes('/') ? rel.split('/')[0] as string : undefined;
+    if (layer === undefined || !(layer in ALLOWED)) continue; // app.ts, cli.ts, ...: the composition root
+    const text = readFileSync(file, 'utf8');
+    for (const m of text.matchAll(/(?:import|export)[^'"]*?from\s+'([^']+)'/g)) {
+      const spec = m[1] as string;
+      checked++;
+      if (!spec.startsWith('.')) {
+        if (FORBIDDEN_MODULES[layer]?.test(spec)) violations.push(`${rel} imports ${spec}`);
+        continue;
+      }
+      const target = relative(SRC, normalize(join(dirname(file), spec))).replace(/\.js$/, '.ts');
+      const top = target.includes('/') ? target.split('/')[0] as string : target;
+      if (top === layer) continue;
+      const ok = (ALLOWED[layer] ?? []).some((a) => a === top || a === target);
+      if (!ok) violations.push(`${rel} imports ${target}`);
+    }
+  }
+  t.ok(checked > 100, `${checked} imports checked`);
+  t.same(violations, []);
+});
