@@ -13,7 +13,7 @@ import type { BackendStatus } from '../src/lightning/index.js';
 import type { TickStats } from '../src/tick/index.js';
 import { connect, nodeq } from './helpers/qclient.js';
 import type { QClient } from './helpers/qclient.js';
-import { sleep, startTp } from './helpers/tp.js';
+import { startTp, until } from './helpers/tp.js';
 
 const q = nodeq as unknown as Record<string, (x: unknown) => unknown>;
 const s = (x: string): unknown => q['symbol']?.(x);
@@ -39,13 +39,6 @@ function metricsFor(t: Test, sources: MetricsSources): Metrics {
   return m;
 }
 
-async function until(pred: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error('condition not reached');
-    await sleep(10);
-  }
-}
 
 /** A trade update as a feed sends it: column vectors, no time column. */
 function trades(syms: string[]): unknown[] {

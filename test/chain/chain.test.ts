@@ -9,7 +9,7 @@ import type { Clock } from '../../src/clock.js';
 import { decodePaymentRequest } from '../../src/lightning/bolt11.js';
 import { connect, nodeq } from '../helpers/qclient.js';
 import type { QClient } from '../helpers/qclient.js';
-import { LogSink, sleep, startTp, T0 } from '../helpers/tp.js';
+import { LogSink, sleep, startTp, T0, until } from '../helpers/tp.js';
 
 type Row = Record<string, unknown>;
 type Tp = Awaited<ReturnType<typeof startTp>>;
@@ -32,13 +32,6 @@ async function client(t: Test, port: number): Promise<QClient> {
   return c;
 }
 
-async function until(pred: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error('condition not reached');
-    await sleep(5);
-  }
-}
 
 /** Publishes one trade per (sym, price) and waits until the TP has read them all. */
 async function publish(feed: QClient, rows: Array<[string, number]>): Promise<void> {

@@ -10,7 +10,7 @@ import type { QValue } from '../../src/ipc/index.js';
 import { Upstream } from '../../src/chain/index.js';
 import type { UpstreamHandler } from '../../src/chain/index.js';
 import { createLogger } from '../../src/log.js';
-import { LogSink, sleep } from '../helpers/tp.js';
+import { LogSink, sleep, until } from '../helpers/tp.js';
 import { DAY, fakeUpstream, response, updMessage } from './fake-upstream.js';
 
 function priceOf(x: QValue): number {
@@ -33,13 +33,6 @@ function upstreamTo(t: Test, port: number, sink = new LogSink()): Upstream {
   return u;
 }
 
-async function until(pred: () => boolean, ms = 3000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error('condition not reached');
-    await sleep(5);
-  }
-}
 
 t.test('an update in the same read as a forwarded answer waits until the caller has run', async (t) => {
   const fake = await fakeUpstream(t);

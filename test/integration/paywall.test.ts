@@ -10,7 +10,7 @@ import { connect, nodeq } from '../helpers/qclient.js';
 import type { QClient } from '../helpers/qclient.js';
 import { FAKE_LND_CERT_PATH, startFakeLnd } from '../helpers/fake-lnd.js';
 import type { FakeLnd } from '../helpers/fake-lnd.js';
-import { LogSink, sleep, startTp } from '../helpers/tp.js';
+import { LogSink, sleep, startTp, until } from '../helpers/tp.js';
 
 type Row = Record<string, unknown>;
 const q = nodeq as unknown as Record<string, (x: unknown) => unknown>;
@@ -34,13 +34,6 @@ function publish(feed: QClient, syms: string[]): Promise<unknown> {
   return feed.sync('');
 }
 
-async function until(pred: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error('condition not reached');
-    await sleep(10);
-  }
-}
 
 t.test('dev backend: invoice, nothing while pending, settle, exactly the paid syms, disconnect cleans up', async (t) => {
   const dataDir = t.testdir();

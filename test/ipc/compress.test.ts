@@ -4,6 +4,7 @@ import fc from 'fast-check';
 import { compress, decompress, shouldCompress } from '../../src/ipc/compress.js';
 import { IpcDecodeError } from '../../src/errors.js';
 import { readVectors, frame, hex } from '../helpers/vectors.js';
+import { errorCode } from '../helpers/errors.js';
 
 const MAX = 64 * 1024 * 1024;
 
@@ -57,15 +58,6 @@ function noise(n: number, seed: number): Buffer {
   return b;
 }
 
-/** The code of the IpcDecodeError that fn throws, or a description of what happened instead. */
-function errorCode(fn: () => unknown): string {
-  try {
-    fn();
-    return 'no error';
-  } catch (err) {
-    return err instanceof IpcDecodeError ? err.code : `not an IpcDecodeError: ${String(err)}`;
-  }
-}
 
 /** A compressed message with a hand-written stream: header, uncompressed size, then the stream bytes. */
 function handMade(size: number, stream: number[]): Buffer {

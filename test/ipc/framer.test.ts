@@ -3,6 +3,7 @@ import t from 'tap';
 import fc from 'fast-check';
 import { Framer } from '../../src/ipc/framer.js';
 import { IpcDecodeError } from '../../src/errors.js';
+import { errorCode } from '../helpers/errors.js';
 
 const MAX = 1024 * 1024;
 
@@ -28,15 +29,6 @@ function run(chunks: Buffer[], max = MAX): string[] {
   return frames;
 }
 
-/** The code of the IpcDecodeError that fn throws, or a description of what happened instead. */
-function errorCode(fn: () => unknown): string {
-  try {
-    fn();
-    return 'no error';
-  } catch (err) {
-    return err instanceof IpcDecodeError ? err.code : `not an IpcDecodeError: ${String(err)}`;
-  }
-}
 
 const header = (bytes: number[]): Buffer => Buffer.from(bytes);
 

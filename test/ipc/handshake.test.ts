@@ -2,22 +2,13 @@
 import t from 'tap';
 import { createServer, type AddressInfo } from 'node:net';
 import { parseHandshake, replyCapability, type Handshake } from '../../src/ipc/handshake.js';
-import { IpcDecodeError } from '../../src/errors.js';
 import { nodeq } from '../helpers/qclient.js';
+import { errorCode } from '../helpers/errors.js';
 
 const MAX = 1024;
 
 const bytes = (text: string, ...tail: number[]): Buffer => Buffer.concat([Buffer.from(text, 'latin1'), Buffer.from(tail)]);
 
-/** The code of the IpcDecodeError that fn throws, or a description of what happened instead. */
-function errorCode(fn: () => unknown): string {
-  try {
-    fn();
-    return 'no error';
-  } catch (err) {
-    return err instanceof IpcDecodeError ? err.code : `not an IpcDecodeError: ${String(err)}`;
-  }
-}
 
 t.test('user:password with capability 3 parses into its parts', async (t) => {
   const hs = bytes('user:pass', 3, 0);
