@@ -125,6 +125,8 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     if (config.unixSocket) {
       const path = config.unixSocket.replace('PORT', String(addresses[0]?.port ?? config.port));
       addresses.push(await server.listenUnix(path));
+      // q on Linux (3.5+) connects `:unix://PORT through the abstract namespace; node-q uses the file.
+      if (process.platform === 'linux') addresses.push(await server.listenUnix('\0' + path));
     }
     if (config.tlsPort !== undefined) {
       if (!config.tlsCert || !config.tlsKey) throw new QError('--tls-port needs --tls-cert and --tls-key');

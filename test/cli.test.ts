@@ -2,6 +2,7 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import { spawn, spawnSync } from 'node:child_process';
+import { connect as netConnect } from 'node:net';
 import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, nodeq } from './helpers/qclient.js';
@@ -87,3 +88,25 @@ function readdirLog(dir: string): string {
   if (!name || !existsSync(join(dir, name))) throw new Error('no journal');
   return join(dir, name);
 }
+
+t.test('q\'s unix socket: /tmp/kx.PORT as a file and, on Linux, in the abstract namespace', async (t) => {
+  const port = 40000 + Math.floor(Math.random() * 20000);
+  const child = spawn(process.execPath, [CLI, '-p', String(port), '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => { child.kill('SIGKILL'); });
+  await new Promise<void>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => { if (d.toString().includes('listening')) resolve(); });
+    child.once('exit', (code) => reject(new Error(`exited ${code}`)));
+  });
+  const c = await connect({ unixSocket: `/tmp/kx.${port}` });
+  t.same(await c.sync('.u.t'), ['quote', 'trade'], 'node-q over the socket file');
+  await c.close();
+  if (process.platform === 'linux') {
+    const reply = await new Promise<Buffer>((resolve, reject) => {
+      const s = netConnect({ path: `\0/tmp/kx.${port}` }, () => s.write(Buffer.from('u:p\u0003\u0000', 'latin1')));
+      s.once('data', (d: Buffer) => { resolve(d); s.destroy(); });
+      s.once('error', reject);
+    });
+    t.same([...reply], [3], 'the abstract socket answers the handshake');
+  }
+  child.kill('SIGTERM');
+});
