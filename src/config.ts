@@ -154,7 +154,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = {}): P
     dst: command === 'run' ? pos[1] : undefined,
     port,
     host: get('host'),
-    unixSocket: get('unix') ?? `/tmp/kx.${port}`,
+    unixSocket: get('unix') ?? '/tmp/kx.PORT',
     batchMs: int('timer', get('timer') ?? '0'),
     utcOffsetHours: offset === undefined ? undefined : Number(offset),
     tlsPort: get('tls-port') === undefined ? undefined : int('tls-port', get('tls-port') as string),

@@ -90,11 +90,13 @@ function readdirLog(dir: string): string {
 }
 
 t.test('q\'s unix socket: /tmp/kx.PORT as a file and, on Linux, in the abstract namespace', async (t) => {
-  const port = 40000 + Math.floor(Math.random() * 20000);
-  const child = spawn(process.execPath, [CLI, '-p', String(port), '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
+  const child = spawn(process.execPath, [CLI, '-p', '0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => { child.kill('SIGKILL'); });
-  await new Promise<void>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => { if (d.toString().includes('listening')) resolve(); });
+  const port = await new Promise<number>((resolve, reject) => {
+    child.stdout.on('data', (d: Buffer) => {
+      const m = /listening on :(\d+)/.exec(d.toString());
+      if (m) resolve(Number(m[1]));
+    });
     child.once('exit', (code) => reject(new Error(`exited ${code}`)));
   });
   const c = await connect({ unixSocket: `/tmp/kx.${port}` });
@@ -109,4 +111,29 @@ t.test('q\'s unix socket: /tmp/kx.PORT as a file and, on Linux, in the abstract 
     t.same([...reply], [3], 'the abstract socket answers the handshake');
   }
   child.kill('SIGTERM');
+});
+
+t.test('`tickerplant pay` pays a dev-node invoice and the subscriber starts receiving', async (t) => {
+  const dir = t.testdir();
+  const tp = await start(t, ['--lightning', 'dev', '--data-dir', dir]);
+  const sub = await connect({ port: tp.port });
+  const feed = await connect({ port: tp.port });
+  t.teardown(() => Promise.all([sub.close(), feed.close()]));
+  const reply = await sub.sync('.u.sub[`trade;`IBM]') as [string, unknown, { payment_request: string }];
+  const paid = await new Promise<{ code: number | null; out: string }>((resolve) => {
+    const c = spawn(process.execPath, [CLI, 'pay', reply[2].payment_request, '-p', String(tp.port)]);
+    let out = '';
+    c.stdout.on('data', (d: Buffer) => { out += d.toString(); });
+    c.on('exit', (code) => resolve({ code, out }));
+  });
+  t.equal(paid.code, 0);
+  t.match(paid.out, /^paid: payment_hash=\S+ payment_preimage=\S+ amount_sat=100/);
+  for (let i = 0; i < 100 && sub.updates.length === 0; i++) {
+    await feed.sync('.u.upd', s('trade'), [q['timespan']?.(new Date(0)), s('IBM'), q['float']?.(1), q['int']?.(1)]);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+  t.ok(sub.updates.length > 0, 'data flows after the payment');
+  const again = spawnSync(process.execPath, [CLI, 'pay', reply[2].payment_request, '-p', String(tp.port)], { encoding: 'utf8' });
+  t.equal(again.status, 1, 'paying twice fails');
+  t.match(again.stderr, /already paid/);
 });

@@ -238,3 +238,31 @@ t.test('lnd: down at start, then up: priced subscriptions work without a restart
   const reply = await sub.sync('.u.sub[`trade;`IBM]') as unknown[];
   t.equal(reply.length, 3, 'an invoice once lnd is back');
 });
+
+t.test('dev backend: ` over two priced tables is one combined invoice; leaving before paying clears the request and makes the payment an orphan credit', async (t) => {
+  const dataDir = t.testdir();
+  const tp = await startTp(t, { args: ['--lightning', 'dev', '--data-dir', dataDir], clock: systemClock() });
+  const feed = await client(t, tp.port);
+  const sub = await client(t, tp.port);
+  const all = await sub.sync('.u.sub[`;`IBM]') as Array<[string, unknown, InvoiceDict]>;
+  t.same(all.map((x) => x[0]), ['quote', 'trade']);
+  t.equal(all[0]?.[2].payment_request, all[1]?.[2].payment_request, 'both tables carry the same invoice');
+  t.equal(decodePaymentRequest(all[0]?.[2].payment_request ?? '').valueMsat, 200_000n, '100 sat x 1 sym x 2 tables');
+  t.equal((await feed.sync('.u.pendingInvoices') as Row[]).length, 2, 'one pending row per table');
+  const payer = await client(t, tp.port);
+  await payer.sync('.dev.pay', all[0]?.[2].payment_request);
+  await until(() => tp.tp.w.count('trade') === 1 && tp.tp.w.count('quote') === 1);
+  t.pass('one payment enabled both tables');
+
+  const leaver = await connect({ port: tp.port });
+  const reply = await leaver.sync('.u.sub[`trade;`MSFT]') as [string, unknown, InvoiceDict];
+  t.equal(tp.payments?.paywall.pendingCount, 1);
+  await leaver.close();
+  await until(() => tp.payments?.paywall.pendingCount === 0);
+  t.pass('disconnecting removed the pending request');
+  await payer.sync('.dev.pay', reply[2].payment_request);
+  await until(() => (tp.payments?.ledger.size ?? 0) === 2);
+  const orphan = [...(tp.payments?.ledger.entries() ?? [])].find((e) => e.r_hash === Buffer.from(reply[2].r_hash, 'base64').toString('hex'));
+  t.equal(orphan?.orphan, true, 'recorded as an orphan credit');
+  t.equal(tp.tp.w.count('trade'), 1, 'nobody was enabled by it');
+});
