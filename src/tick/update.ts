@@ -68,6 +68,7 @@ export function readUpdate(schema: TableSchema, x: QValue, now: () => bigint): U
       },
     };
   }
+  if (first.type > 19) throw new QError('type'); // a dict, table or function is not a column: rows() cannot count it
   const count = first.type === 0 ? first.items.length : rows(first as Column);
   const columns = new Array<Column>(ncols);
   if (stampedAt !== undefined) {
