@@ -56,6 +56,11 @@ export class Dispatcher implements Handler {
     return evaluateMessage(value, this.env, { handle: conn.handle, user: conn.user });
   }
 
+  /** The write-ahead barrier: journal records go to the file before the turn's socket writes. */
+  beforeFlush(): void {
+    this.tp.flushJournal();
+  }
+
   onClose(conn: Connection, reason: CloseReason): void {
     this.tp.disconnect(conn.handle);
     this.hooks.onClose?.(conn.handle);

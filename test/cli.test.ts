@@ -6,6 +6,7 @@ import { connect as netConnect } from 'node:net';
 import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, nodeq } from './helpers/qclient.js';
+import { validate } from '../src/journal/index.js';
 
 const CLI = join(process.cwd(), 'dist', 'cli.js');
 const q = nodeq as unknown as Record<string, (x: unknown) => unknown>;
@@ -136,4 +137,21 @@ t.test('`tickerplant pay` pays a dev-node invoice and the subscriber starts rece
   const again = spawnSync(process.execPath, [CLI, 'pay', reply[2].payment_request, '-p', String(tp.port)], { encoding: 'utf8' });
   t.equal(again.status, 1, 'paying twice fails');
   t.match(again.stderr, /already paid/);
+});
+
+t.test('write-ahead: when a sync chaser is answered, every async update before it is in the journal file', async (t) => {
+  const dir = t.testdir();
+  const tp = await start(t, ['sym', dir]);
+  const feed = await connect({ port: tp.port });
+  const sub = await connect({ port: tp.port });
+  t.teardown(() => Promise.all([feed.close(), sub.close()]));
+  await sub.sync('.u.sub[`trade;`]'); // a subscriber, so updates are published in the same turns
+  let short = 0;
+  for (let round = 0; round < 20; round++) {
+    for (let i = 0; i < 50; i++) feed.async('.u.upd', s('trade'), [s('IBM'), q['float']?.(i), q['int']?.(i)]);
+    await feed.sync('');
+    // Read the file the moment the answer is here (the tickerplant is another process).
+    if (validate(readdirLog(dir)).chunks < 50 * (round + 1)) short++;
+  }
+  t.equal(short, 0, 'no answer ever arrived ahead of the journal');
 });

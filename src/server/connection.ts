@@ -19,6 +19,8 @@ export interface Handler {
    */
   onMessage(conn: Connection, value: QValue, msgType: MsgType, body?: Buffer): QValue | Promise<QValue>;
   onClose?(conn: Connection, reason: CloseReason): void;
+  /** Runs before a turn's queued writes leave any connection (e.g. to write the journal first). */
+  beforeFlush?(): void;
 }
 
 export type CloseReason = 'peer' | 'badmsg' | 'slow' | 'shutdown' | 'handshake';
@@ -99,8 +101,17 @@ export class Connection {
 
   private readonly uncork = (): void => {
     this.corked = false;
+    this.flushHook();
     this.socket.uncork();
   };
+
+  private flushHook(): void {
+    try {
+      this.handler.beforeFlush?.();
+    } catch (err) {
+      this.log.error({ err }, 'flush hook failed');
+    }
+  }
 
   close(reason: CloseReason = 'shutdown'): void {
     if (this.state === 'closed') return;
@@ -110,7 +121,7 @@ export class Connection {
     if (reason === 'shutdown' || reason === 'badmsg') {
       // Let replies already queued (e.g. to requests before a bad frame, as q sends them) drain,
       // but never wait on a peer that does not close its side.
-      if (this.corked) { this.corked = false; this.socket.uncork(); }
+      if (this.corked) { this.corked = false; this.flushHook(); this.socket.uncork(); }
       this.socket.end();
       setTimeout(() => this.socket.destroy(), 1000).unref();
     } else {

@@ -165,13 +165,15 @@ export class Tickerplant {
       this.append(record, sync);
       this.j++;
     } else {
-      const whole = raw && this.w.count(t) > 0
-        ? publishedMessage(state.prefixes, raw, x, state.schema.types, stamp) : undefined;
-      this.pub(t, state, u.count, u.syms(), () => table(state.schema.columns as string[], u.columns()), whole);
+      // Journaled before it is published: with the write-ahead barrier (flushJournal before any socket
+      // write leaves), no subscriber ever holds a row the journal lacks.
       if (this.journal) {
         this.append(record, sync);
         this.i++;
       }
+      const whole = raw && this.w.count(t) > 0
+        ? publishedMessage(state.prefixes, raw, x, state.schema.types, stamp) : undefined;
+      this.pub(t, state, u.count, u.syms(), () => table(state.schema.columns as string[], u.columns()), whole);
     }
   }
 
@@ -199,9 +201,14 @@ export class Tickerplant {
     }
   }
 
-  private readonly flushJournal = (): void => {
+  /**
+   * Writes staged journal records now. The IPC and WebSocket layers call it before their queued writes
+   * leave (a write-ahead barrier): a published row, or the answer to a sync chaser, never reaches a client
+   * before its journal record reaches the file, as in tick.q where the log write is immediate.
+   */
+  readonly flushJournal = (): void => {
     this.flushScheduled = false;
-    this.journal?.flush();
+    if (this.journal && this.journal.pendingBytes > 0) this.journal.flush();
   };
 
   /** u.q pub. */

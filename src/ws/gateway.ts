@@ -164,6 +164,7 @@ class WsClient implements Subscriber {
       this.ws.terminate();
       return;
     }
+    this.gw.flushJournal(); // write-ahead: nothing reaches a client before its journal record
     this.ws.send(text, { binary: false });
   }
 
@@ -188,6 +189,11 @@ export class WsGateway {
   private readonly clients = new Map<number, WsClient>();
   private nextHandle = -1;
   private heartbeat: NodeJS.Timeout | undefined;
+
+  /** The tickerplant's write-ahead barrier, before any message leaves for a client. */
+  flushJournal(): void {
+    this.o.tp.flushJournal();
+  }
 
   constructor(private readonly o: GatewayOptions) {
     this.limits = { ...DEFAULT_GATEWAY_LIMITS, ...o.limits };
