@@ -3,6 +3,8 @@
 import { IpcDecodeError, TpError, type ErrorCode } from '../errors.js';
 
 const HEADER = 8;
+/** First allocation for a frame that spans chunks; it grows as its bytes arrive. */
+const INITIAL_FRAME_BYTES = 64 * 1024;
 
 export interface FramerOptions {
   /** Largest total message length (header included) accepted from the header's length field. */
@@ -20,6 +22,8 @@ export class Framer {
   private headerFilled = 0;
   private frame: Buffer | undefined;
   private frameFilled = 0;
+  /** Total length the current frame's header announced. */
+  private frameLength = 0;
   private dead: { readonly code: ErrorCode; readonly message: string } | undefined;
 
   constructor(options: FramerOptions) {
@@ -58,9 +62,27 @@ export class Framer {
       onFrame(chunk.subarray(at, at + length));
       return at + length;
     }
-    this.frame = Buffer.allocUnsafe(length);
-    this.frameFilled = chunk.copy(this.frame, 0, at);
+    this.frameFilled = chunk.copy(this.startFrame(length, available), 0, at);
     return chunk.length;
+  }
+
+  /**
+   * Space for a frame that spans chunks. A header may claim up to maxMessageBytes before sending any of
+   * it, so memory follows the bytes that actually arrive (doubling, capped at the claimed length).
+   */
+  private startFrame(length: number, arrived: number): Buffer {
+    this.frameLength = length;
+    this.frame = Buffer.allocUnsafe(Math.min(length, Math.max(INITIAL_FRAME_BYTES, arrived * 2)));
+    return this.frame;
+  }
+
+  private ensureFrame(need: number): Buffer {
+    const frame = this.frame as Buffer;
+    if (need <= frame.length) return frame;
+    const grown = Buffer.allocUnsafe(Math.min(this.frameLength, Math.max(need, frame.length * 2)));
+    frame.copy(grown, 0, 0, this.frameFilled);
+    this.frame = grown;
+    return grown;
   }
 
   /** Continues a header or frame left over from earlier chunks; returns the offset after what it used. */
@@ -73,15 +95,15 @@ export class Framer {
       at = take;
       if (this.headerFilled < HEADER) return at;
       const length = frameLength(this.header, 0, this.maxMessageBytes);
-      this.frame = Buffer.allocUnsafe(length);
-      this.frameFilled = this.header.copy(this.frame, 0);
+      this.frameFilled = this.header.copy(this.startFrame(length, HEADER + chunk.length - at), 0);
       this.headerFilled = 0;
     }
-    const frame = this.frame;
-    const copied = chunk.copy(frame, this.frameFilled, at, Math.min(chunk.length, at + frame.length - this.frameFilled));
+    const end = Math.min(chunk.length, at + this.frameLength - this.frameFilled);
+    const frame = this.ensureFrame(this.frameFilled + end - at);
+    const copied = chunk.copy(frame, this.frameFilled, at, end);
     this.frameFilled += copied;
     at += copied;
-    if (this.frameFilled === frame.length) {
+    if (this.frameFilled === this.frameLength) {
       this.frame = undefined;
       this.frameFilled = 0;
       onFrame(frame);

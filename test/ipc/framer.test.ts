@@ -186,3 +186,26 @@ t.test('any split of any concatenation of messages yields the same frames', asyn
   }), { numRuns: 500 });
   t.pass('500 random streams and splits');
 });
+
+t.test('a header claiming a huge message reserves memory only as its bytes arrive', async (t) => {
+  const framer = new Framer({ maxMessageBytes: 256 * 1024 * 1024 });
+  const header = Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]);
+  header.writeUInt32LE(200 * 1024 * 1024, 4);
+  const before = process.memoryUsage().arrayBuffers;
+  framer.push(Buffer.concat([header, Buffer.alloc(100)]), () => t.fail('no frame yet'));
+  const grew = process.memoryUsage().arrayBuffers - before;
+  t.ok(grew < 1024 * 1024, `reserved ${grew} bytes for a 200 MiB claim with 108 bytes sent`);
+  t.equal(framer.bufferedBytes, 108);
+});
+
+t.test('a frame arriving in many small chunks is reassembled exactly as it grows', async (t) => {
+  const payload = Buffer.alloc(300_000);
+  for (let i = 0; i < payload.length; i++) payload[i] = (i * 7) & 0xff;
+  const msg = Buffer.concat([Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]), payload]);
+  msg.writeUInt32LE(msg.length, 4);
+  const framer = new Framer({ maxMessageBytes: 1 << 20 });
+  const frames: Buffer[] = [];
+  for (let at = 0; at < msg.length; at += 997) framer.push(msg.subarray(at, at + 997), (f) => frames.push(Buffer.from(f)));
+  t.equal(frames.length, 1);
+  t.ok(frames[0]?.equals(msg), 'byte-identical');
+});
