@@ -27,9 +27,11 @@ export type SymFilter = ReadonlySet<string> | null;
 interface Entry {
   readonly subscriber: Subscriber;
   readonly filter: SymFilter;
+  readonly group: Group;
 }
 
 interface Group {
+  readonly key: string;
   readonly filter: SymFilter;
   readonly subscribers: Subscriber[];
   /** Scratch row indexes during one publish. */
@@ -37,34 +39,51 @@ interface Group {
   hits: number;
 }
 
-/** Subscriptions of one table. */
+const keyOf = (filter: SymFilter): string => (filter === null ? '' : '\0' + [...filter].sort().join('\0'));
+
+/**
+ * Subscriptions of one table, grouped by identical sym filter. The groups and the sym → groups index
+ * change with each subscription, never rebuilt whole: a thousand clients re-subscribing cost each other
+ * nothing (the soak's churn scenario).
+ */
 class TableSubscriptions {
-  readonly entries: Entry[] = [];
-  private groups: Group[] | undefined;
-  private wildcard: Group[] = [];
-  private bySym = new Map<string, Group[]>();
+  /** By handle, in subscription order (as u.q appends to .u.w). */
+  readonly entries = new Map<number, Entry>();
+  private readonly groups = new Map<string, Group>();
+  private readonly wildcard: Group[] = [];
+  private readonly bySym = new Map<string, Group[]>();
 
-  invalidate(): void { this.groups = undefined; }
-
-  private build(): void {
-    const byKey = new Map<string, Group>();
-    this.wildcard = [];
-    this.bySym = new Map();
-    for (const e of this.entries) {
-      const key = e.filter === null ? '' : '\0' + [...e.filter].sort().join('\0');
-      let g = byKey.get(key);
-      if (!g) {
-        g = { filter: e.filter, subscribers: [], idx: new Int32Array(16), hits: 0 };
-        byKey.set(key, g);
-        if (e.filter === null) this.wildcard.push(g);
-        else for (const s of e.filter) {
-          const list = this.bySym.get(s);
-          if (list) list.push(g); else this.bySym.set(s, [g]);
-        }
+  add(subscriber: Subscriber, filter: SymFilter): void {
+    this.remove(subscriber.handle);
+    const key = keyOf(filter);
+    let g = this.groups.get(key);
+    if (!g) {
+      g = { key, filter, subscribers: [], idx: new Int32Array(16), hits: 0 };
+      this.groups.set(key, g);
+      if (filter === null) this.wildcard.push(g);
+      else for (const s of filter) {
+        const list = this.bySym.get(s);
+        if (list) list.push(g); else this.bySym.set(s, [g]);
       }
-      g.subscribers.push(e.subscriber);
     }
-    this.groups = [...byKey.values()];
+    g.subscribers.push(subscriber);
+    this.entries.set(subscriber.handle, { subscriber, filter, group: g });
+  }
+
+  remove(handle: number): void {
+    const e = this.entries.get(handle);
+    if (!e) return;
+    this.entries.delete(handle);
+    const g = e.group;
+    g.subscribers.splice(g.subscribers.indexOf(e.subscriber), 1);
+    if (g.subscribers.length > 0) return;
+    this.groups.delete(g.key);
+    if (g.filter === null) { this.wildcard.splice(this.wildcard.indexOf(g), 1); return; }
+    for (const s of g.filter) {
+      const list = this.bySym.get(s) as Group[];
+      list.splice(list.indexOf(g), 1);
+      if (list.length === 0) this.bySym.delete(s);
+    }
   }
 
   /**
@@ -73,8 +92,7 @@ class TableSubscriptions {
    * itself is built only if some group needs a subset of its rows.
    */
   publish(name: string, n: number, syms: readonly string[] | undefined, data: () => QTable, whole?: Buffer): number {
-    if (this.entries.length === 0 || n === 0) return 0;
-    if (!this.groups) this.build();
+    if (this.entries.size === 0 || n === 0) return 0;
     let all: Outbound | undefined;
     const everyRow = (): Outbound =>
       (all ??= new Outbound(whole ?? encodeMessage(list(sym('upd'), sym(name), data()), MsgType.Async)));
@@ -128,39 +146,27 @@ export class Subscriptions {
 
   /** u.q del then add: re-subscribing replaces the caller's entry for that table. */
   set(tableName: string, subscriber: Subscriber, filter: SymFilter): void {
-    const t = this.tables.get(tableName);
-    if (!t) return;
-    this.removeFrom(t, subscriber.handle);
-    t.entries.push({ subscriber, filter });
-    t.invalidate();
+    this.tables.get(tableName)?.add(subscriber, filter);
   }
 
   /** u.q add when already subscribed: widens the caller's syms (union). */
   widen(tableName: string, subscriber: Subscriber, filter: SymFilter): void {
     const t = this.tables.get(tableName);
     if (!t) return;
-    const i = t.entries.findIndex((e) => e.subscriber.handle === subscriber.handle);
-    const old = i >= 0 ? t.entries[i] : undefined;
-    if (!old) { this.set(tableName, subscriber, filter); return; }
-    const merged = old.filter === null || filter === null ? null : new Set([...old.filter, ...filter]);
-    t.entries[i] = { subscriber, filter: merged };
-    t.invalidate();
+    const old = t.entries.get(subscriber.handle);
+    const merged = !old || old.filter === null || filter === null ? (old ? null : filter)
+      : new Set([...old.filter, ...filter]);
+    t.add(subscriber, merged);
   }
 
   /** u.q del[t;h]. */
   remove(tableName: string, handle: number): void {
-    const t = this.tables.get(tableName);
-    if (t) this.removeFrom(t, handle);
+    this.tables.get(tableName)?.remove(handle);
   }
 
   /** .z.pc: the handle leaves every table. */
   removeHandle(handle: number): void {
-    for (const t of this.tables.values()) this.removeFrom(t, handle);
-  }
-
-  private removeFrom(t: TableSubscriptions, handle: number): void {
-    const i = t.entries.findIndex((e) => e.subscriber.handle === handle);
-    if (i >= 0) { t.entries.splice(i, 1); t.invalidate(); }
+    for (const t of this.tables.values()) t.remove(handle);
   }
 
   publish(tableName: string, n: number, syms: readonly string[] | undefined, data: () => QTable, whole?: Buffer): number {
@@ -168,20 +174,20 @@ export class Subscriptions {
   }
 
   has(tableName: string, handle: number): boolean {
-    return this.tables.get(tableName)?.entries.some((e) => e.subscriber.handle === handle) ?? false;
+    return this.tables.get(tableName)?.entries.has(handle) ?? false;
   }
 
   /** Distinct subscribers across all tables (u.q end). */
   distinct(): Subscriber[] {
     const seen = new Map<number, Subscriber>();
-    for (const t of this.tables.values()) for (const e of t.entries) seen.set(e.subscriber.handle, e.subscriber);
+    for (const t of this.tables.values()) for (const e of t.entries.values()) seen.set(e.subscriber.handle, e.subscriber);
     return [...seen.values()];
   }
 
   count(tableName?: string): number {
-    if (tableName !== undefined) return this.tables.get(tableName)?.entries.length ?? 0;
+    if (tableName !== undefined) return this.tables.get(tableName)?.entries.size ?? 0;
     let n = 0;
-    for (const t of this.tables.values()) n += t.entries.length;
+    for (const t of this.tables.values()) n += t.entries.size;
     return n;
   }
 
@@ -190,7 +196,7 @@ export class Subscriptions {
     const names = [...this.tables.keys()];
     const values: QList[] = names.map((n) => ({
       type: 0, attr: 0,
-      items: (this.tables.get(n) as TableSubscriptions).entries.map((e) =>
+      items: [...(this.tables.get(n) as TableSubscriptions).entries.values()].map((e) =>
         list(int(e.subscriber.handle), e.filter === null ? sym('') : symbols([...e.filter]))),
     }));
     return { type: 99, keys: symbols(names), values: { type: 0, attr: 0, items: values } };
