@@ -138,7 +138,10 @@ function cpuShare(a: Cpu, b: Cpu, wall: number): Cpu {
 async function startTickerplant(dir: string): Promise<Server> {
   const port = await freePort();
   const nodeArgs = PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROF_DIR, '--cpu-prof-interval', '200'] : [];
-  const proc = spawn(process.execPath, [...nodeArgs, CLI, 'sym', dir, '-p', String(port), '--unix', '', '--log-level', 'warn'],
+  const proc = spawn(process.execPath, [...nodeArgs, CLI, 'sym', dir, '-p', String(port), '--unix', '', '--log-level', 'warn',
+    // The bench subscriber decodes everything and may lag the ingest burst: a 1 GiB allowance measures
+    // throughput instead of the slow-consumer policy (64 MiB by default), which the soak measures.
+    '--max-queued-bytes', String(1 << 30)],
     { cwd: root, stdio: ['ignore', 'pipe', 'pipe'] });
   children.add(proc);
   await watchOutput(proc, 'tp', /listening on :(\d+)/);
