@@ -41,7 +41,14 @@ export class Connection {
   private readonly framer: Framer;
   private readonly queue: Buffer[] = [];
   private busy = false;
+  /** Whether this turn's messages are waiting for the end of the turn. */
   private corked = false;
+  private out: Buffer[] = [];
+  private outBytes = 0;
+  /** Messages held while the peer is not reading (see writeOut). */
+  private backlog: Buffer[] = [];
+  private backlogBytes = 0;
+  private waitingDrain = false;
   private handshakeTimer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -70,7 +77,7 @@ export class Connection {
   get open(): boolean { return this.state === 'open'; }
 
   /** Bytes written but not yet accepted by the kernel. */
-  get queuedBytes(): number { return this.socket.writableLength; }
+  get queuedBytes(): number { return this.socket.writableLength + this.backlogBytes; }
 
   /** Sends an async message (encodes it). */
   sendValue(value: QValue, msgType: MsgType = MsgType.Async): void {
@@ -85,25 +92,63 @@ export class Connection {
   send(msg: Outbound): void {
     if (this.state !== 'open') return;
     if (!this.corked) {
-      // The backlog is what earlier turns left unsent. It is measured before corking: while corked,
-      // writableLength also counts this turn's sends, which a reading peer takes at once.
-      if (this.socket.writableLength > this.limits.maxQueuedBytes) {
-        this.log.warn({ queued: this.socket.writableLength, max: this.limits.maxQueuedBytes }, 'slow consumer dropped');
+      // The backlog is what earlier turns left unsent: this turn's messages are not in it yet.
+      if (this.queuedBytes > this.limits.maxQueuedBytes) {
+        this.log.warn({ queued: this.queuedBytes, max: this.limits.maxQueuedBytes }, 'slow consumer dropped');
         this.close('slow');
         return;
       }
       this.corked = true;
-      this.socket.cork();
       process.nextTick(this.uncork);
     }
-    this.socket.write(msg.forPeer(this.local, this.capability));
+    const bytes = msg.forPeer(this.local, this.capability);
+    this.out.push(bytes);
+    this.outBytes += bytes.length;
   }
 
   private readonly uncork = (): void => {
     this.corked = false;
     this.flushHook();
-    this.socket.uncork();
+    this.writeOut();
   };
+
+  /**
+   * Hands the turn's messages to the socket as one writev. While the peer is not reading, they wait
+   * here instead, as references to the shared message buffers: Node's stream would keep a callback per
+   * write, and dropping a stalled peer would then run thousands of them at once (the soak's slow case).
+   */
+  private writeOut(): void {
+    if (this.out.length === 0) return;
+    const batch = this.out;
+    this.out = [];
+    if (this.socket.writableNeedDrain || this.backlog.length > 0) {
+      for (const b of batch) this.backlog.push(b);
+      this.backlogBytes += this.outBytes;
+      this.outBytes = 0;
+      if (!this.waitingDrain) {
+        this.waitingDrain = true;
+        this.socket.once('drain', this.onDrain);
+      }
+      return;
+    }
+    this.outBytes = 0;
+    this.writeAll(batch);
+  }
+
+  private readonly onDrain = (): void => {
+    this.waitingDrain = false;
+    const backlog = this.backlog;
+    this.backlog = [];
+    this.backlogBytes = 0;
+    if (this.state !== 'closed') this.writeAll(backlog);
+  };
+
+  private writeAll(chunks: Buffer[]): void {
+    if (this.socket.destroyed) return;
+    this.socket.cork();
+    for (const b of chunks) this.socket.write(b);
+    this.socket.uncork();
+  }
 
   private flushHook(): void {
     try {
@@ -121,7 +166,7 @@ export class Connection {
     if (reason === 'shutdown' || reason === 'badmsg') {
       // Let replies already queued (e.g. to requests before a bad frame, as q sends them) drain,
       // but never wait on a peer that does not close its side.
-      if (this.corked) { this.corked = false; this.flushHook(); this.socket.uncork(); }
+      if (this.corked) { this.corked = false; this.flushHook(); this.writeOut(); }
       this.socket.end();
       setTimeout(() => this.socket.destroy(), 1000).unref();
     } else {
