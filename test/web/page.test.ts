@@ -3,7 +3,8 @@
 // Saves screenshots under .tap/web/ (invoice.png, page.png; page.png also to docs/screenshot.png when
 // UPDATE_SCREENSHOT=1).
 import t from 'tap';
-import { existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { chromium } from 'playwright-core';
@@ -39,10 +40,16 @@ t.test('subscribe, see the invoice as a QR code, pay with the dev node, then row
     return;
   }
   const rig = await startRig(t, { clock: systemClock() });
-  const context = await chromium.launchPersistentContext(t.testdir(), {
+  // The profile lives outside tap's fixture folder: Chromium's helpers may still be writing into it for a
+  // moment after close() resolves, and tap's own cleanup would then fail with ENOTEMPTY.
+  const profile = mkdtempSync(join(tmpdir(), 'tp-chromium-'));
+  const context = await chromium.launchPersistentContext(profile, {
     executablePath: CHROMIUM, headless: true, args: ARGS, viewport: { width: 1100, height: 1400 }, timeout: 60_000,
   });
-  t.teardown(() => context.close());
+  t.teardown(async () => {
+    await context.close();
+    rmSync(profile, { recursive: true, force: true, maxRetries: 10, retryDelay: 100 });
+  });
   const page = context.pages()[0] ?? await context.newPage();
   const problems: string[] = [];
   page.on('console', (m) => { if (m.type() === 'error') problems.push(`console: ${m.text()}`); });
