@@ -116,14 +116,16 @@ t.test('dev backend: a short entitlement sends a renewal invoice and drops the u
 
 t.test('dev backend: paying the renewal keeps the subscriber past the first period', async (t) => {
   const dataDir = t.testdir();
-  const tp = await startTp(t, { args: ['--lightning', 'dev', '--data-dir', dataDir, '--entitlement', '800ms'], clock: systemClock() });
+  // 2 s periods: the renewal comes 200 ms before the end, time enough to pay it on a busy machine.
+  const tp = await startTp(t, { args: ['--lightning', 'dev', '--data-dir', dataDir, '--entitlement', '2s'], clock: systemClock() });
   const sub = await client(t, tp.port);
   const payer = await client(t, tp.port);
   const reply = await sub.sync('.u.sub[`trade;`IBM]') as [string, unknown, InvoiceDict];
   await payer.sync('.dev.pay', reply[2].payment_request);
+  const paidAt = Date.now();
   const renewal = await sub.nextPush() as [string, string[], InvoiceDict];
   await payer.sync('.dev.pay', renewal[2].payment_request);
-  await sleep(400); // past the first period's end (800 ms), inside the renewed one
+  await sleep(Math.max(0, paidAt + 2600 - Date.now())); // past the first period's end, inside the renewed one
   t.equal(tp.tp.w.count('trade'), 1, 'still subscribed after the first period');
   t.equal(tp.payments?.ledger.size, 2, 'two ledger entries: the purchase and the renewal');
 });
