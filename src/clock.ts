@@ -1,5 +1,6 @@
 // Time for the tickerplant: wall-clock nanoseconds and the local UTC offset (tick.q's -o), injectable
 // so tests move time (midnight, expiry) without sleeping.
+import { EPOCH_OFFSET_MS, NANOS_PER_DAY } from './ipc/types.js';
 
 export interface Clock {
   /** Unix time in nanoseconds. */
@@ -39,9 +40,8 @@ export class ManualClock implements Clock {
   advance(nanos: bigint): void { this.nanos += nanos; }
 }
 
-const NANOS_PER_DAY = 86_400_000_000_000n;
-/** Nanoseconds from 1970.01.01 to 2000.01.01. */
-const EPOCH_NANOS = 946_684_800_000_000_000n;
+/** Nanoseconds from 1970.01.01 to 2000.01.01, q's epoch. */
+const EPOCH_NANOS = BigInt(EPOCH_OFFSET_MS) * 1_000_000n;
 
 /** Local wall-clock time as q sees it: date (days since 2000.01.01) and time of day (ns). */
 export function localNow(clock: Clock): { date: number; timeOfDay: bigint } {

@@ -13,11 +13,11 @@ const ALLOWED: Record<string, readonly string[]> = {
   q: ['errors.ts', 'ipc'],
   journal: ['errors.ts', 'ipc'],
   client: ['errors.ts', 'ipc'],
-  lightning: ['errors.ts'],
+  lightning: ['errors.ts', 'backoff.ts'],
   tick: ['errors.ts', 'ipc', 'q', 'journal', 'clock.ts', 'lightning/backend.ts'],
   ws: ['errors.ts', 'ipc', 'tick'],
   http: ['errors.ts', 'tick', 'ws'],
-  chain: ['errors.ts', 'ipc', 'q', 'tick', 'client'],
+  chain: ['errors.ts', 'ipc', 'q', 'tick', 'client', 'backoff.ts'],
 };
 
 /** Packages and builtins a layer must not touch: the codec never opens a socket, the domain neither. */

@@ -9,7 +9,7 @@ import type { QValue } from '../ipc/index.js';
 import type { Env } from '../q/index.js';
 import type { TableSchema, Tickerplant } from '../tick/index.js';
 import { parseUpstreamAddress } from './address.js';
-import type { BackoffOptions } from './backoff.js';
+import type { BackoffOptions } from '../backoff.js';
 import { sameSchemas, schemaDifference } from './schemas.js';
 import { Upstream } from './upstream.js';
 import type { Subscription } from './upstream.js';

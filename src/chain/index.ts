@@ -13,6 +13,6 @@
 //   upstream private, e.g. behind -u). A priced upstream stops the chained TP's start with that advice.
 export { startChain, type Chain, type ChainOptions } from './chain.js';
 export { parseUpstreamAddress, describeUpstream, type UpstreamAddress } from './address.js';
-export { backoffDelay, type BackoffOptions } from './backoff.js';
+export { backoffDelay, type BackoffOptions } from '../backoff.js';
 export { schemasFromSubReply, sameSchemas } from './schemas.js';
 export { Upstream, SUBSCRIBE_ALL, type Subscription, type UpstreamHandler, type UpstreamOptions } from './upstream.js';

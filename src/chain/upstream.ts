@@ -10,8 +10,8 @@ import type { QValue } from '../ipc/index.js';
 import type { TableSchema } from '../tick/index.js';
 import { describeUpstream } from './address.js';
 import type { UpstreamAddress } from './address.js';
-import { backoffDelay } from './backoff.js';
-import type { BackoffOptions } from './backoff.js';
+import { backoffDelay } from '../backoff.js';
+import type { BackoffOptions } from '../backoff.js';
 import { schemasFromSubReply } from './schemas.js';
 
 /** chainedtick.q's subscription: every table, every sym. */

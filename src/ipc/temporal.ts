@@ -1,23 +1,8 @@
 // Conversions between JS time and q's temporal encodings on the 2000.01.01 epoch.
 // Spec: code.kx.com/q/basics/datatypes; ../shared/reference/kdb-ipc-and-tick.md §3.1.
-import { EPOCH_OFFSET_DAYS, EPOCH_OFFSET_MS } from './types.js';
+import { EPOCH_OFFSET_DAYS } from './types.js';
 
 const MS_PER_DAY = 86_400_000;
-
-/** q date (days since 2000.01.01) of a Unix-ms instant, read in UTC. */
-export function qDateFromUnixMs(unixMs: number): number {
-  return Math.floor(unixMs / MS_PER_DAY) - EPOCH_OFFSET_DAYS;
-}
-
-/** q timestamp (ns since 2000.01.01) of a Unix-ms instant. */
-export function qTimestampFromUnixMs(unixMs: number): bigint {
-  return BigInt(Math.round((unixMs - EPOCH_OFFSET_MS) * 1000)) * 1000n;
-}
-
-/** Unix ms of a q timestamp (rounded down to the ms). */
-export function unixMsFromQTimestamp(nanos: bigint): number {
-  return Number(nanos / 1_000_000n) + EPOCH_OFFSET_MS;
-}
 
 /** `2024.01.02` for a q date. */
 export function formatQDate(days: number): string {

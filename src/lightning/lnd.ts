@@ -13,6 +13,7 @@ import { CursorFile, loadCursor } from './cursor-file.js';
 import { isGrpcFailure, lndFailure } from './lnd-errors.js';
 import { readAddInvoiceResponse, readGetInfoResponse, readInvoice, readListInvoiceResponse } from './lnd-messages.js';
 import { LndRpc } from './lnd-rpc.js';
+import { backoffDelay } from '../backoff.js';
 
 export interface LndBackendOptions {
   /** host:port of lnd's gRPC listener, e.g. '127.0.0.1:10009'. */
@@ -273,9 +274,7 @@ export class LndBackend extends EventEmitter implements InvoiceBackend {
     if (generation !== this.generation || this.closed) return;
     this.abandon();
     this.setStatus({ up: false, reason: error.message });
-    const ceiling = Math.min(this.maxBackoffMs, this.initialBackoffMs * 2 ** Math.min(this.failures, 30));
-    this.failures++;
-    const delay = ceiling / 2 + Math.random() * (ceiling / 2);
+    const delay = backoffDelay(this.failures++, { minDelayMs: this.initialBackoffMs, maxDelayMs: this.maxBackoffMs });
     this.timer = setTimeout(() => void this.connect(), delay);
   }
 

@@ -37,7 +37,7 @@ const SUFFIX_TYPE: Readonly<Record<string, NumType>> = {
 };
 
 /** Characters that may not directly follow a literal (they would make it a different, unsupported token). */
-export const isWordChar = (c: string | undefined): boolean => c !== undefined && /[A-Za-z0-9_.:]/.test(c);
+const isWordChar = (c: string | undefined): boolean => c !== undefined && /[A-Za-z0-9_.:]/.test(c);
 const isDigit = (c: string | undefined): boolean => c !== undefined && c >= '0' && c <= '9';
 
 /** True if a number starts at i (a digit, `.5`, or a sign before either). */

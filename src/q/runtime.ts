@@ -23,7 +23,7 @@ export interface Scope { readonly env: Env; readonly ctx: CallContext }
 const builtinValues = new Map<string, QLambda>();
 const builtinNames = new WeakMap<QValue, string>();
 
-export function builtinValue(name: string): QLambda {
+function builtinValue(name: string): QLambda {
   let value = builtinValues.get(name);
   if (value === undefined) {
     value = Object.freeze({ type: 100, context: '', source: new Uint8Array(Buffer.from(name)) });

@@ -6,7 +6,7 @@ import type { Clock } from '../clock.js';
 import { localAt, localNow } from '../clock.js';
 import { QError } from '../errors.js';
 import {
-  date as qDate, encodeMessage, list, long, MsgType, NULL_LONG, Outbound, sym, table,
+  date as qDate, encodeMessage, list, long, MsgType, NANOS_PER_DAY, NULL_LONG, Outbound, sym, table,
 } from '../ipc/index.js';
 import type { QTable, QValue } from '../ipc/index.js';
 import { logPath, logSymbol, openJournal, updRecord } from '../journal/index.js';
@@ -21,7 +21,6 @@ import { readUpdate } from './update.js';
 import { journalRecord, publishedMessage, tablePrefixes } from './wire.js';
 import type { Stamp, TablePrefixes } from './wire.js';
 
-const NANOS_PER_DAY = 86_400_000_000_000n;
 const NANOS_PER_HOUR = 3_600_000_000_000n;
 
 export interface TickerplantOptions {

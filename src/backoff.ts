@@ -1,5 +1,5 @@
-// Reconnect delays for the upstream link: exponential from minMs, capped at maxMs, with "equal jitter"
-// (half fixed, half random) so chained tickerplants that lost the same upstream do not return in step.
+// Reconnect delays (lnd client, chained tickerplant upstream): exponential from minDelayMs, capped at
+// maxDelayMs, with "equal jitter" (half fixed, half random) so clients that lost the same peer do not return in step.
 
 export interface BackoffOptions {
   /** First retry delay. [minDelayMs=100] */
