@@ -1,0 +1,69 @@
+// The injected clock: manual timers fire in due order only when time is moved; system timers honour
+// delays past setTimeout's 2^31-1 ms range instead of firing at once.
+import t from 'tap';
+import { ManualClock, MAX_TIMEOUT_MS, systemClock } from '../src/clock.js';
+
+t.test('a manual timer fires when time reaches it, not before, and once', async (t) => {
+  const clock = new ManualClock(0n);
+  const fired: bigint[] = [];
+  clock.after(10, () => fired.push(clock.nowNanos()));
+  clock.advanceMs(9);
+  t.same(fired, []);
+  clock.advanceMs(5);
+  t.same(fired, [10_000_000n], 'fired at its own instant, not at the end of the advance');
+  clock.advanceMs(100);
+  t.equal(fired.length, 1);
+  t.equal(clock.nowNanos(), 114_000_000n);
+});
+
+t.test('manual timers fire in due order, and a timer armed by a timer fires within the same advance', async (t) => {
+  const clock = new ManualClock(0n);
+  const order: string[] = [];
+  clock.after(30, () => order.push('c'));
+  clock.after(10, () => { order.push('a'); clock.after(5, () => order.push('a+5')); });
+  clock.after(20, () => order.push('b'));
+  clock.advanceMs(40);
+  t.same(order, ['a', 'a+5', 'b', 'c']);
+});
+
+t.test('a cancelled timer never fires and an interval repeats until cancelled', async (t) => {
+  const clock = new ManualClock(0n);
+  let once = 0;
+  let ticks = 0;
+  clock.after(5, () => once++).cancel();
+  const every = clock.every(10, () => ticks++);
+  clock.advanceMs(35);
+  t.equal(once, 0);
+  t.equal(ticks, 3);
+  every.cancel();
+  clock.advanceMs(100);
+  t.equal(ticks, 3);
+  t.equal(clock.pending, 0);
+});
+
+t.test('setting the clock back fires nothing; setting it forward fires what fell due', async (t) => {
+  const clock = new ManualClock(1_000_000_000n);
+  let fired = 0;
+  clock.after(1000, () => fired++);
+  clock.set(0n);
+  t.equal(fired, 0);
+  t.equal(clock.nowNanos(), 0n);
+  clock.set(2_000_000_000n);
+  t.equal(fired, 1);
+});
+
+t.test('a system timer longer than setTimeout allows does not fire early', async (t) => {
+  const clock = systemClock(0);
+  let fired = false;
+  const timer = clock.after(30 * 86_400_000, () => { fired = true; });
+  t.ok(30 * 86_400_000 > MAX_TIMEOUT_MS);
+  await new Promise((r) => setTimeout(r, 20));
+  t.equal(fired, false, 'a 30-day timer has not fired after 20 ms (Node would clamp it to 1 ms)');
+  timer.cancel();
+});
+
+t.test('a short system timer fires', async (t) => {
+  const clock = systemClock(0);
+  await new Promise<void>((resolve) => clock.after(1, resolve));
+  t.pass('fired');
+});
