@@ -14,15 +14,16 @@ import { IpcServer, loadUsersFile } from './server/index.js';
 import type { ListenAddress } from './server/index.js';
 import { bindTick, loadSchema, Tickerplant } from './tick/index.js';
 import type { Subscriber } from './tick/index.js';
-import { startPayments } from './payments.js';
+import { bindDevPay, bindPaywall, createPayments } from './payments/index.js';
+import type { InvoiceBackend, Payments } from './payments/index.js';
+import { createBackend } from './lightning/index.js';
 import { createMetrics } from './metrics.js';
 import type { Metrics } from './metrics.js';
 import { startDemoFeed } from './demo-feed.js';
 import { startHttp } from './http/index.js';
 import type { HttpServer } from './http/index.js';
-import { DevBackend } from './lightning/dev.js';
+import type { DevPay } from './ws/gateway.js';
 import { startChain } from './chain/index.js';
-import type { Payments } from './payments.js';
 import { QError } from './errors.js';
 
 export interface App {
@@ -61,6 +62,15 @@ export function packageVersion(): string {
   return pkg.version;
 }
 
+/** The WebSocket gateway's `pay` (hex hash and preimage) when the backend can pay itself (the dev node). */
+export function devPayFor(backend: InvoiceBackend | undefined): DevPay | undefined {
+  const pay = backend?.pay?.bind(backend);
+  return pay ? (request: string) => {
+    const paid = pay(request);
+    return { hash: paid.invoice.rHash.toString('hex'), preimage: paid.preimage.toString('hex') };
+  } : undefined;
+}
+
 export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   const { log } = deps;
   const clock = deps.clock ?? systemClock(config.utcOffsetHours);
@@ -80,6 +90,29 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     truncateLog: config.truncateLog,
     ...(chain ? { followUpstream: true } : {}),
   });
+  let metrics: Metrics | undefined;
+  let http: HttpServer | undefined;
+  /** The live subscriber behind a handle: WebSocket clients have negative handles, q clients positive ones. */
+  const subscriberByHandle = (h: number): Subscriber | undefined => (h < 0 ? http?.lookup(h) : server.get(h));
+  let payments: Payments | undefined;
+  try {
+    const stateDir = config.dst ?? config.dataDir;
+    const backend = createBackend({
+      lightning: config.lightning, dataDir: config.dataDir, stateDir, devAutopayMs: config.devAutopayMs,
+      lnd: config.lnd, lndTlsCert: config.lndTlsCert, lndMacaroon: config.lndMacaroon,
+      now: () => Number(clock.nowNanos() / 1_000_000n), log,
+    });
+    payments = backend && createPayments({
+      backend, tp, clock, log, lookup: subscriberByHandle, stateDir,
+      priceSat: config.priceSat, pricingFile: config.pricingFile,
+      invoiceExpirySeconds: config.invoiceExpirySeconds, entitlementMs: config.entitlementMs,
+    });
+  } catch (err) {
+    chain?.close();
+    tp.close();
+    throw err;
+  }
+  const paywall = payments?.paywall;
   const env = new Env();
   const subscriberFor = (ctx: { handle: number }): Subscriber => {
     const conn = server.get(ctx.handle);
@@ -88,16 +121,16 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   };
   bindTick(env, {
     tp, subscriberFor,
-    subscribe: (s, tables, filter, ctx) =>
-      payments ? payments.paywall.subscribe(s, ctx.user, tables, filter) : tables.map((t) => tp.sub(s, t, filter)),
+    ...(paywall ? { subscribe: (s, tables, filter, ctx) => paywall.subscribe(s, ctx.user, tables, filter) } : {}),
   });
+  if (payments) {
+    bindPaywall(env, payments.paywall, subscriberFor);
+    bindDevPay(env, payments.backend);
+  }
   chain?.follow(tp, env);
-  let payments: Payments | undefined;
-  let metrics: Metrics | undefined;
-  let http: HttpServer | undefined;
   const server: IpcServer = new IpcServer({
     handler: new Dispatcher(tp, env, log, {
-      onClose: (h) => payments?.paywall.disconnect(h),
+      ...(paywall ? { onClose: (h: number) => paywall.disconnect(h) } : {}),
       onConnectionClose: (c, reason) => metrics?.connectionClosed(c, reason),
     }),
     log: log.child({ mod: 'ipc' }),
@@ -111,9 +144,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   });
 
   try {
-    // WebSocket clients have negative handles; q clients positive ones.
-    payments = await startPayments(config, tp, env, clock, log,
-      (h) => (h < 0 ? http?.lookup(h) : server.get(h)), subscriberFor);
+    await payments?.start();
   } catch (err) {
     chain?.close();
     tp.close();
@@ -134,14 +165,10 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     }
     if (config.httpPort !== undefined) {
       metrics = createMetrics({ tp, server, payments, log: log.child({ mod: 'metrics' }) });
-      const backend = payments?.backend;
       http = await startHttp({
-        port: config.httpPort, host: config.host, tp, paywall: payments?.paywall, log: log.child({ mod: 'http' }),
+        port: config.httpPort, host: config.host, tp, paywall, log: log.child({ mod: 'http' }),
         now: () => Number(clock.nowNanos() / 1_000_000n),
-        devPay: backend instanceof DevBackend ? (request: string) => {
-          const paid = backend.pay(request);
-          return { hash: paid.invoice.rHash.toString('hex'), preimage: paid.preimage.toString('hex') };
-        } : undefined,
+        devPay: devPayFor(payments?.backend),
         metrics: metrics.handler,
       });
     }

@@ -4,9 +4,9 @@ import { statSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
 import { collectDefaultMetrics, Counter, Gauge, Registry } from 'prom-client';
-import type { BackendStatus, InvoiceBackend } from './lightning/index.js';
+import type { BackendStatus, InvoiceBackend, PaywallStats } from './payments/index.js';
 import type { CloseReason } from './server/index.js';
-import type { PaywallStats, TickStats } from './tick/index.js';
+import type { TickStats } from './tick/index.js';
 
 /** Counters of one table (asked of the Tickerplant as `tableStats(t)`). */
 export interface TableCounters {

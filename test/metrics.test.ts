@@ -9,7 +9,7 @@ import { statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { createMetrics } from '../src/metrics.js';
 import type { Metrics, MetricsSources, TableCounters, TickSource } from '../src/metrics.js';
-import type { BackendStatus } from '../src/lightning/index.js';
+import type { BackendStatus } from '../src/payments/index.js';
 import type { TickStats } from '../src/tick/index.js';
 import { connect, nodeq } from './helpers/qclient.js';
 import type { QClient } from './helpers/qclient.js';

@@ -8,7 +8,8 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { ConfigError } from '../errors.js';
-import type { Paywall, Subscriber, Tickerplant } from '../tick/index.js';
+import type { Paywall } from '../payments/index.js';
+import type { Subscriber, Tickerplant } from '../tick/index.js';
 import { WsGateway, refuse } from '../ws/gateway.js';
 import type { DevPay, GatewayLimits } from '../ws/gateway.js';
 

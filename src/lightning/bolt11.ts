@@ -1,5 +1,5 @@
 // A narrow typed wrapper over the `bolt11` package: sign and decode regtest (`lnbcrt`) payment requests.
-// Spec: BOLT #11; ../shared/reference/lightning.md §5 (tags, feature bits that payment_secret needs).
+// Spec: BOLT #11 (tags, and the feature bits that a payment_secret needs).
 import bolt11 from 'bolt11';
 
 /** bitcoinjs-style network object for regtest; its bech32 HRP gives the `lnbcrt` prefix. */

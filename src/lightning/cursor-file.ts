@@ -1,5 +1,5 @@
 // Keeps the lnd resume cursor (cursor.ts) in a small JSON file so a restarted tickerplant resumes
-// SubscribeInvoices where it stopped (../shared/reference/lightning.md §3.5). Writes are atomic
+// SubscribeInvoices where it stopped (lnrpc InvoiceSubscription's add_index/settle_index). Writes are atomic
 // (temporary file, fsync, rename) and coalesced: at most one write in flight, the latest value wins.
 import { open, readFile, rename } from 'node:fs/promises';
 import type { Logger } from 'pino';

@@ -1,7 +1,7 @@
 // Where to resume listening to lnd without losing a settlement: the reconciling ListInvoices scan, the
 // SubscribeInvoices{add_index, settle_index} it leads to, and which stream events may advance the cursor.
-// lnd's replay rules: ../shared/reference/lightning.md §3.2–3.5 (strictly greater, 0 = no backlog).
-import type { InvoiceState } from './backend.js';
+// lnd's replay rules (lnrpc InvoiceSubscription: strictly greater, 0 = no backlog).
+import type { InvoiceState } from '../payments/backend.js';
 
 /** A resume point. Every settle with index > settleIndex and every invoice with add_index > addIndex
  *  will be replayed by SubscribeInvoices; everything at or below both has already been reported. */

@@ -3,7 +3,7 @@
 import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 
 import { TpError } from '../errors.js';
-import type { InvoiceState } from './backend.js';
+import type { InvoiceState } from '../payments/backend.js';
 
 /** The dev node's view of one invoice. Immutable: a state change writes a new record for the same r_hash. */
 export interface DevInvoiceRecord {

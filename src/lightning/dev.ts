@@ -1,6 +1,6 @@
 // The built-in development Lightning node (no lnd needed): mints real signed regtest BOLT11 requests with
 // its own persistent key, keeps invoices on disk, settles them when paid in-process, and otherwise looks
-// like lnd from outside (indices, states, expiry, error texts). Spec: ../shared/reference/lightning.md §3–5.
+// like lnd from outside (indices, states, expiry, error texts). Spec: lnd's lightning.proto, BOLT #11.
 import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import type { Logger } from 'pino';
 
 import { ConfigError, LightningError, TpError } from '../errors.js';
-import type { BackendStatus, Invoice, InvoiceBackend, InvoiceRequest } from './backend.js';
+import type { BackendStatus, Invoice, InvoiceBackend, InvoiceRequest, Payment } from '../payments/backend.js';
 import {
   type DecodedPaymentRequest, decodePaymentRequest, MAX_DESCRIPTION_BYTES, signPaymentRequest,
 } from './bolt11.js';
@@ -38,12 +38,6 @@ export interface DevBackendOptions {
   /** Milliseconds clock; Date.now by default. */
   readonly now?: () => number;
   readonly log?: Logger;
-}
-
-/** What the paying side learns: the settled invoice and its preimage (the proof of payment). */
-export interface Payment {
-  readonly invoice: Invoice;
-  readonly preimage: Buffer;
 }
 
 function protocolError(message: string, cause?: unknown): LightningError {

@@ -1,4 +1,5 @@
-// Payment backends: the lnd gRPC client and the built-in development node.
-export type { Invoice, InvoiceBackend, InvoiceRequest, InvoiceState, BackendStatus } from './backend.js';
+// Payment backends: the lnd gRPC client and the built-in development node, both implementing payments'
+// InvoiceBackend (src/payments/backend.ts).
 export { LndBackend, type LndBackendOptions } from './lnd.js';
-export { DevBackend, type DevBackendOptions, type Payment } from './dev.js';
+export { DevBackend, type DevBackendOptions } from './dev.js';
+export { createBackend, type BackendChoice } from './create.js';

@@ -1,5 +1,5 @@
 // Turns a failed gRPC call to lnd into a LightningError whose message is one line for operators.
-// lnd's auth and readiness failures: ../shared/reference/lightning.md §2.1–2.2, §3.4.
+// lnd's auth and readiness failures (macaroon checks in lnd's rpcperms, stream ends in rpcserver.go).
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import { LightningError } from '../errors.js';
 

@@ -1,7 +1,7 @@
 // Narrows the untyped objects grpc-js hands back (keepCase, longs as strings, enums as names, bytes as
-// Buffers) into the backend's types. Field names and meanings: ../shared/reference/lightning.md §1.2–1.3, §1.7.
+// Buffers) into the backend's types. Field names and meanings: lnd's lnrpc/lightning.proto.
 import { LightningError } from '../errors.js';
-import type { Invoice, InvoiceState } from './backend.js';
+import type { Invoice, InvoiceState } from '../payments/backend.js';
 
 type Fields = Readonly<Record<string, unknown>>;
 

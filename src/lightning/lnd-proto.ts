@@ -1,5 +1,5 @@
 // Loads proto/lightning.proto (our hand-written lnrpc subset) and hands out lnd's method definitions.
-// Loader options as lnd's JS docs recommend; see ../shared/reference/lightning.md §1.1 and §1.7.
+// Loader options as lnd's JS docs recommend; see lnd's docs/grpc/javascript.md.
 import { fileURLToPath } from 'node:url';
 import { loadSync } from '@grpc/proto-loader';
 import type { MethodDefinition, ServiceDefinition } from '@grpc/proto-loader';

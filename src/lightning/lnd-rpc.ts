@@ -1,5 +1,5 @@
 // One gRPC channel to lnd: TLS pinned to lnd's tls.cert plus the macaroon as lower-case hex in metadata
-// key `macaroon` on every call (../shared/reference/lightning.md §2.1–2.2). Replies stay `unknown`;
+// key `macaroon` on every call (lnd's docs/grpc/javascript.md). Replies stay `unknown`;
 // lnd-messages.ts narrows them.
 import { Client, Metadata, credentials } from '@grpc/grpc-js';
 import type { ClientReadableStream } from '@grpc/grpc-js';

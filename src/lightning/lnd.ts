@@ -1,12 +1,12 @@
 // The InvoiceBackend on a real lnd over gRPC: AddInvoice/LookupInvoice, plus the loss-free settlement
 // listener (reconcile with ListInvoices, then SubscribeInvoices from the cursor, reconnect with backoff).
-// Follows ../shared/reference/lightning.md §2 (TLS + macaroon), §3.2–3.5 (replay and client pattern).
+// Follows lnd's docs/grpc/javascript.md (TLS + macaroon) and rpcserver.go's SubscribeInvoices replay rules.
 import { EventEmitter } from 'node:events';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { ClientReadableStream, StatusObject } from '@grpc/grpc-js';
 import type { Logger } from 'pino';
 import { LightningError } from '../errors.js';
-import type { BackendStatus, Invoice, InvoiceBackend, InvoiceRequest } from './backend.js';
+import type { BackendStatus, Invoice, InvoiceBackend, InvoiceRequest } from '../payments/backend.js';
 import { NO_CURSOR, RecentHashes, ScanTally, StreamCursor, scanStart } from './cursor.js';
 import type { Cursor } from './cursor.js';
 import { CursorFile, loadCursor } from './cursor-file.js';

@@ -1,10 +1,9 @@
 // The one place q names are bound to the tickerplant: .u.sub, .u.upd, .u.w, .u.i, ... as the q subset
 // evaluator sees them. Spec: tick.q and u.q names; kdb-ipc-and-tick.md §6.2–6.3.
 import { QError } from '../errors.js';
-import { date, int, list, long, NULL, NULL_LONG, symbols, text } from '../ipc/index.js';
+import { date, int, list, long, NULL, NULL_LONG, symbols } from '../ipc/index.js';
 import type { QValue } from '../ipc/index.js';
 import type { CallContext, Env } from '../q/index.js';
-import type { Paywall } from './paywall.js';
 import type { SymFilter, Subscriber } from './subscriptions.js';
 import type { Tickerplant } from './tickerplant.js';
 
@@ -65,17 +64,4 @@ export function bindTick(env: Env, b: Binding): void {
   env.defineVariable('.u.L', () => (tp.replayPoint() as { items: QValue[] }).items[1] as QValue);
   env.defineVariable('.u.l', () => int(tp.logging ? 1 : 0));
   env.defineVariable('.u.d', () => date(tp.d));
-}
-
-/** The paywall's q names: .u.pendingInvoices (the seed's table) and .u.subPaid (proof of payment). */
-export function bindPaywall(env: Env, paywall: Paywall, subscriberFor: Binding['subscriberFor']): void {
-  env.defineVariable('.u.pendingInvoices', () => paywall.pendingTable());
-  // .u.subPaid[t;syms;preimage]: re-attach after a reconnect without paying again (within the period).
-  env.defineFunction('.u.subPaid', 3, (args, ctx) => {
-    const t = tableName(args[0] as QValue);
-    const filter = readFilter(args[1] as QValue);
-    const preimage = text(args[2] as QValue) ?? (args[2]?.type === -11 ? args[2].value : undefined);
-    if (preimage === undefined) throw new QError('type');
-    return paywall.subscribePaid(subscriberFor(ctx), t, filter, preimage);
-  });
 }

@@ -7,7 +7,7 @@ import { fileURLToPath } from 'node:url';
 import { Metadata, Server, ServerCredentials, status as GrpcStatus } from '@grpc/grpc-js';
 import type { sendUnaryData, ServerUnaryCall, ServerWritableStream, UntypedServiceImplementation } from '@grpc/grpc-js';
 import bolt11 from 'bolt11';
-import type { InvoiceState } from '../../src/lightning/backend.js';
+import type { InvoiceState } from '../../src/payments/backend.js';
 import { lightningService } from '../../src/lightning/lnd-proto.js';
 
 const TLS_DIR = fileURLToPath(new URL('../fixtures/tls/', import.meta.url));

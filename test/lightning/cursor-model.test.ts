@@ -3,7 +3,7 @@
 // interleavings of adds, settles, expiries, stream ends and crashes. No settle may go unreported.
 import fc from 'fast-check';
 import t from 'tap';
-import type { InvoiceState } from '../../src/lightning/backend.js';
+import type { InvoiceState } from '../../src/payments/backend.js';
 import { NO_CURSOR, ScanTally, StreamCursor, scanStart } from '../../src/lightning/cursor.js';
 import type { Cursor } from '../../src/lightning/cursor.js';
 

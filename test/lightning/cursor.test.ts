@@ -1,7 +1,7 @@
 // The resume-cursor rules (src/lightning/cursor.ts): where the reconciling scan starts, which subscription
 // follows it, and which stream events may advance settle_index. lnd semantics: lightning.md §3.2–3.5.
 import t from 'tap';
-import type { InvoiceState } from '../../src/lightning/backend.js';
+import type { InvoiceState } from '../../src/payments/backend.js';
 import { RecentHashes, ScanTally, StreamCursor, scanStart } from '../../src/lightning/cursor.js';
 
 const inv = (addIndex: number, state: InvoiceState, settleIndex = 0): { addIndex: bigint; settleIndex: bigint; state: InvoiceState } =>

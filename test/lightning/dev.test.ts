@@ -11,7 +11,7 @@ import { pino } from 'pino';
 import t from 'tap';
 
 import type { LightningError } from '../../src/errors.js';
-import type { Invoice } from '../../src/lightning/backend.js';
+import type { Invoice } from '../../src/payments/backend.js';
 import {
   DEFAULT_EXPIRY_SECONDS, DEV_INVOICES_FILE, DEV_NODE_KEY_FILE, DevBackend, type DevBackendOptions,
 } from '../../src/lightning/dev.js';

@@ -6,7 +6,7 @@ import { join } from 'node:path';
 import { Writable } from 'node:stream';
 import { pino } from 'pino';
 import type { Logger } from 'pino';
-import type { BackendStatus, Invoice } from '../../src/lightning/backend.js';
+import type { BackendStatus, Invoice } from '../../src/payments/backend.js';
 import { LndBackend } from '../../src/lightning/lnd.js';
 import type { LndBackendOptions } from '../../src/lightning/lnd.js';
 import { FAKE_LND_CERT, startFakeLnd } from '../helpers/fake-lnd.js';

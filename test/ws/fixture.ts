@@ -10,10 +10,11 @@ import { ManualClock } from '../../src/clock.js';
 import { parseCommandLine } from '../../src/config.js';
 import { startHttp } from '../../src/http/index.js';
 import type { HttpOptions, HttpServer } from '../../src/http/index.js';
-import { DevBackend } from '../../src/lightning/index.js';
+import { devPayFor } from '../../src/app.js';
+import { createBackend } from '../../src/lightning/index.js';
 import { createLogger } from '../../src/log.js';
-import { startPayments } from '../../src/payments.js';
-import type { Payments } from '../../src/payments.js';
+import { bindDevPay, bindPaywall, createPayments } from '../../src/payments/index.js';
+import type { InvoiceBackend, Payments } from '../../src/payments/index.js';
 import { QError } from '../../src/errors.js';
 import { connect, nodeq } from '../helpers/qclient.js';
 import type { QClient } from '../helpers/qclient.js';
@@ -60,25 +61,28 @@ export async function startRig(t: Test, opts: RigOptions = {}): Promise<Rig> {
   let payments: Payments | undefined;
   if (opts.lightning ?? true) {
     // What app.ts does once the HTTP side exists: negative handles are WebSocket clients.
-    payments = await startPayments(config, app.tp, app.env, clock, log,
-      (h) => (h < 0 ? http?.lookup(h) : app.server.get(h)),
-      (ctx) => {
-        const s = app.server.get(ctx.handle);
-        if (!s) throw new QError('handle');
-        return s;
-      });
+    const now = (): number => Number(clock.nowNanos() / 1_000_000n);
+    const backend = createBackend({ lightning: 'dev', dataDir, stateDir: dataDir, devAutopayMs: config.devAutopayMs, now, log }) as InvoiceBackend;
+    payments = createPayments({
+      backend, tp: app.tp, clock, log, stateDir: dataDir,
+      lookup: (h) => (h < 0 ? http?.lookup(h) : app.server.get(h)),
+      priceSat: config.priceSat, pricingFile: config.pricingFile,
+      invoiceExpirySeconds: config.invoiceExpirySeconds, entitlementMs: config.entitlementMs,
+    });
+    bindPaywall(app.env, payments.paywall, (ctx) => {
+      const s = app.server.get(ctx.handle);
+      if (!s) throw new QError('handle');
+      return s;
+    });
+    bindDevPay(app.env, backend);
+    await payments.start();
   }
-  const backend = payments?.backend;
+  const devPay = devPayFor(payments?.backend);
   http = await startHttp({
     port: 0, host: '127.0.0.1', tp: app.tp, paywall: payments?.paywall, log,
     now: () => Number(clock.nowNanos() / 1_000_000n),
     heartbeatMs: 0,
-    ...(backend instanceof DevBackend ? {
-      devPay: (request: string) => {
-        const paid = backend.pay(request);
-        return { hash: paid.invoice.rHash.toString('hex'), preimage: paid.preimage.toString('hex') };
-      },
-    } : {}),
+    ...(devPay ? { devPay } : {}),
     ...opts.http,
   });
   const server = http;

@@ -1,17 +1,16 @@
 // Pay-per-ticker: a priced .u.sub answers (t; schema; invoice) and waits in .u.pendingInvoices until
 // the payment backend reports the invoice SETTLED; then the seed's addPayes puts it into .u.w.
-// Spec: ../shared/seed (sub, add, pendingInvoices, processInvoices, addPayes); lightning.md §3.5.
+// Spec: the Lightning tickerplants paper's u.q (sub, add, pendingInvoices, processInvoices, addPayes).
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { QError } from '../errors.js';
 import { dict, encodeMessage, list, MsgType, Outbound, str, sym, symbols, table } from '../ipc/index.js';
 import type { QValue } from '../ipc/index.js';
-import type { Invoice, InvoiceBackend } from '../lightning/backend.js';
+import type { Invoice, InvoiceBackend } from './backend.js';
 import type { Ledger, LedgerEntry } from './ledger.js';
 import type { Pricing } from './pricing.js';
-import type { Subscriber, SymFilter } from './subscriptions.js';
-import type { Tickerplant } from './tickerplant.js';
+import type { Subscriber, SymFilter, Tickerplant } from '../tick/index.js';
 
 export interface PaywallOptions {
   readonly tp: Tickerplant;

@@ -3,7 +3,7 @@
 // ` costs the table's `all` price, by default one sym's price (count ` is 1 in the seed).
 import { readFileSync } from 'node:fs';
 import { ConfigError } from '../errors.js';
-import type { SymFilter } from './subscriptions.js';
+import type { SymFilter } from '../tick/index.js';
 
 export interface TablePrice {
   /** Sats per sym. */

@@ -1,5 +1,5 @@
-// The port between the tickerplant's paywall and a Lightning node: mint invoices, hear settlements.
-// Implemented by the lnd gRPC client (lnd.ts) and the in-process development backend (dev.ts).
+// The port between the paywall and a Lightning node: mint invoices, hear settlements. Payments owns
+// this interface; lightning/ implements it (the lnd gRPC client, the in-process development node).
 import type { EventEmitter } from 'node:events';
 
 export type InvoiceState = 'OPEN' | 'SETTLED' | 'CANCELED' | 'ACCEPTED';
@@ -24,6 +24,12 @@ export interface Invoice {
   readonly expirySeconds: number;
   /** Unix seconds, 0 until settled. */
   readonly settleDate: number;
+}
+
+/** What the paying side learns: the settled invoice and its preimage (the proof of payment). */
+export interface Payment {
+  readonly invoice: Invoice;
+  readonly preimage: Buffer;
 }
 
 export interface InvoiceRequest {
@@ -55,4 +61,6 @@ export interface InvoiceBackend extends EventEmitter {
   addInvoice(request: InvoiceRequest): Promise<Invoice>;
   /** undefined when the node does not know the hash. */
   lookupInvoice(rHash: Buffer): Promise<Invoice | undefined>;
+  /** Pays one of its own invoices: present only on the dev node, so real lnd is never paid with fake money. */
+  pay?(paymentRequest: string): Payment;
 }

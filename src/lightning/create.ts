@@ -1,0 +1,50 @@
+// Which invoice backend to run (none, the dev node, lnd), from plain options the composition root
+// fills in from the command line.
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Logger } from 'pino';
+import { ConfigError } from '../errors.js';
+import type { InvoiceBackend } from '../payments/backend.js';
+import { DevBackend } from './dev.js';
+import { LndBackend } from './lnd.js';
+
+export interface BackendChoice {
+  readonly lightning: 'none' | 'dev' | 'lnd';
+  /** The dev node's key and invoices live here. */
+  readonly dataDir: string;
+  /** lnd's cursor file (lnd-cursor.json) lives here. */
+  readonly stateDir: string;
+  readonly devAutopayMs?: number | undefined;
+  readonly lnd?: string | undefined;
+  readonly lndTlsCert?: string | undefined;
+  readonly lndMacaroon?: string | undefined;
+  /** Unix ms. */
+  readonly now: () => number;
+  readonly log: Logger;
+}
+
+function readSecretFile(what: string, path: string | undefined): Buffer {
+  if (!path) throw new ConfigError(`--lnd needs ${what}`);
+  if (!existsSync(path)) throw new ConfigError(`${what} not found at ${path}`);
+  return readFileSync(path);
+}
+
+/** The backend the options name, not yet started; undefined when payments are off. */
+export function createBackend(c: BackendChoice): InvoiceBackend | undefined {
+  if (c.lightning === 'dev') {
+    return new DevBackend({
+      dataDir: c.dataDir, now: c.now, log: c.log.child({ mod: 'dev-ln' }),
+      ...(c.devAutopayMs !== undefined ? { autopayMs: c.devAutopayMs } : {}),
+    });
+  }
+  if (c.lightning === 'lnd') {
+    return new LndBackend({
+      host: c.lnd as string,
+      tlsCert: readSecretFile("lnd's tls.cert (--lnd-tlscert)", c.lndTlsCert),
+      macaroon: readSecretFile('a macaroon (--lnd-macaroon)', c.lndMacaroon),
+      stateFile: join(c.stateDir, 'lnd-cursor.json'),
+      log: c.log.child({ mod: 'lnd' }),
+    });
+  }
+  return undefined;
+}
