@@ -1,20 +1,28 @@
 // The page's logic: the WebSocket JSON protocol (docs/websocket.md), the invoice with its countdown,
-// the live table (last 50 rows) and a canvas line chart of prices per sym. Plain ES module, no build.
+// the live table (last 50 rows) and a canvas line chart of each sym's % change since its first price
+// (so AAPL at 190 and GOOGL at 140 share one readable axis). Plain ES module, no build.
 
 const MAX_ROWS = 50;
 const MAX_POINTS = 300;
 const COLORS = ['#2563eb', '#dc2626', '#16a34a', '#9333ea', '#ea580c', '#0891b2', '#ca8a04', '#db2777'];
 const PRICE_COLUMNS = ['price', 'bid', 'ask', 'mid', 'last'];
+/** A line is broken (no diagonal across an outage) when two points are further apart in time than this
+ * many times the sym's usual spacing, and never closer than MIN_GAP_SECONDS. */
+const GAP_FACTOR = 8;
+const MIN_GAP_SECONDS = 2;
+const PREIMAGE = /^[0-9a-fA-F]{64}$/;
 
 const $ = (id) => /** @type {HTMLElement} */ (document.getElementById(id));
 const el = {
   status: $('status'), form: /** @type {HTMLFormElement} */ ($('subscribe-form')),
   table: /** @type {HTMLSelectElement} */ ($('table')), syms: /** @type {HTMLInputElement} */ ($('syms')),
   subscribe: /** @type {HTMLButtonElement} */ ($('subscribe')), unsubscribe: $('unsubscribe'), error: $('error'),
+  note: $('note'), reattachForm: /** @type {HTMLFormElement} */ ($('reattach-form')),
+  preimage: /** @type {HTMLInputElement} */ ($('preimage')), reattach: /** @type {HTMLButtonElement} */ ($('reattach')),
   invoice: $('invoice'), invoiceTitle: $('invoice-title'), qr: /** @type {HTMLImageElement} */ ($('qr')),
   amount: $('amount'), countdown: $('countdown'), invoiceFor: $('invoice-for'),
   request: /** @type {HTMLTextAreaElement} */ ($('payment-request')), copy: $('copy'),
-  pay: /** @type {HTMLButtonElement} */ ($('pay')), paid: $('paid'), paidWhat: $('paid-what'),
+  pay: /** @type {HTMLButtonElement} */ ($('pay')), paid: $('paid'), paidState: $('paid-state'), paidWhat: $('paid-what'),
   chart: /** @type {HTMLCanvasElement} */ ($('chart')), legend: $('legend'),
   rows: /** @type {HTMLTableElement} */ ($('rows')), rowCount: $('row-count'),
 };
@@ -25,13 +33,20 @@ const state = {
   /** @type {Record<string, string[]>} */ tables: {},
   nextId: 1,
   reconnectMs: 1000,
-  /** The subscription shown: {id, table, syms, live, hash, preimage}. */
-  /** @type {null | {id:number, table:string, syms:string[], live:boolean, hash:string|null, preimage:string|null}} */
+  inUseRetries: 0,
+  /** The subscription shown; paid once its invoice settled or a preimage re-attached it. */
+  /** @type {null | {id:number, table:string, syms:string[], live:boolean, paid:boolean, hash:string|null, preimage:string|null}} */
   current: null,
+  /** A Subscribe that would replace a paid subscription waits for a second press: its table and syms. */
+  /** @type {string | null} */ confirming: null,
   /** @type {string[]} */ columns: [],
   /** @type {unknown[][]} */ rows: [],
   totalRows: 0,
-  /** @type {Map<string, {x:number, y:number}[]>} */ series: new Map(),
+  /** Per sym: points (gap: the line breaks before it) and the first price, the 0% of the chart. */
+  /** @type {Map<string, {x:number, y:number, gap:boolean}[]>} */ series: new Map(),
+  /** @type {Map<string, number>} */ base: new Map(),
+  /** Syms whose next point follows an outage (the connection dropped): no line into it. */
+  /** @type {Set<string>} */ broken: new Set(),
   seq: 0,
   /** @type {number | undefined} */ countdownTimer: undefined,
   drawPending: false,
@@ -54,7 +69,12 @@ function connect() {
     if (state.ws !== ws) return;
     state.ws = null;
     el.subscribe.disabled = true;
-    if (state.current) state.current.live = false;
+    el.reattach.disabled = true;
+    for (const sym of state.series.keys()) state.broken.add(sym);
+    if (state.current) {
+      state.current.live = false;
+      if (state.current.paid) showPaid();
+    }
     const seconds = Math.round(state.reconnectMs / 1000);
     setStatus('offline', `Disconnected — reconnecting in ${seconds} s…`);
     setTimeout(connect, state.reconnectMs);
@@ -76,6 +96,11 @@ function showError(text) {
   el.error.hidden = !text;
 }
 
+function showNote(text) {
+  el.note.textContent = text;
+  el.note.hidden = !text;
+}
+
 const describe = (table, syms) => `${table} ${syms.length ? syms.join(', ') : '(all symbols)'}`;
 
 // ---- protocol ----------------------------------------------------------------------------------
@@ -87,9 +112,11 @@ function handle(msg) {
     case 'subscribed':
       if (!cur || msg.table !== cur.table) return;
       cur.live = true;
+      state.inUseRetries = 0;
+      showError('');
       hideInvoice();
-      if (cur.hash) showPaid();
-      setStatus('live', `Streaming ${describe(msg.table, msg.syms)}`);
+      if (cur.paid) showPaid();
+      setStatus('live', `${cur.paid ? 'Paid — streaming' : 'Streaming'} ${describe(msg.table, msg.syms)}`);
       return;
     case 'invoice':
       if (!cur || msg.id !== cur.id) return;
@@ -110,6 +137,7 @@ function handle(msg) {
     case 'paid':
       if (!cur || msg.r_hash !== cur.hash || !msg.tables.includes(cur.table)) return;
       cur.live = true;
+      cur.paid = true;
       hideInvoice();
       showPaid();
       setStatus('live', `Paid — streaming ${describe(cur.table, cur.syms)}`);
@@ -123,8 +151,23 @@ function handle(msg) {
     case 'unsubscribed':
       return;
     case 'error':
+      // After a reconnect the server may still hold the old, half-open connection (until its heartbeat
+      // ends it): the proof of payment is "in use" for a while, so try again rather than give up.
+      if (cur && msg.id === cur.id && cur.preimage && msg.message === 'in use' && state.inUseRetries < 20) {
+        state.inUseRetries++;
+        setStatus('pending', 'Waiting for the previous connection to close…');
+        setTimeout(() => {
+          if (state.current !== cur || cur.live) return;
+          cur.id = state.nextId++;
+          send({ op: 'subPaid', id: cur.id, table: cur.table, syms: cur.syms, preimage: cur.preimage });
+        }, 5000);
+        return;
+      }
       showError(msg.message);
-      if (cur && msg.id === cur.id && !cur.live) setStatus('ready', 'Subscription failed');
+      if (cur && msg.id === cur.id && !cur.live) {
+        setStatus('ready', cur.preimage && !cur.hash ? 'The preimage was not accepted' : 'Subscription failed');
+        if (cur.preimage && !cur.hash) { state.current = null; el.unsubscribe.hidden = true; }
+      }
       return;
     default:
       return;
@@ -139,6 +182,7 @@ function onHello(msg) {
   if (chosen && chosen in msg.tables) el.table.value = chosen;
   else if ('trade' in msg.tables) el.table.value = 'trade';
   el.subscribe.disabled = false;
+  el.reattach.disabled = msg.backend === 'none';
   const payments = { dev: 'dev Lightning node', lnd: 'Lightning', none: 'free (payments off)' }[msg.backend] ?? msg.backend;
   setStatus('ready', `Connected · ${payments}`);
   // After a reconnect: a paid subscription comes back with its proof of payment, a free one as it was.
@@ -155,15 +199,36 @@ function onHello(msg) {
   send({ op: 'subscribe', id: cur.id, table: cur.table, syms: cur.syms });
 }
 
+const chosenSyms = () => [...new Set(el.syms.value.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean))];
+const sameSyms = (a, b) => a.length === b.length && [...a].sort().join(',') === [...b].sort().join(',');
+
 function subscribe(event) {
   event.preventDefault();
   showError('');
   const table = el.table.value;
-  const syms = [...new Set(el.syms.value.split(/[\s,]+/).map((s) => s.trim()).filter(Boolean))];
+  const syms = chosenSyms();
   const prev = state.current;
+  // Pressing Subscribe again must not throw away what was paid for: the same request is a no-op, a
+  // different one asks first (a second press confirms) because it needs a new payment.
+  if (prev && prev.paid) {
+    if (prev.table === table && sameSyms(prev.syms, syms)) {
+      state.confirming = null;
+      showNote(`Already paid for ${describe(table, prev.syms)}: nothing to do.`);
+      return;
+    }
+    const key = `${table} ${[...syms].sort().join(',')}`;
+    if (state.confirming !== key) {
+      state.confirming = key;
+      showNote(`You have paid for ${describe(prev.table, prev.syms)}. Subscribing to ${describe(table, syms)} ` +
+        'replaces it and needs a new payment: press Subscribe again to confirm.');
+      return;
+    }
+  }
+  state.confirming = null;
+  showNote('');
   if (prev && prev.table !== table) send({ op: 'unsubscribe', table: prev.table });
   const id = state.nextId++;
-  state.current = { id, table, syms, live: false, hash: null, preimage: null };
+  state.current = { id, table, syms, live: false, paid: false, hash: null, preimage: null };
   resetData(table);
   hideInvoice();
   el.paid.hidden = true;
@@ -172,9 +237,36 @@ function subscribe(event) {
   send({ op: 'subscribe', id, table, syms });
 }
 
+/** A payment made elsewhere (another wallet, another device): its preimage re-attaches the paid stream. */
+function reattach(event) {
+  event.preventDefault();
+  showError('');
+  showNote('');
+  const preimage = el.preimage.value.trim();
+  if (!PREIMAGE.test(preimage)) {
+    showError('A preimage is 64 hexadecimal characters (0-9, a-f).');
+    return;
+  }
+  const table = el.table.value;
+  const syms = chosenSyms();
+  const prev = state.current;
+  if (prev && prev.table !== table) send({ op: 'unsubscribe', table: prev.table });
+  const id = state.nextId++;
+  state.current = { id, table, syms, live: false, paid: true, hash: null, preimage };
+  state.confirming = null;
+  resetData(table);
+  hideInvoice();
+  el.paid.hidden = true;
+  el.unsubscribe.hidden = false;
+  setStatus('pending', `Re-attaching ${describe(table, syms)}…`);
+  send({ op: 'subPaid', id, table, syms, preimage });
+}
+
 function unsubscribe() {
   const cur = state.current;
   if (!cur) return;
+  state.confirming = null;
+  showNote('');
   send({ op: 'unsubscribe', table: cur.table });
   state.current = null;
   hideInvoice();
@@ -203,9 +295,13 @@ function hideInvoice() {
   clearInterval(state.countdownTimer);
 }
 
+/** The paid box says whether data is flowing: while disconnected it is paid but not streaming. */
 function showPaid() {
   const cur = state.current;
   if (!cur) return;
+  const streaming = cur.live && state.ws !== null;
+  el.paid.dataset.state = streaming ? 'streaming' : 'stopped';
+  el.paidState.textContent = streaming ? 'Paid — streaming' : 'Paid — not streaming (disconnected, reconnecting…)';
   el.paidWhat.textContent = describe(cur.table, cur.syms);
   el.paid.hidden = false;
 }
@@ -261,6 +357,8 @@ function resetData(table) {
   state.rows = [];
   state.totalRows = 0;
   state.series = new Map();
+  state.base = new Map();
+  state.broken = new Set();
   state.seq = 0;
   const head = el.rows.tHead?.rows[0];
   head?.replaceChildren(...state.columns.map((c) => {
@@ -290,8 +388,8 @@ function addRows(update) {
       const x = timeValue(update.data.time?.[i]) ?? state.seq;
       state.seq++;
       let points = state.series.get(sym);
-      if (!points) { points = []; state.series.set(sym, points); }
-      points.push({ x, y });
+      if (!points) { points = []; state.series.set(sym, points); state.base.set(sym, y); }
+      points.push({ x, y, gap: state.broken.delete(sym) });
       if (points.length > MAX_POINTS) points.shift();
     }
   }
@@ -335,6 +433,11 @@ function renderRows() {
     });
     return tr;
   }));
+  // Numeric columns (as the newest row has them) are right-aligned, headers included.
+  const newest = state.rows[0];
+  el.rows.tHead?.rows[0]?.querySelectorAll('th').forEach((th, i) => {
+    th.classList.toggle('num', typeof newest?.[i] === 'number');
+  });
   el.rowCount.textContent = state.totalRows === 0 ? '(none yet)'
     : `(${state.rows.length} shown of ${state.totalRows.toLocaleString('en')} received)`;
 }
@@ -343,6 +446,13 @@ function renderRows() {
 
 const colorOf = (sym) => COLORS[[...state.series.keys()].indexOf(sym) % COLORS.length];
 
+/** % change of a price from the sym's first price. */
+const change = (sym, y) => {
+  const base = state.base.get(sym);
+  return base ? (y / base - 1) * 100 : 0;
+};
+const formatChange = (pct) => `${pct >= 0 ? '+' : '−'}${Math.abs(pct).toFixed(2)}%`;
+
 function renderLegend() {
   el.legend.replaceChildren(...[...state.series].map(([sym, points]) => {
     const li = document.createElement('li');
@@ -350,11 +460,21 @@ function renderLegend() {
     swatch.className = 'swatch';
     swatch.style.background = colorOf(sym);
     const last = points[points.length - 1];
-    li.append(swatch, `${sym} ${last ? formatCell('price', last.y) : ''}`);
+    li.dataset.sym = sym;
+    li.append(swatch, last ? `${sym} ${formatCell('price', last.y)} (${formatChange(change(sym, last.y))})` : sym);
     return li;
   }));
   const syms = [...state.series.keys()];
   el.chart.setAttribute('aria-label', syms.length ? `Price chart for ${syms.join(', ')}` : 'Price chart: no data yet');
+}
+
+/** Points after which a sym's line breaks: an outage (reconnect) or a time gap far above its usual spacing. */
+function breaksOf(points) {
+  const dx = [];
+  for (let i = 1; i < points.length; i++) dx.push(points[i].x - points[i - 1].x);
+  const usual = [...dx].sort((a, b) => a - b)[Math.floor(dx.length / 2)] ?? 0;
+  const limit = Math.max(MIN_GAP_SECONDS, usual * GAP_FACTOR);
+  return points.map((p, i) => i > 0 && (p.gap || (state.columns.includes('time') && dx[i - 1] > limit)));
 }
 
 function scheduleDraw() {
@@ -376,7 +496,10 @@ function draw() {
   if (!ctx) return;
   ctx.setTransform(dpr, 0, 0, dpr, 0, 0);
   ctx.clearRect(0, 0, width, height);
-  const all = [...state.series.values()].flat();
+  const series = [...state.series].map(([sym, points]) => ({
+    sym, points: points.map((p) => ({ x: p.x, y: change(sym, p.y) })), breaks: breaksOf(points),
+  }));
+  const all = series.flatMap((s) => s.points);
   ctx.font = '12px system-ui, sans-serif';
   ctx.fillStyle = '#64748b';
   if (all.length === 0) {
@@ -384,38 +507,46 @@ function draw() {
     ctx.fillText('Prices appear here once data arrives', width / 2, height / 2);
     return;
   }
-  const pad = { left: 64, right: 16, top: 12, bottom: 28 };
+  const pad = { left: 58, right: 12, top: 12, bottom: 28 };
   let [x0, x1] = [Math.min(...all.map((p) => p.x)), Math.max(...all.map((p) => p.x))];
-  let [y0, y1] = [Math.min(...all.map((p) => p.y)), Math.max(...all.map((p) => p.y))];
+  let [y0, y1] = [Math.min(0, ...all.map((p) => p.y)), Math.max(0, ...all.map((p) => p.y))];
   if (x0 === x1) { x0 -= 1; x1 += 1; }
-  const margin = (y1 - y0) * 0.08 || Math.abs(y0) * 0.01 || 1;
+  const margin = (y1 - y0) * 0.08 || 0.05;
   y0 -= margin; y1 += margin;
   const sx = (x) => pad.left + ((x - x0) / (x1 - x0)) * (width - pad.left - pad.right);
   const sy = (y) => height - pad.bottom - ((y - y0) / (y1 - y0)) * (height - pad.top - pad.bottom);
 
-  ctx.strokeStyle = '#e2e8f0';
   ctx.lineWidth = 1;
   ctx.textAlign = 'right';
   ctx.textBaseline = 'middle';
   for (let i = 0; i <= 4; i++) {
     const y = y0 + ((y1 - y0) * i) / 4;
+    ctx.strokeStyle = '#e2e8f0';
     ctx.beginPath();
     ctx.moveTo(pad.left, sy(y));
     ctx.lineTo(width - pad.right, sy(y));
     ctx.stroke();
-    ctx.fillText(y.toFixed(2), pad.left - 8, sy(y));
+    ctx.fillText(formatChange(y), pad.left - 8, sy(y));
   }
+  // The 0% line: every sym starts there.
+  ctx.strokeStyle = '#94a3b8';
+  ctx.beginPath();
+  ctx.moveTo(pad.left, sy(0));
+  ctx.lineTo(width - pad.right, sy(0));
+  ctx.stroke();
   ctx.textAlign = 'center';
   ctx.textBaseline = 'top';
   const label = (x) => (state.columns.includes('time') && x >= 0 && x < 864000 ? clock(x) : '');
-  ctx.fillText(label(x0), sx(x0) + 20, height - pad.bottom + 8);
-  ctx.fillText(label(x1), sx(x1) - 20, height - pad.bottom + 8);
+  ctx.textAlign = 'left';
+  ctx.fillText(label(x0), pad.left, height - pad.bottom + 8);
+  ctx.textAlign = 'right';
+  ctx.fillText(label(x1), width - pad.right, height - pad.bottom + 8);
 
-  for (const [sym, points] of state.series) {
+  for (const { sym, points, breaks } of series) {
     ctx.strokeStyle = colorOf(sym);
     ctx.lineWidth = 2;
     ctx.beginPath();
-    points.forEach((p, i) => (i === 0 ? ctx.moveTo(sx(p.x), sy(p.y)) : ctx.lineTo(sx(p.x), sy(p.y))));
+    points.forEach((p, i) => (i === 0 || breaks[i] ? ctx.moveTo(sx(p.x), sy(p.y)) : ctx.lineTo(sx(p.x), sy(p.y))));
     ctx.stroke();
     const last = points[points.length - 1];
     if (last) {
@@ -439,6 +570,7 @@ el.form.addEventListener('submit', subscribe);
 el.unsubscribe.addEventListener('click', unsubscribe);
 el.pay.addEventListener('click', pay);
 el.copy.addEventListener('click', copyRequest);
+el.reattachForm.addEventListener('submit', reattach);
 window.addEventListener('resize', scheduleDraw);
 resetData('');
 connect();
