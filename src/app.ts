@@ -12,7 +12,7 @@ import { Dispatcher } from './dispatch.js';
 import { Env } from './q/index.js';
 import { IpcServer, loadUsersFile } from './server/index.js';
 import type { ListenAddress } from './server/index.js';
-import { bindTick, loadSchema, Tickerplant } from './tick/index.js';
+import { bindTick, loadSchema, SubscriberRegistry, Tickerplant } from './tick/index.js';
 import type { Subscriber } from './tick/index.js';
 import { bindDevPay, bindPaywall, createPayments } from './payments/index.js';
 import type { InvoiceBackend, Payments } from './payments/index.js';
@@ -30,6 +30,8 @@ export interface App {
   readonly tp: Tickerplant;
   readonly server: IpcServer;
   readonly env: Env;
+  /** Every live subscriber by handle (IPC and WebSocket). */
+  readonly registry: SubscriberRegistry;
   readonly addresses: ListenAddress[];
   /** The paywall and its backend; undefined when payments are off (every table free). */
   readonly payments: Payments | undefined;
@@ -92,8 +94,8 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   });
   let metrics: Metrics | undefined;
   let http: HttpServer | undefined;
-  /** The live subscriber behind a handle: WebSocket clients have negative handles, q clients positive ones. */
-  const subscriberByHandle = (h: number): Subscriber | undefined => (h < 0 ? http?.lookup(h) : server.get(h));
+  // IPC connections and WebSocket clients alike: the one place a handle is turned into its subscriber.
+  const registry = new SubscriberRegistry();
   let payments: Payments | undefined;
   try {
     const stateDir = config.dst ?? config.dataDir;
@@ -103,7 +105,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       now: () => Number(clock.nowNanos() / 1_000_000n), log,
     });
     payments = backend && createPayments({
-      backend, tp, clock, log, lookup: subscriberByHandle, stateDir,
+      backend, tp, clock, log, lookup: (h) => registry.get(h), stateDir,
       priceSat: config.priceSat, pricingFile: config.pricingFile,
       invoiceExpirySeconds: config.invoiceExpirySeconds, entitlementMs: config.entitlementMs,
     });
@@ -115,9 +117,9 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   const paywall = payments?.paywall;
   const env = new Env();
   const subscriberFor = (ctx: { handle: number }): Subscriber => {
-    const conn = server.get(ctx.handle);
-    if (!conn) throw new QError('handle');
-    return conn;
+    const s = registry.get(ctx.handle);
+    if (!s) throw new QError('handle');
+    return s;
   };
   bindTick(env, {
     tp, subscriberFor,
@@ -129,7 +131,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   }
   chain?.follow(tp, env);
   const server: IpcServer = new IpcServer({
-    handler: new Dispatcher(tp, env, log, {
+    handler: new Dispatcher(tp, registry, env, log, {
       ...(paywall ? { onClose: (h: number) => paywall.disconnect(h) } : {}),
       onConnectionClose: (c, reason) => metrics?.connectionClosed(c, reason),
     }),
@@ -166,7 +168,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     if (config.httpPort !== undefined) {
       metrics = createMetrics({ tp, server, payments, log: log.child({ mod: 'metrics' }) });
       http = await startHttp({
-        port: config.httpPort, host: config.host, tp, paywall, log: log.child({ mod: 'http' }),
+        port: config.httpPort, host: config.host, tp, registry, clock, paywall, log: log.child({ mod: 'http' }),
         now: () => Number(clock.nowNanos() / 1_000_000n),
         devPay: devPayFor(payments?.backend),
         metrics: metrics.handler,
@@ -186,7 +188,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   log.info({ ...(chain ? { upstream: chain.upstream } : { schema: schemaPath }), tables: tp.names, mode: tp.batch ? `batch ${config.batchMs}ms` : 'zero-latency',
     journal: tp.logFile ?? null, listen: addresses.map((a) => a.port ?? a.address), http: http?.port ?? null }, 'tickerplant started');
   return {
-    tp, server, env, addresses, payments, metrics,
+    tp, server, env, registry, addresses, payments, metrics,
     port: addresses[0]?.port ?? config.port,
     httpPort: http?.port,
     async close() {

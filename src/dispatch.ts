@@ -3,12 +3,12 @@
 // Spec: kdb-ipc-and-tick.md §8 (what a q server does with sync/async messages).
 import type { Logger } from 'pino';
 import { QError } from './errors.js';
-import { HEADER_BYTES, MsgType, NULL, skipValue } from './ipc/index.js';
-import type { QValue } from './ipc/index.js';
+import { MsgType, NULL, readUpdHead } from './ipc/index.js';
+import type { QValue, UpdHead } from './ipc/index.js';
 import { evaluateMessage } from './q/index.js';
 import type { Env } from './q/index.js';
 import type { CloseReason, Connection, Handler } from './server/index.js';
-import type { Tickerplant } from './tick/index.js';
+import type { Subscriber, SubscriberRegistry, Tickerplant } from './tick/index.js';
 
 /** Whether v names an update: tick.q's .u.upd, or upd as a chained TP calls it; symbol or string. */
 function isUpd(v: QValue): boolean {
@@ -20,15 +20,12 @@ function isUpd(v: QValue): boolean {
   return o >= 0 && b[o] === 0x75 && b[o + 1] === 0x70 && b[o + 2] === 0x64;
 }
 
-/** The bytes of the third item of a 3-item list message: x of (`.u.upd;t;x), to reuse as is. */
-function rawThird(body: Buffer): Buffer {
-  const first = skipValue(body, HEADER_BYTES + 6, body.length);
-  return body.subarray(skipValue(body, first, body.length));
-}
-
 export class Dispatcher implements Handler {
+  private readonly head: UpdHead = { table: '', xAt: 0 };
+
   constructor(
     private readonly tp: Tickerplant,
+    private readonly registry: SubscriberRegistry,
     private readonly env: Env,
     private readonly log: Logger,
     private readonly hooks: {
@@ -37,16 +34,21 @@ export class Dispatcher implements Handler {
     } = {},
   ) {}
 
-  onMessage(conn: Connection, value: QValue, msgType: MsgType, body?: Buffer): QValue | Promise<QValue> {
+  /** The hot path: a feed's (`.u.upd;`t;x) whose x the tickerplant takes from its bytes, never decoded. */
+  onFrame(_conn: Connection, frame: Buffer, msgType: MsgType): QValue | undefined {
+    if (!readUpdHead(frame, this.head)) return undefined;
+    return this.tp.updBytes(frame, this.head, msgType === MsgType.Sync) ? NULL : undefined;
+  }
+
+  onMessage(conn: Connection, value: QValue, msgType: MsgType): QValue | Promise<QValue> {
     const sync = msgType === MsgType.Sync;
     if (value.type === 0 && value.items.length === 3) {
       if (isUpd(value.items[0] as QValue)) {
         const t = value.items[1] as QValue;
         if (t.type !== -11) throw new QError('type');
         try {
-          this.tp.upd(t.value, value.items[2] as QValue, sync, body && rawThird(body));
+          this.tp.upd(t.value, value.items[2] as QValue, sync);
         } catch (err) {
-          this.tp.stats.badUpdates++;
           if (!sync && err instanceof QError) conn.log.warn({ table: t.value, err: err.message }, 'bad update');
           throw err;
         }
@@ -61,7 +63,14 @@ export class Dispatcher implements Handler {
     this.tp.flushJournal();
   }
 
+  /** .z.po: the connection joins the registry as a subscriber that is sent the events' q messages. */
+  onOpen(conn: Connection): void {
+    const s: Subscriber = { handle: conn.handle, deliver: (e) => conn.send(e.message) };
+    this.registry.add(s);
+  }
+
   onClose(conn: Connection, reason: CloseReason): void {
+    this.registry.remove(conn.handle);
     this.tp.disconnect(conn.handle);
     this.hooks.onClose?.(conn.handle);
     this.hooks.onConnectionClose?.(conn, reason);

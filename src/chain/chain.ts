@@ -59,13 +59,11 @@ export async function startChain(address: string, o: ChainOptions): Promise<Chai
     get connected() { return upstream.connected; },
     close: () => upstream.close(),
     follow(tp: Tickerplant, env: Env): void {
-      if (first.date !== undefined) tp.d = first.date;
+      if (first.date !== undefined) tp.followDate(first.date);
 
       /** u.q end, forwarded: the day's rows first (batch mode), then .u.end, then the next .u.d. */
       const end = (d: number): void => {
-        if (tp.batch) tp.flushBatch();
-        tp.end(d);
-        tp.d = d + 1;
+        tp.forwardEnd(d);
         log.info({ date: d }, 'end of day forwarded');
       };
 
@@ -84,7 +82,6 @@ export async function startChain(address: string, o: ChainOptions): Promise<Chai
           try {
             tp.upd(t, x);
           } catch (err) {
-            tp.stats.badUpdates++;
             log.warn({ table: t, err: err instanceof Error ? err.message : String(err) }, 'bad update from upstream');
           }
         },

@@ -8,8 +8,11 @@ import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import type { Logger } from 'pino';
 import { ConfigError } from '../errors.js';
+import { systemClock } from '../clock.js';
+import type { Clock } from '../clock.js';
 import type { Paywall } from '../payments/index.js';
-import type { Subscriber, Tickerplant } from '../tick/index.js';
+import { SubscriberRegistry } from '../tick/index.js';
+import type { Tickerplant } from '../tick/index.js';
 import { WsGateway, refuse } from '../ws/gateway.js';
 import type { DevPay, GatewayLimits } from '../ws/gateway.js';
 
@@ -18,6 +21,10 @@ export interface HttpOptions {
   /** Interface to listen on. [all] */
   readonly host?: string | undefined;
   readonly tp: Tickerplant;
+  /** The subscriber registry WebSocket clients join (the paywall's lookup). [a registry of their own] */
+  readonly registry?: SubscriberRegistry | undefined;
+  /** The injected clock (WebSocket heartbeat). [the system clock] */
+  readonly clock?: Clock | undefined;
   /** Absent: payments are off and every table is free over WebSocket too. */
   readonly paywall?: Paywall | undefined;
   /** Only with the dev backend: lets the page (and tests) pay an invoice with the built-in node. */
@@ -38,8 +45,6 @@ export interface HttpServer {
   /** The port actually bound (useful with port 0). */
   readonly port: number;
   readonly gateway: WsGateway;
-  /** The WebSocket subscriber behind a negative handle: compose into the paywall's lookup. */
-  lookup(handle: number): Subscriber | undefined;
   close(): Promise<void>;
 }
 
@@ -87,7 +92,7 @@ export async function startHttp(o: HttpOptions): Promise<HttpServer> {
   const log = o.log.child({ mod: 'http' });
   const assets = loadAssets(WEB_ROOT);
   const gateway = new WsGateway({
-    tp: o.tp, paywall: o.paywall, devPay: o.devPay, log: o.log.child({ mod: 'ws' }),
+    tp: o.tp, registry: o.registry ?? new SubscriberRegistry(), clock: o.clock ?? systemClock(), paywall: o.paywall, devPay: o.devPay, log: o.log.child({ mod: 'ws' }),
     allowedOrigins: o.allowedOrigins, limits: o.limits, heartbeatMs: o.heartbeatMs, now: o.now,
   });
 
@@ -132,7 +137,6 @@ export async function startHttp(o: HttpOptions): Promise<HttpServer> {
   return {
     port,
     gateway,
-    lookup: (h) => gateway.lookup(h),
     close: () => new Promise<void>((resolveClose) => {
       gateway.close();
       server.close(() => resolveClose());

@@ -9,3 +9,7 @@ export { compress, decompress, shouldCompress } from './compress.js';
 export { Outbound } from './outbound.js';
 export { Framer } from './framer.js';
 export { parseHandshake, replyCapability, type Handshake } from './handshake.js';
+export {
+  readUpdHead, readUpdShape, updShape, singleSym, vectorSyms, symbolText, tablePrefixes, journalRecordBytes,
+  writeJournalRecord, publishedBytes, writePublished, Slab, MAX_UPD_ITEMS, type UpdHead, type UpdShape, type TablePrefixes,
+} from './layout.js';

@@ -111,6 +111,27 @@ export class JournalWriter {
     this.count++;
   }
 
+  /**
+   * Room to write one record of n bytes in place (no buffer of its own): the offset in `stage` to write
+   * it at, then commit(n); -1 when it must go through append instead (larger than the stage, or a sync
+   * per record). Flushes first when the stage is too full.
+   */
+  reserve(n: number): number {
+    if (this.fsync === 'record' || n > this.staging.length || n === 0) return -1;
+    this.openFd(); // a closed journal throws here, as append does
+    if (this.pending + n > this.staging.length) this.flush();
+    return this.pending;
+  }
+
+  /** The stage reserve() points into. */
+  get stage(): Buffer { return this.staging; }
+
+  /** Accepts the record just written at reserve()'s offset. */
+  commit(n: number): void {
+    this.pending += n;
+    this.count++;
+  }
+
   /** Writes every staged record with one write; under 'batch' then fdatasyncs. */
   flush(): void {
     const fd = this.openFd();

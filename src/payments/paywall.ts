@@ -232,7 +232,10 @@ export class Paywall {
       this.addPending(e.handle, '', e.requests, inv);
       const tables = e.requests.map((r) => r.table);
       // An async (`.u.renew;tables;invoice) that a q subscriber handles with its own .u.renew.
-      s.send(new Outbound(encodeMessage(list(sym('.u.renew'), symbols(tables), invoiceDict(inv)), MsgType.Async)));
+      s.deliver({
+        kind: 'renew', tables, hash, paymentRequest: inv.paymentRequest,
+        message: new Outbound(encodeMessage(list(sym('.u.renew'), symbols(tables), invoiceDict(inv)), MsgType.Async)),
+      });
     }, (err: unknown) => this.log.warn({ h: e.handle, err: String(err) }, 'renewal invoice not created'));
   }
 

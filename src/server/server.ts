@@ -87,6 +87,7 @@ export class IpcServer {
         handler.onOpen?.(c);
       },
       onMessage: handler.onMessage.bind(handler),
+      ...(handler.onFrame ? { onFrame: handler.onFrame.bind(handler) } : {}),
       ...(handler.beforeFlush ? { beforeFlush: handler.beforeFlush.bind(handler) } : {}),
       onClose: (c: Connection, reason: Parameters<NonNullable<Handler['onClose']>>[1]) => {
         this.connections.delete(c.handle);

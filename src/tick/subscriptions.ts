@@ -2,24 +2,26 @@
 // one group and share one encoded message per publish (encode once per distinct filter, never once
 // per subscriber). Spec: u.q .u.w, add, del, sel, pub; kdb-ipc-and-tick.md §6.3.
 import { encodeMessage, list, MsgType, Outbound, sym, symbols, table, int } from '../ipc/index.js';
-import type { QList, QTable, QValue } from '../ipc/index.js';
+import type { QList, QValue } from '../ipc/index.js';
 import { take } from './columns.js';
 import type { Column } from './columns.js';
+import type { Subscriber, TickEvent, UpdEvent } from './events.js';
 
-/** Anything that can receive async messages: an IPC handle, a WebSocket client, a chained TP. */
-export interface Subscriber {
-  /** q's handle (.z.w) for IPC clients; a unique negative number for others. */
-  readonly handle: number;
-  send(msg: Outbound): void;
-  /** Told when a payment enabled its subscription (q subscribers just start receiving data, as in the seed). */
-  paid?(event: PaidEvent): void;
+export type { Subscriber, PaidEvent } from './events.js';
+
+/** One publish of a table's rows, as the subscriptions need it: each part built only if some group asks. */
+export interface Publication {
+  readonly rows: number;
+  /** The sym column's values (asked only when some subscriber filters by sym). */
+  syms(): readonly string[] | undefined;
+  /** The event carrying every row (asked once, shared by every group that selects every row). */
+  all(): UpdEvent;
+  /** Every row's columns, for groups that select some of them. */
+  columns(): readonly Column[];
 }
 
-export interface PaidEvent {
-  /** Hex payment hash. */
-  readonly hash: string;
-  readonly tables: readonly string[];
-}
+/** A subscriber whose delivery threw, and what it threw. */
+interface Failure { readonly s: Subscriber; readonly err: unknown }
 
 /** A subscription filter: null means every sym (`). */
 export type SymFilter = ReadonlySet<string> | null;
@@ -88,20 +90,21 @@ class TableSubscriptions {
 
   /**
    * Sends (`upd;t;rows) to every subscriber whose filter selects at least one row (u.q pub). Groups
-   * that select every row share one message: `whole` when the caller already has its bytes. The table
-   * itself is built only if some group needs a subset of its rows.
+   * that select every row share one event; a group selecting some rows gets its own, encoded once.
+   * Subscribers whose delivery throws are added to `failed`. Returns the messages sent.
    */
-  publish(name: string, n: number, syms: readonly string[] | undefined, data: () => QTable, whole?: Buffer): number {
+  publish(name: string, names: readonly string[], p: Publication, failed: Failure[]): number {
+    const n = p.rows;
     if (this.entries.size === 0 || n === 0) return 0;
-    let all: Outbound | undefined;
-    const everyRow = (): Outbound =>
-      (all ??= new Outbound(whole ?? encodeMessage(list(sym('upd'), sym(name), data()), MsgType.Async)));
+    let all: UpdEvent | undefined;
     let sent = 0;
-    for (const g of this.wildcard) sent += deliver(g, everyRow());
-    if (this.bySym.size === 0 || !syms) return sent;
+    for (const g of this.wildcard) sent += deliver(g, all ??= p.all(), failed);
+    if (this.bySym.size === 0) return sent;
+    const syms = p.syms();
+    if (!syms) return sent;
     if (n === 1) {
       const gs = this.bySym.get(syms[0] as string);
-      if (gs) for (const g of gs) sent += deliver(g, everyRow());
+      if (gs) for (const g of gs) sent += deliver(g, all ??= p.all(), failed);
       return sent;
     }
     const touched: Group[] = [];
@@ -118,29 +121,46 @@ class TableSubscriptions {
         g.idx[g.hits++] = i;
       }
     }
-    let full: QTable | undefined;
+    let full: readonly Column[] | undefined;
     for (const g of touched) {
       const k = g.hits;
       g.hits = 0;
-      if (k === n) { sent += deliver(g, everyRow()); continue; }
-      full ??= data();
-      const part = table(full.columns, full.data.map((c) => take(c as Column, g.idx, k)));
-      sent += deliver(g, new Outbound(encodeMessage(list(sym('upd'), sym(name), part), MsgType.Async)));
+      if (k === n) { sent += deliver(g, all ??= p.all(), failed); continue; }
+      full ??= p.columns();
+      const part = full.map((c) => take(c, g.idx, k));
+      sent += deliver(g, {
+        kind: 'upd', table: name, names, rows: k, columns: () => part,
+        message: new Outbound(encodeMessage(list(sym('upd'), sym(name), table(names as string[], part)), MsgType.Async)),
+      }, failed);
     }
     return sent;
   }
 }
 
-function deliver(g: Group, msg: Outbound): number {
-  for (const s of g.subscribers) s.send(msg);
-  return g.subscribers.length;
+/** Delivers to each subscriber of a group; one that throws is set aside and the rest are still served. */
+function deliver(g: Group, e: UpdEvent, failed: Failure[]): number {
+  const subs = g.subscribers;
+  for (let i = 0; i < subs.length; i++) {
+    const s = subs[i] as Subscriber;
+    try {
+      s.deliver(e);
+    } catch (err) {
+      failed.push({ s, err });
+    }
+  }
+  return subs.length;
 }
 
 /** The whole of .u.w. */
 export class Subscriptions {
   private readonly tables = new Map<string, TableSubscriptions>();
+  private readonly failed: Failure[] = [];
 
-  constructor(names: readonly string[]) {
+  /**
+   * `onFailure` hears once about each subscriber whose delivery threw: it has then left every table
+   * (as if it had disconnected), so one broken client cannot stall or starve the others.
+   */
+  constructor(names: readonly string[], private readonly onFailure: (s: Subscriber, err: unknown) => void = () => {}) {
     for (const n of names) this.tables.set(n, new TableSubscriptions());
   }
 
@@ -169,8 +189,39 @@ export class Subscriptions {
     for (const t of this.tables.values()) t.remove(handle);
   }
 
-  publish(tableName: string, n: number, syms: readonly string[] | undefined, data: () => QTable, whole?: Buffer): number {
-    return this.tables.get(tableName)?.publish(tableName, n, syms, data, whole) ?? 0;
+  /** u.q pub: sends the rows of `p` to the table's subscribers; returns the messages sent. */
+  publish(tableName: string, names: readonly string[], p: Publication): number {
+    const t = this.tables.get(tableName);
+    if (!t) return 0;
+    const sent = t.publish(tableName, names, p, this.failed);
+    if (this.failed.length > 0) this.dropFailed();
+    return sent;
+  }
+
+  /** Sends one event to each distinct subscriber (u.q end), isolating any whose delivery throws. */
+  broadcast(e: TickEvent): void {
+    for (const s of this.distinct()) {
+      try {
+        s.deliver(e);
+      } catch (err) {
+        this.failed.push({ s, err });
+      }
+    }
+    if (this.failed.length > 0) this.dropFailed();
+  }
+
+  private dropFailed(): void {
+    const failed = this.failed.splice(0);
+    for (const { s, err } of failed) {
+      if (!this.subscribed(s.handle)) continue; // already dropped (it failed in two groups)
+      this.removeHandle(s.handle);
+      this.onFailure(s, err);
+    }
+  }
+
+  private subscribed(handle: number): boolean {
+    for (const t of this.tables.values()) if (t.entries.has(handle)) return true;
+    return false;
   }
 
   has(tableName: string, handle: number): boolean {

@@ -2,24 +2,26 @@
 // ingest, end of day. No sockets here: subscribers are anything with send(Outbound).
 // Spec: KxSystems/kdb-tick tick.q and tick/u.q; kdb-ipc-and-tick.md §6.
 import type { Logger } from 'pino';
-import type { Clock } from '../clock.js';
+import type { Clock, Timer } from '../clock.js';
 import { localAt, localNow } from '../clock.js';
 import { QError } from '../errors.js';
 import {
-  date as qDate, encodeMessage, list, long, MsgType, NANOS_PER_DAY, NULL_LONG, Outbound, sym, table,
+  date as qDate, decodePayload, encodeMessage, journalRecordBytes, list, long, MsgType, NANOS_PER_DAY, NULL_LONG,
+  Outbound, publishedBytes, readUpdShape, singleSym, Slab, sym, table, tablePrefixes, updShape, vectorSyms,
+  writeJournalRecord, writePublished,
 } from '../ipc/index.js';
-import type { QTable, QValue } from '../ipc/index.js';
+import type { QTable, QValue, TablePrefixes, UpdHead, UpdShape } from '../ipc/index.js';
 import { logPath, logSymbol, openJournal, updRecord } from '../journal/index.js';
 import type { FsyncPolicy, JournalWriter } from '../journal/index.js';
 import { ColumnBuffer } from './columns.js';
 import type { Column } from './columns.js';
 import { emptyTable } from './schema.js';
 import type { TableSchema } from './schema.js';
+import type { EndEvent, Subscriber, UpdEvent } from './events.js';
 import { Subscriptions } from './subscriptions.js';
-import type { Subscriber, SymFilter } from './subscriptions.js';
+import type { Publication, SymFilter } from './subscriptions.js';
 import { readUpdate } from './update.js';
-import { journalRecord, publishedMessage, tablePrefixes } from './wire.js';
-import type { Stamp, TablePrefixes } from './wire.js';
+import type { Update } from './update.js';
 
 const NANOS_PER_HOUR = 3_600_000_000_000n;
 
@@ -43,12 +45,17 @@ export interface TickerplantOptions {
 /** Per-table counters (metrics). */
 export interface TableStats { updates: number; rowsIn: number; rowsOut: number; messagesOut: number }
 
-interface TableState {
+/** What other modules may read of a table. */
+export interface TableView {
   readonly schema: TableSchema;
-  readonly prefixes: TablePrefixes;
-  readonly stats: TableStats;
   /** The empty schema table, g# on sym (u.q add's reply). */
   readonly empty: QTable;
+  readonly stats: Readonly<TableStats>;
+}
+
+interface TableState extends TableView {
+  readonly prefixes: TablePrefixes;
+  readonly stats: TableStats;
   /** Batch mode: rows received since the last publish. */
   readonly buffer: ColumnBuffer[];
 }
@@ -61,37 +68,98 @@ export interface TickStats {
   messagesOut: number;
 }
 
+/** The decoder's depth bound for the x of an update decoded from its bytes (a table is two deep). */
+const X_DEPTH = 8;
+
+/** An update's event whose columns are read from the feed's bytes only if a subscriber asks for them. */
+class BytesUpd implements UpdEvent {
+  readonly kind = 'upd';
+  private cols: readonly Column[] | undefined;
+  constructor(readonly table: string, readonly names: readonly string[], readonly rows: number,
+    readonly message: Outbound, private readonly b: Buffer, private readonly xAt: number,
+    private readonly time: bigint, private readonly schema: TableSchema) {}
+
+  columns(): readonly Column[] {
+    return this.cols ??= columnsOf(this.schema, this.b, this.xAt, this.time);
+  }
+}
+
+function columnsOf(schema: TableSchema, b: Buffer, xAt: number, time: bigint): Column[] {
+  const x = decodePayload(b, xAt, b.length, { littleEndian: true, maxDepth: X_DEPTH });
+  return readUpdate(schema, x, () => time).columns();
+}
+
+/** The hot path's publication, reused for every update (a publish is synchronous). */
+class BytesPublication implements Publication {
+  rows = 0;
+  private state!: TableState;
+  private table = '';
+  private b: Buffer = Buffer.alloc(0);
+  private time = 0n;
+  constructor(private readonly shape: UpdShape, private readonly slab: Slab) {}
+
+  set(state: TableState, table: string, b: Buffer, time: bigint): this {
+    this.state = state; this.table = table; this.b = b; this.time = time; this.rows = this.shape.count;
+    return this;
+  }
+
+  syms(): readonly string[] {
+    return this.shape.single ? [singleSym(this.b, this.shape)] : vectorSyms(this.b, this.shape);
+  }
+
+  all(): UpdEvent {
+    const { state, b, shape, time } = this;
+    const out = this.slab.take(publishedBytes(state.prefixes, b, shape));
+    writePublished(out, 0, state.prefixes, b, shape, time);
+    return new BytesUpd(this.table, state.schema.columns, shape.count, new Outbound(out), b, shape.xAt, time, state.schema);
+  }
+
+  columns(): readonly Column[] { return columnsOf(this.state.schema, this.b, this.shape.xAt, this.time); }
+}
+
+/** A publication of columns already in hand (decoded updates, batch mode's buffers). */
+function columnsPublication(table: string, names: readonly string[], rows: number, cols: () => readonly Column[],
+  syms: () => readonly string[] | undefined): Publication {
+  return {
+    rows, syms, columns: cols,
+    all: () => ({
+      kind: 'upd', table, names, rows, columns: cols,
+      message: new Outbound(encodeMessage(list(sym('upd'), sym(table), table_(names, cols())), MsgType.Async)),
+    }),
+  };
+}
+
+const table_ = (names: readonly string[], cols: readonly Column[]): QTable => table(names as string[], cols as Column[]);
+
 export class Tickerplant {
-  readonly tables = new Map<string, TableState>();
+  private readonly byName = new Map<string, TableState>();
   /** .u.t: table names, sorted as q's `tables` returns them. */
   readonly names: readonly string[];
   /** .u.w */
   readonly w: Subscriptions;
-  /** .u.i: journal records a new subscriber replays (what has been published). */
-  i = 0;
-  /** .u.j: journal records written (batch mode: including unpublished ones). */
-  j = 0;
-  /** .u.d: the current (local) date. */
-  d: number;
-  /** .u.L: the journal path, undefined without a journal. */
-  logFile: string | undefined;
-  readonly stats: TickStats = { updates: 0, rowsIn: 0, badUpdates: 0, rowsOut: 0, messagesOut: 0 };
+  private _i = 0;
+  private _j = 0;
+  private _d: number;
+  private _logFile: string | undefined;
+  private readonly counters: TickStats = { updates: 0, rowsIn: 0, badUpdates: 0, rowsOut: 0, messagesOut: 0 };
   private journal: JournalWriter | undefined;
   private closed = false;
   /** The local date as last read from the clock, and the instant to read it again (dayCheck). */
   private localDate: number;
   private checkAt = -1n;
   private flushScheduled = false;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Timer | undefined;
   private readonly batchMs: number;
   private readonly log: Logger;
+  private readonly shape = updShape();
+  private readonly bytesPub = new BytesPublication(this.shape, new Slab());
 
   constructor(private readonly options: TickerplantOptions) {
     this.log = options.log.child({ mod: 'tick' });
     this.batchMs = options.batchMs ?? 0;
     for (const s of options.schemas) {
       if (s.columns[0] !== 'time' || s.columns[1] !== 'sym') throw new QError('timesym');
-      this.tables.set(s.name, {
+      this.byName.set(s.name, {
         schema: s,
         prefixes: tablePrefixes(s.name, s.columns),
         stats: { updates: 0, rowsIn: 0, rowsOut: 0, messagesOut: 0 },
@@ -99,13 +167,25 @@ export class Tickerplant {
         buffer: s.types.map((t, c) => new ColumnBuffer(t, c === 1 && t === 11 ? 4 : 0)),
       });
     }
-    this.names = [...this.tables.keys()].sort();
-    this.w = new Subscriptions(this.names);
-    this.d = localNow(options.clock).date;
-    this.localDate = this.d;
+    this.names = [...this.byName.keys()].sort();
+    this.w = new Subscriptions(this.names, (s, err) => this.log.warn(
+      { h: s.handle, err: err instanceof Error ? err.message : String(err) }, 'subscriber dropped: delivery failed'));
+    this._d = localNow(options.clock).date;
+    this.localDate = this._d;
     if (options.logDir !== undefined) this.openLog();
   }
 
+  /** The tables by name (read-only). */
+  get tables(): ReadonlyMap<string, TableView> { return this.byName; }
+  /** .u.i: journal records a new subscriber replays (what has been published). */
+  get i(): number { return this._i; }
+  /** .u.j: journal records written (batch mode: including unpublished ones). */
+  get j(): number { return this._j; }
+  /** .u.d: the current (local) date. */
+  get d(): number { return this._d; }
+  /** .u.L: the journal path, undefined without a journal. */
+  get logFile(): string | undefined { return this._logFile; }
+  get stats(): Readonly<TickStats> { return this.counters; }
   get batch(): boolean { return this.batchMs > 0; }
   get logging(): boolean { return this.journal !== undefined; }
 
@@ -113,13 +193,12 @@ export class Tickerplant {
   start(): void {
     if (!this.batch && this.options.followUpstream) return; // the 1 s timer only checks the day
     const ms = this.batchMs > 0 ? this.batchMs : 1000;
-    this.timer = setInterval(() => this.tick(), ms);
-    this.timer.unref();
+    this.timer = this.options.clock.every(ms, () => this.tick());
   }
 
   /** tick.q .u.ld: open (creating if needed) the journal for .u.d; i = j = its valid record count. */
   private openLog(): void {
-    const path = logPath(this.options.logDir as string, this.options.src ?? 'sym', this.d);
+    const path = logPath(this.options.logDir as string, this.options.src ?? 'sym', this._d);
     const opened = openJournal(path, {
       truncate: this.options.truncateLog ?? false,
       fsync: this.options.fsync ?? 'none',
@@ -128,52 +207,95 @@ export class Tickerplant {
       this.log.warn({ path, from: opened.truncatedFrom, chunks: opened.chunks }, 'corrupt journal truncated');
     }
     this.journal = opened.writer;
-    this.logFile = path;
-    this.i = this.j = opened.chunks;
+    this._logFile = path;
+    this._i = this._j = opened.chunks;
     this.log.info({ path, chunks: opened.chunks }, 'journal opened');
   }
 
   /**
-   * .u.upd[t;x]. Throws QError for a bad update, before anything is published or journaled.
-   * `rawX`, the feed's little-endian bytes of x, lets the journal record and the published message be
-   * assembled from those bytes instead of encoded again (wire.ts).
+   * The hot path: .u.upd[t;x] straight from a feed's message bytes `b` (little-endian, uncompressed),
+   * whose head readUpdHead read. x is validated in place against the schema (layout.ts), then its
+   * journal record is written into the journal's stage and its published message spliced once, from
+   * the same bytes: nothing is decoded. Returns false, having done nothing, for an x the walk does not
+   * accept; the caller then decodes the message and calls upd, which converts it or raises q's error.
    */
-  upd(t: string, x: QValue, sync = false, rawX?: Buffer): void {
-    if (this.closed) throw new QError('closed');
-    const state = this.tables.get(t);
-    if (!state) throw new QError(t);
+  updBytes(b: Buffer, head: UpdHead, sync: boolean): boolean {
+    if (this.closed) return false;
+    const t = head.table;
+    const state = this.byName.get(t);
+    if (!state) return false;
+    const shape = this.shape;
+    if (!readUpdShape(b, head.xAt, state.schema.types, shape)) return false;
     const clock = this.options.clock;
     const nowNs = clock.nowNanos();
     if (nowNs >= this.checkAt) this.dayCheck(nowNs);
-    // tick.q zero-latency .u.upd: the end-of-day check runs on every update (.u.ts "d"$.z.P).
-    if (!this.batch && this.d < this.localDate) this.ts(this.localDate);
-    const u = readUpdate(state.schema, x, () => localAt(clock, nowNs).timeOfDay);
-    this.stats.updates++;
-    this.stats.rowsIn += u.count;
-    state.stats.updates++;
-    state.stats.rowsIn += u.count;
-    const raw = rawX !== undefined && x.type === 0 ? rawX : undefined;
-    const stamp: Stamp | undefined = u.stampedAt === undefined ? undefined
-      : { time: u.stampedAt, single: u.single, count: u.count };
-    const record = (): Buffer => (raw ? journalRecord(state.prefixes, raw, stamp) : updRecord(t, u.logged()));
+    if (!this.batch && this._d < this.localDate) this.ts(this.localDate);
+    const time = shape.hasTime ? 0n : localAt(clock, nowNs).timeOfDay;
+    this.count(state, shape.count);
+    if (this.batch) {
+      if (!shape.hasTime && this._d < this.localDate) this.tick(this.localDate);
+      const cols = columnsOf(state.schema, b, head.xAt, time);
+      for (let c = 0; c < cols.length; c++) (state.buffer[c] as ColumnBuffer).append(cols[c] as Column);
+      this.journalBytes(state, b, time, sync);
+      this._j++;
+      return true;
+    }
+    // Journaled before it is published: with the write-ahead barrier (flushJournal before any socket
+    // write leaves), no subscriber ever holds a row the journal lacks.
+    if (this.journal) {
+      this.journalBytes(state, b, time, sync);
+      this._i++;
+    }
+    if (this.w.count(t) > 0) this.pub(t, state, this.bytesPub.set(state, t, b, time));
+    return true;
+  }
+
+  /**
+   * .u.upd[t;x] for a decoded x. Throws QError for a bad update, before anything is published or
+   * journaled.
+   */
+  upd(t: string, x: QValue, sync = false): void {
+    let state: TableState | undefined;
+    let u: Update;
+    const clock = this.options.clock;
+    const nowNs = clock.nowNanos();
+    try {
+      if (this.closed) throw new QError('closed');
+      state = this.byName.get(t);
+      if (!state) throw new QError(t);
+      if (nowNs >= this.checkAt) this.dayCheck(nowNs);
+      // tick.q zero-latency .u.upd: the end-of-day check runs on every update (.u.ts "d"$.z.P).
+      if (!this.batch && this._d < this.localDate) this.ts(this.localDate);
+      u = readUpdate(state.schema, x, () => localAt(clock, nowNs).timeOfDay);
+    } catch (err) {
+      this.counters.badUpdates++;
+      throw err;
+    }
+    this.count(state, u.count);
+    const st = state;
     if (this.batch) {
       // tick.q batch .u.upd: the day check happens only when stamping, and flushes first.
-      if (u.stampedAt !== undefined && this.d < this.localDate) this.tick(this.localDate);
+      if (u.stampedAt !== undefined && this._d < this.localDate) this.tick(this.localDate);
       const cols = u.columns();
-      for (let c = 0; c < cols.length; c++) (state.buffer[c] as ColumnBuffer).append(cols[c] as Column);
-      this.append(record, sync);
-      this.j++;
+      for (let c = 0; c < cols.length; c++) (st.buffer[c] as ColumnBuffer).append(cols[c] as Column);
+      this.append(updRecord(t, u.logged()), sync);
+      this._j++;
     } else {
-      // Journaled before it is published: with the write-ahead barrier (flushJournal before any socket
-      // write leaves), no subscriber ever holds a row the journal lacks.
       if (this.journal) {
-        this.append(record, sync);
-        this.i++;
+        this.append(updRecord(t, u.logged()), sync);
+        this._i++;
       }
-      const whole = raw && this.w.count(t) > 0
-        ? publishedMessage(state.prefixes, raw, x, state.schema.types, stamp) : undefined;
-      this.pub(t, state, u.count, u.syms(), () => table(state.schema.columns as string[], u.columns()), whole);
+      if (this.w.count(t) > 0) {
+        this.pub(t, st, columnsPublication(t, st.schema.columns, u.count, () => u.columns(), () => u.syms()));
+      }
     }
+  }
+
+  private count(state: TableState, rows: number): void {
+    this.counters.updates++;
+    this.counters.rowsIn += rows;
+    state.stats.updates++;
+    state.stats.rowsIn += rows;
   }
 
   /**
@@ -189,10 +311,32 @@ export class Tickerplant {
     this.checkAt = midnight < hour ? midnight : hour;
   }
 
-  private append(record: () => Buffer, sync: boolean): void {
+  /** The journal record of the update the layout walk just read, written in place into the journal's stage. */
+  private journalBytes(state: TableState, b: Buffer, time: bigint, sync: boolean): void {
     const journal = this.journal;
     if (!journal) return;
-    journal.append(record());
+    const n = journalRecordBytes(state.prefixes, b, this.shape);
+    const at = journal.reserve(n);
+    if (at >= 0) {
+      writeJournalRecord(journal.stage, at, state.prefixes, b, this.shape, time);
+      journal.commit(n);
+    } else {
+      const record = Buffer.allocUnsafe(n);
+      writeJournalRecord(record, 0, state.prefixes, b, this.shape, time);
+      journal.append(record);
+    }
+    this.appended(journal, sync);
+  }
+
+  private append(record: Buffer, sync: boolean): void {
+    const journal = this.journal;
+    if (!journal) return;
+    journal.append(record);
+    this.appended(journal, sync);
+  }
+
+  /** A sync update's record reaches the file before the answer; others by the turn's end at the latest. */
+  private appended(journal: JournalWriter, sync: boolean): void {
     if (sync) { journal.flush(); return; }
     if (!this.flushScheduled) {
       this.flushScheduled = true;
@@ -211,20 +355,19 @@ export class Tickerplant {
   };
 
   /** u.q pub. */
-  private pub(t: string, state: TableState, n: number, syms: readonly string[] | undefined, data: () => QTable,
-    whole?: Buffer): void {
-    const sent = this.w.publish(t, n, syms, data, whole);
+  private pub(t: string, state: TableState, p: Publication): void {
+    const sent = this.w.publish(t, state.schema.columns, p);
     if (sent > 0) {
       // rows offered; filters may send fewer to some subscribers
-      this.stats.messagesOut += sent;
-      this.stats.rowsOut += n;
+      this.counters.messagesOut += sent;
+      this.counters.rowsOut += p.rows;
       state.stats.messagesOut += sent;
-      state.stats.rowsOut += n;
+      state.stats.rowsOut += p.rows;
     }
   }
 
   /** Counters of one table, undefined for an unknown table. */
-  tableStats(t: string): Readonly<TableStats> | undefined { return this.tables.get(t)?.stats; }
+  tableStats(t: string): Readonly<TableStats> | undefined { return this.byName.get(t)?.stats; }
 
   /** Size and record count of today's journal (staged records included); undefined without one. */
   journalStats(): { bytes: number; records: number } | undefined {
@@ -239,32 +382,32 @@ export class Tickerplant {
 
   /** Publishes every table's buffered rows and empties it; i := j. */
   flushBatch(): void {
-    for (const [name, state] of this.tables) {
+    for (const [name, state] of this.byName) {
       if ((state.buffer[0] as ColumnBuffer).size === 0) continue;
       const n = (state.buffer[0] as ColumnBuffer).size;
       const cols = state.buffer.map((b) => b.drain());
       const syms = cols[1]?.type === 11 ? cols[1].data : undefined;
-      this.pub(name, state, n, syms, () => table(state.schema.columns as string[], cols));
+      this.pub(name, state, columnsPublication(name, state.schema.columns, n, () => cols, () => syms));
     }
-    this.i = this.j;
+    this._i = this._j;
   }
 
   /** tick.q .u.ts: end of day when the date moved on; more than one day is an error, as in q. */
   private ts(today: number): void {
-    if (this.d >= today || this.options.followUpstream) return;
-    if (this.d < today - 1) {
-      this.log.error({ d: this.d, today }, 'more than one day');
+    if (this._d >= today || this.options.followUpstream) return;
+    if (this._d < today - 1) {
+      this.log.error({ d: this._d, today }, 'more than one day');
       // tick.q stops its timer and signals 'more than one day?'; we roll one day at a time instead
       // so that no day's journal is skipped.
     }
-    while (this.d < today) this.endOfDay();
+    while (this._d < today) this.endOfDay();
   }
 
   /** tick.q .u.endofday: .u.end to subscribers with the old date, d+1, roll the journal. */
   endOfDay(): void {
-    const old = this.d;
+    const old = this._d;
     this.end(old);
-    this.d = old + 1;
+    this._d = old + 1;
     if (this.journal) {
       this.journal.close();
       this.journal = undefined;
@@ -273,22 +416,32 @@ export class Tickerplant {
     this.log.info({ date: old }, 'end of day');
   }
 
+  /** A chained TP (chainedtick.q) takes its upstream's .u.d. */
+  followDate(d: number): void { this._d = d; }
+
+  /** A chained TP forwards upstream's .u.end: the day's rows first (batch mode), .u.end, then the next .u.d. */
+  forwardEnd(d: number): void {
+    if (this.batch) this.flushBatch();
+    this.end(d);
+    this._d = d + 1;
+  }
+
   /** u.q end: (`.u.end;d) once to each distinct subscriber. */
   end(d: number): void {
-    const msg = new Outbound(encodeMessage(list(sym('.u.end'), qDate(d)), MsgType.Async));
-    for (const s of this.w.distinct()) s.send(msg);
+    const e: EndEvent = { kind: 'end', date: d, message: new Outbound(encodeMessage(list(sym('.u.end'), qDate(d)), MsgType.Async)) };
+    this.w.broadcast(e);
   }
 
   /** u.q sub[t;syms] for one table: replaces the caller's subscription and returns (t;schema). */
   sub(subscriber: Subscriber, t: string, filter: SymFilter): QValue {
-    if (!this.tables.has(t)) throw new QError(t);
+    if (!this.byName.has(t)) throw new QError(t);
     this.w.set(t, subscriber, filter);
     return this.schemaReply(t);
   }
 
   /** u.q add's reply: (t; empty table with g# on sym). */
   schemaReply(t: string): QValue {
-    const state = this.tables.get(t);
+    const state = this.byName.get(t);
     if (!state) throw new QError(t);
     return list(sym(t), state.empty);
   }
@@ -300,15 +453,15 @@ export class Tickerplant {
 
   /** `.u `i`L` as r.q expects it: (.u.i; .u.L), or (0N; `) without a journal. */
   replayPoint(): QValue {
-    if (!this.logFile) return list(long(NULL_LONG), sym(''));
-    return list(long(BigInt(this.i)), sym(logSymbol(this.logFile)));
+    if (!this._logFile) return list(long(NULL_LONG), sym(''));
+    return list(long(BigInt(this._i)), sym(logSymbol(this._logFile)));
   }
 
   /** Graceful stop: publish what batch mode holds, close the journal; later updates are refused. */
   close(): void {
     if (this.closed) return;
     this.closed = true;
-    if (this.timer) clearInterval(this.timer);
+    this.timer?.cancel();
     if (this.batch) this.flushBatch();
     this.journal?.close();
     this.journal = undefined;

@@ -35,7 +35,7 @@ export function hasTime(x: QValue): boolean {
 /**
  * Checks x against the schema. `now` is consulted only when stamping (it returns the local time of
  * day in ns). Errors are q's: 'type, 'length, 'mismatch. Nothing is built for a one-row update until
- * asked for: its published and journaled bytes can come straight from the feed's (wire.ts).
+ * asked for.
  */
 export function readUpdate(schema: TableSchema, x: QValue, now: () => bigint): Update {
   if (x.type === 98) x = tableToList(schema, x.columns, x.data);

@@ -30,10 +30,11 @@ import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { RawData, WebSocket } from 'ws';
 import { QError } from '../errors.js';
-import type { Outbound, QValue } from '../ipc/index.js';
+import type { QValue } from '../ipc/index.js';
+import type { Clock, Timer } from '../clock.js';
 import type { Paywall } from '../payments/index.js';
-import type { PaidEvent, Subscriber, SymFilter, Tickerplant } from '../tick/index.js';
-import { pushJson, toJson } from './json.js';
+import type { PaidEvent, Subscriber, SubscriberRegistry, SymFilter, TickEvent, Tickerplant } from '../tick/index.js';
+import { endJson, toJson, updJson } from './json.js';
 import type { Json } from './json.js';
 import { paymentRequestSvg } from './qr.js';
 
@@ -69,6 +70,10 @@ export type DevPay = (paymentRequest: string) => { readonly hash: string; readon
 
 export interface GatewayOptions {
   readonly tp: Tickerplant;
+  /** Where WebSocket clients get their handles and are found by the paywall and .u.sub. */
+  readonly registry: SubscriberRegistry;
+  /** Timers (heartbeat, closing) and, unless `now` is given, the request rate's time. */
+  readonly clock: Clock;
   /** Absent: payments are off and every table is free. */
   readonly paywall?: Paywall | undefined;
   /** Present only with the dev backend: enables the "pay" op. */
@@ -79,7 +84,7 @@ export interface GatewayOptions {
   readonly limits?: Partial<GatewayLimits> | undefined;
   /** Ping interval; a client that has not answered the previous ping is ended. 0 = off. [30000] */
   readonly heartbeatMs?: number | undefined;
-  /** Unix ms (the tickerplant's clock), for expires_in and the request rate. [Date.now] */
+  /** Unix ms, for expires_in and the request rate. [the clock's] */
   readonly now?: (() => number) | undefined;
 }
 
@@ -130,17 +135,11 @@ class WsClient implements Subscriber {
     this.refilled = gw.now();
   }
 
-  send(msg: Outbound): void {
-    const json = pushJson(msg);
-    if (json === undefined) return;
-    if (json.event.type === 'renew') {
-      const inv = json.event.invoice as Record<string, Json> | null;
-      const rHash = typeof inv?.['r_hash'] === 'string' ? Buffer.from(inv['r_hash'], 'base64').toString('hex') : '';
-      this.sendJson(this.gw.invoiceMessage({ type: 'renew', tables: json.event.tables }, rHash,
-        typeof inv?.['payment_request'] === 'string' ? inv['payment_request'] : ''));
-      return;
-    }
-    this.write(json.text);
+  /** A tick event as JSON: updates and end of day rendered once for all clients, renewals per client. */
+  deliver(e: TickEvent): void {
+    if (e.kind === 'upd') this.write(updJson(e));
+    else if (e.kind === 'end') this.write(endJson(e));
+    else this.sendJson(this.gw.invoiceMessage({ type: 'renew', tables: [...e.tables] }, e.hash, e.paymentRequest));
   }
 
   paid(event: PaidEvent): void {
@@ -188,8 +187,7 @@ export class WsGateway {
   readonly backend: 'dev' | 'lnd' | 'none';
   private readonly wss: WebSocketServer;
   private readonly clients = new Map<number, WsClient>();
-  private nextHandle = -1;
-  private heartbeat: NodeJS.Timeout | undefined;
+  private heartbeat: Timer | undefined;
 
   /** The tickerplant's write-ahead barrier, before any message leaves for a client. */
   flushJournal(): void {
@@ -199,23 +197,17 @@ export class WsGateway {
   constructor(private readonly o: GatewayOptions) {
     this.limits = { ...DEFAULT_GATEWAY_LIMITS, ...o.limits };
     this.log = o.log;
-    this.now = o.now ?? Date.now;
+    this.now = o.now ?? (() => Number(o.clock.nowNanos() / 1_000_000n));
     this.backend = o.paywall === undefined ? 'none' : o.devPay !== undefined ? 'dev' : 'lnd';
     this.wss = new WebSocketServer({
       noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: this.limits.maxPayload,
     });
     const ms = o.heartbeatMs ?? 30_000;
-    if (ms > 0) {
-      this.heartbeat = setInterval(() => this.sweep(), ms);
-      this.heartbeat.unref();
-    }
+    if (ms > 0) this.heartbeat = o.clock.every(ms, () => this.sweep());
   }
 
   /** Open connections. */
   get size(): number { return this.clients.size; }
-
-  /** The live WebSocket subscriber behind a (negative) handle: the paywall's lookup for them. */
-  lookup(handle: number): Subscriber | undefined { return this.clients.get(handle); }
 
   /** The HTTP server's 'upgrade' for the WebSocket path: origin and capacity checks, then the handshake. */
   handleUpgrade(req: IncomingMessage, socket: Duplex, head: Buffer): void {
@@ -234,9 +226,10 @@ export class WsGateway {
   }
 
   private accept(ws: WebSocket, req: IncomingMessage): void {
-    const handle = this.nextHandle--;
+    const handle = this.o.registry.localHandle();
     const client = new WsClient(handle, ws, this, req.socket.remoteAddress ?? '');
     this.clients.set(handle, client);
+    this.o.registry.add(client);
     this.log.info({ h: handle, remote: client.remote, origin: req.headers.origin }, 'websocket client connected');
     ws.on('pong', () => { client.alive = true; });
     ws.on('message', (data, isBinary) => this.receive(client, data, isBinary));
@@ -254,6 +247,7 @@ export class WsGateway {
   private closed(client: WsClient, code: number): void {
     client.closed = true;
     this.clients.delete(client.handle);
+    this.o.registry.remove(client.handle);
     this.o.tp.disconnect(client.handle);
     this.o.paywall?.disconnect(client.handle);
     this.log.info({ h: client.handle, code }, 'websocket client disconnected');
@@ -431,11 +425,11 @@ export class WsGateway {
 
   /** Ends every connection (code 1001) and stops the heartbeat. */
   close(): void {
-    if (this.heartbeat) clearInterval(this.heartbeat);
+    this.heartbeat?.cancel();
     for (const c of this.clients.values()) c.ws.close(1001, 'server shutting down');
     // Those that do not finish the closing handshake promptly are cut off.
     const pending = [...this.clients.values()];
-    setTimeout(() => { for (const c of pending) c.ws.terminate(); }, 1000).unref();
+    if (pending.length > 0) this.o.clock.after(1000, () => { for (const c of pending) c.ws.terminate(); });
     this.wss.close();
   }
 }

@@ -1,11 +1,12 @@
-// q values → JSON for browsers and non-q programs, and the tickerplant's pushed messages → JSON events.
+// q values → JSON for browsers and non-q programs, and the tickerplant's events → JSON events.
 // Tables are columnar ({columns, data:{col:[...]}}); temporal values are q-style strings; see
-// docs/websocket.md for the rules. Each pushed message is converted once, whoever it goes to.
+// docs/websocket.md for the rules. Each event is rendered once from its columns, whoever it goes to:
+// nothing here decodes the q message the tickerplant encoded for IPC subscribers.
 import {
-  decodeMessage, DEFAULT_MAX_DEPTH, EPOCH_OFFSET_MS, formatQDate, formatQTimespan, INF_INT, INF_LONG,
-  NULL_INT, NULL_LONG, NULL_SHORT,
+  date as qDate, EPOCH_OFFSET_MS, formatQDate, formatQTimespan, INF_INT, INF_LONG, NULL_INT, NULL_LONG, NULL_SHORT,
 } from '../ipc/index.js';
-import type { Outbound, QValue } from '../ipc/index.js';
+import type { QValue } from '../ipc/index.js';
+import type { EndEvent, UpdEvent } from '../tick/index.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -15,17 +16,10 @@ export type JsonTable = {
   readonly data: Record<string, Json[]>;
 };
 
-/** The events a WebSocket client receives for the tickerplant's async pushes. */
+/** The events a WebSocket client receives for the tickerplant's updates and end of day. */
 export type PushEvent =
   | { readonly type: 'upd'; readonly table: string; readonly data: JsonTable }
-  | { readonly type: 'end'; readonly date: Json }
-  | { readonly type: 'renew'; readonly tables: string[]; readonly invoice: Json };
-
-/** A push converted once: the event (for callers that add to it) and its JSON text as UTF-8 bytes. */
-export interface PushJson {
-  readonly event: PushEvent;
-  readonly text: Buffer;
-}
+  | { readonly type: 'end'; readonly date: Json };
 
 const MS_PER_DAY = 86_400_000;
 const two = (n: number): string => String(n).padStart(2, '0');
@@ -179,32 +173,18 @@ function dictToJson(keys: QValue, values: QValue): Json {
   return { keys: toJson(keys), values: toJson(values) };
 }
 
-const symbolOf = (v: QValue | undefined): string | undefined => (v?.type === -11 ? v.value : undefined);
-
-/** (`upd;t;x), (`.u.end;d) and (`.u.renew;tables;invoice) as events; undefined for anything else. */
-export function pushEvent(v: QValue): PushEvent | undefined {
-  if (v.type !== 0) return undefined;
-  const [head, a, b] = v.items;
-  const name = symbolOf(head);
-  if (name === 'upd' && v.items.length === 3 && b?.type === 98) {
-    const table = symbolOf(a);
-    return table === undefined ? undefined : { type: 'upd', table, data: tableToJson(b.columns, b.data) };
-  }
-  if (name === '.u.end' && v.items.length === 2 && a !== undefined) return { type: 'end', date: toJson(a) };
-  if (name === '.u.renew' && v.items.length === 3 && a !== undefined && b !== undefined) {
-    const tables = a.type === 11 ? a.data.slice() : a.type === -11 ? [a.value] : [];
-    return { type: 'renew', tables, invoice: toJson(b) };
-  }
-  return undefined;
+/** An update as its JSON text (UTF-8), rendered once per event from its columns. */
+export function updJson(e: UpdEvent): Buffer {
+  return e.message.derived('json', () => {
+    const event: PushEvent = { type: 'upd', table: e.table, data: tableToJson(e.names, e.columns() as QValue[]) };
+    return Buffer.from(JSON.stringify(event), 'utf8');
+  });
 }
 
-/** Our own encodings are trusted, but a bound keeps a bug from becoming an outage. */
-const LIMITS = { maxMessageBytes: 2 ** 31 - 1, maxDepth: DEFAULT_MAX_DEPTH };
-
-/** The JSON form of a pushed message, computed once per Outbound however many clients it goes to. */
-export function pushJson(msg: Outbound): PushJson | undefined {
-  return msg.derived('json', (plain) => {
-    const event = pushEvent(decodeMessage(plain, LIMITS).value);
-    return event === undefined ? undefined : { event, text: Buffer.from(JSON.stringify(event), 'utf8') };
+/** End of day as its JSON text: {"type":"end","date":"2024.01.02"}. */
+export function endJson(e: EndEvent): Buffer {
+  return e.message.derived('json', () => {
+    const event: PushEvent = { type: 'end', date: toJson(qDate(e.date)) };
+    return Buffer.from(JSON.stringify(event), 'utf8');
   });
 }

@@ -77,7 +77,7 @@ t.test('a Tickerplant that follows upstream never ends the day by its own clock'
     const tp = new Tickerplant({ schemas: [QUOTE], clock, log: createLogger('silent', new LogSink()), batchMs, followUpstream: true });
     t.teardown(() => tp.close());
     const sent: Outbound[] = [];
-    tp.sub({ handle: 7, send: (m) => sent.push(m) }, 'quote', null);
+    tp.sub({ handle: 7, deliver: (e) => sent.push(e.message) }, 'quote', null);
     const d = tp.d;
     clock.advance(72n * HOUR);
     tp.upd('quote', list(sym('IBM'), float(1))); // stamped by tick.q's rule: the batch-mode day check path

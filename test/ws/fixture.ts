@@ -60,17 +60,17 @@ export async function startRig(t: Test, opts: RigOptions = {}): Promise<Rig> {
   let http: HttpServer | undefined;
   let payments: Payments | undefined;
   if (opts.lightning ?? true) {
-    // What app.ts does once the HTTP side exists: negative handles are WebSocket clients.
+    // What app.ts does: one registry of IPC and WebSocket subscribers behind the paywall's lookup.
     const now = (): number => Number(clock.nowNanos() / 1_000_000n);
     const backend = createBackend({ lightning: 'dev', dataDir, stateDir: dataDir, devAutopayMs: config.devAutopayMs, now, log }) as InvoiceBackend;
     payments = createPayments({
       backend, tp: app.tp, clock, log, stateDir: dataDir,
-      lookup: (h) => (h < 0 ? http?.lookup(h) : app.server.get(h)),
+      lookup: (h) => app.registry.get(h),
       priceSat: config.priceSat, pricingFile: config.pricingFile,
       invoiceExpirySeconds: config.invoiceExpirySeconds, entitlementMs: config.entitlementMs,
     });
     bindPaywall(app.env, payments.paywall, (ctx) => {
-      const s = app.server.get(ctx.handle);
+      const s = app.registry.get(ctx.handle);
       if (!s) throw new QError('handle');
       return s;
     });
@@ -79,7 +79,7 @@ export async function startRig(t: Test, opts: RigOptions = {}): Promise<Rig> {
   }
   const devPay = devPayFor(payments?.backend);
   http = await startHttp({
-    port: 0, host: '127.0.0.1', tp: app.tp, paywall: payments?.paywall, log,
+    port: 0, host: '127.0.0.1', tp: app.tp, registry: app.registry, clock, paywall: payments?.paywall, log,
     now: () => Number(clock.nowNanos() / 1_000_000n),
     heartbeatMs: 0,
     ...(devPay ? { devPay } : {}),

@@ -1,11 +1,10 @@
-// q values → JSON: columnar tables, q-style temporal strings, safe longs, nulls; pushed messages → events.
+// q values → JSON: columnar tables, q-style temporal strings, safe longs, nulls; tick events → JSON events.
 import t from 'tap';
 import {
   bool, date, dict, encodeMessage, float, floats, guid, int, ints, list, long, longs, MsgType, NULL_INT, NULL_LONG,
   Outbound, str, sym, symbols, table, timespan, timespans, timestamp, INF_LONG,
 } from '../../src/ipc/index.js';
-import type { QValue } from '../../src/ipc/index.js';
-import { pushEvent, pushJson, toJson } from '../../src/ws/json.js';
+import { endJson, toJson, updJson } from '../../src/ws/json.js';
 
 const NS = 1_000_000_000n;
 /** 2024.01.02 as a q date. */
@@ -69,29 +68,26 @@ t.test('symbols, strings, booleans, guids, lists and dicts', async (t) => {
   t.same(toJson(strings), { columns: ['sym', 'note'], data: { sym: ['A'], note: ['first note'] } }, 'a string column');
 });
 
-t.test('pushed messages become upd, end and renew events; anything else is not pushed', async (t) => {
-  const rows = table(['time', 'sym', 'price', 'size'], [timespans([0n]), symbols(['IBM']), floats([1]), ints([2])]);
-  t.same(pushEvent(list(sym('upd'), sym('trade'), rows)), {
+t.test('update and end-of-day events become upd and end JSON events, rendered from their columns', async (t) => {
+  const cols = [timespans([0n]), symbols(['IBM']), floats([1]), ints([2])];
+  // The message is deliberately not the rows' encoding: the JSON must come from the columns, not a decode.
+  const message = new Outbound(encodeMessage(list(sym('x')), MsgType.Async));
+  const e = { kind: 'upd' as const, table: 'trade', names: ['time', 'sym', 'price', 'size'], rows: 1, columns: () => cols, message };
+  t.same(JSON.parse(updJson(e).toString('utf8')), {
     type: 'upd', table: 'trade',
     data: { columns: ['time', 'sym', 'price', 'size'], data: { time: ['0D00:00:00.000000000'], sym: ['IBM'], price: [1], size: [2] } },
   });
-  t.same(pushEvent(list(sym('.u.end'), date(D))), { type: 'end', date: '2024.01.02' });
-  const invoice = dict(symbols(['r_hash', 'payment_request', 'add_index']), list(str('qg=='), str('lnbcrt1'), str('7')));
-  t.same(pushEvent(list(sym('.u.renew'), symbols(['trade']), invoice)), {
-    type: 'renew', tables: ['trade'], invoice: { r_hash: 'qg==', payment_request: 'lnbcrt1', add_index: '7' },
-  });
-  t.equal(pushEvent(list(sym('other'), long(1n))), undefined);
-  t.equal(pushEvent(long(1n) as QValue), undefined);
+  const end = { kind: 'end' as const, date: D, message: new Outbound(encodeMessage(list(sym('.u.end'), date(D)), MsgType.Async)) };
+  t.equal(endJson(end).toString('utf8'), '{"type":"end","date":"2024.01.02"}');
 });
 
-t.test('an Outbound is converted to JSON once however many clients read it', async (t) => {
-  const msg = new Outbound(encodeMessage(list(sym('.u.end'), date(D)), MsgType.Async));
-  const a = pushJson(msg);
-  const b = pushJson(msg);
-  t.ok(a);
-  t.equal(a, b, 'the same object: computed once per message');
-  t.equal(a?.text.toString('utf8'), '{"type":"end","date":"2024.01.02"}');
-  const other = new Outbound(encodeMessage(list(sym('x')), MsgType.Async));
-  t.equal(pushJson(other), undefined);
-  t.equal(pushJson(other), undefined, 'an unknown message is remembered as not pushed');
+t.test('an event is rendered to JSON once however many clients read it', async (t) => {
+  let built = 0;
+  const cols = [timespans([0n]), symbols(['IBM'])];
+  const message = new Outbound(encodeMessage(list(sym('x')), MsgType.Async));
+  const e = { kind: 'upd' as const, table: 'trade', names: ['time', 'sym'], rows: 1, columns: () => { built++; return cols; }, message };
+  const a = updJson(e);
+  const b = updJson(e);
+  t.equal(a, b, 'the same bytes: computed once per event');
+  t.equal(built, 1, 'the columns were asked for once');
 });

@@ -1,0 +1,293 @@
+// The byte layout of the tickerplant's hot path in one place: the head of a feed's (`.u.upd;`t;x)
+// message, the offsets of x's items found in one walk, and the journal record and published
+// (`upd;`t;table) message spliced from those bytes instead of decoded and encoded again.
+// Layouts: code.kx.com/q/basics/ipc (general list 0, vectors, atoms, symbols as NUL-terminated bytes,
+// table 98 = flip of a dict 99 of a symbol vector and a general list); the journal record is the payload
+// of (`upd;t;x) (code.kx.com/q/kb/logging: -11! replays each record as a value).
+
+/** Bytes of each q type's atom, by absolute type (symbols, 11, are NUL-terminated: -1 here). 0 = none. */
+const WIDTH = new Int8Array([0, 1, 16, 0, 1, 2, 4, 8, 4, 8, 1, -1, 8, 4, 4, 8, 8, 4, 4, 4]);
+
+/** Largest number of items in x the in-place walk handles (wider updates take the decoding path). */
+export const MAX_UPD_ITEMS = 1024;
+
+/** Where x starts in a feed's message, and its table's name, when the message is (`.u.upd|`upd;`t;x). */
+export interface UpdHead {
+  table: string;
+  /** Offset of x in the message. */
+  xAt: number;
+}
+
+/**
+ * Reads the head of a little-endian, uncompressed message: a 3-item general list whose first item is
+ * `.u.upd or `upd (tick.q's feed and a chained TP's call), as a symbol or a char vector (node-q sends the
+ * name as a string), and whose second item is a symbol. Fills `out` and returns true; false for anything
+ * else (which is then decoded as usual). Reads only the head's bytes.
+ */
+export function readUpdHead(b: Buffer, out: UpdHead): boolean {
+  const end = b.length;
+  if (end < 8 + 6 + 5 + 2 || b[8] !== 0 || b[10] !== 3 || b[11] !== 0 || b[12] !== 0 || b[13] !== 0) return false;
+  let p = 14;
+  const t0 = b[p];
+  if (t0 === 0xf5) {
+    // `.u.upd\0` or `upd\0`
+    if (b[p + 1] === 0x2e && b[p + 2] === 0x75 && b[p + 3] === 0x2e) p += 3;
+    if (b[p + 1] !== 0x75 || b[p + 2] !== 0x70 || b[p + 3] !== 0x64 || b[p + 4] !== 0) return false;
+    p += 5;
+  } else if (t0 === 10) {
+    const n = b.readInt32LE(p + 2);
+    p += 6;
+    if (n === 6 && b[p] === 0x2e && b[p + 1] === 0x75 && b[p + 2] === 0x2e) p += 3;
+    else if (n !== 3) return false;
+    if (b[p] !== 0x75 || b[p + 1] !== 0x70 || b[p + 2] !== 0x64) return false;
+    p += 3;
+  } else {
+    return false;
+  }
+  if (b[p] !== 0xf5) return false;
+  const from = p + 1;
+  let z = from;
+  while (z < end && b[z] !== 0) z++;
+  if (z >= end) return false;
+  // A feed sends the same few table names over and over: keep the string when the bytes are the same.
+  const last = out.table;
+  let same = last.length === z - from;
+  for (let i = 0; same && i < last.length; i++) same = last.charCodeAt(i) === b[from + i];
+  if (!same) out.table = symbolText(b, from, z);
+  out.xAt = z + 1;
+  return true;
+}
+
+/** A symbol's text as the decoder reads it (UTF-8; plain ASCII through the faster latin1 path). */
+export function symbolText(b: Buffer, from: number, to: number): string {
+  for (let i = from; i < to; i++) if ((b[i] as number) > 0x7f) return b.toString('utf8', from, to);
+  return b.toString('latin1', from, to);
+}
+
+/** What one walk over x found: its shape and where each item ends. */
+export interface UpdShape {
+  /** x holds one row of atoms (else one vector per column). */
+  single: boolean;
+  /** Rows. */
+  count: number;
+  /** x's first item is the time column, so tick.q stamps nothing. */
+  hasTime: boolean;
+  /** Items in x. */
+  items: number;
+  /** Offset just past each item of x; ends[-1] is the start of the first (xAt + 6). */
+  readonly ends: Int32Array;
+  xAt: number;
+}
+
+export function updShape(): UpdShape {
+  return { single: false, count: 0, hasTime: false, items: 0, ends: new Int32Array(MAX_UPD_ITEMS), xAt: 0 };
+}
+
+/**
+ * Checks x, in place, against a table's column types and fills `out`: true when x is a general list of
+ * exactly the schema's columns (the time column optional, tick.q's rule: "n"$.z.P is prepended when
+ * `first first x` is not a timespan), either all atoms of the schema's types (one row) or all vectors of
+ * those types with one count. Untyped schema columns, a table, lists of symbols, a wrong type or length:
+ * false, and the message takes the decoding path, which converts what it can and raises q's errors.
+ * Every read is bounds-checked and each step moves forward, so the work is bounded by the message size.
+ */
+export function readUpdShape(b: Buffer, xAt: number, types: readonly number[], out: UpdShape): boolean {
+  const end = b.length;
+  if (xAt + 6 > end || b[xAt] !== 0) return false;
+  const n = b.readInt32LE(xAt + 2);
+  if (n < 1 || n > MAX_UPD_ITEMS) return false;
+  let p = xAt + 6;
+  const first = b.readInt8(p);
+  const hasTime = first === -16 || first === 16;
+  const offset = hasTime ? 0 : 1;
+  if (n + offset !== types.length) return false;
+  const single = first < 0;
+  const ends = out.ends;
+  let count = single ? 1 : -1;
+  for (let c = 0; c < n; c++) {
+    const want = types[c + offset] as number;
+    if (want <= 0 || want >= 20 || p >= end) return false;
+    const t = b.readInt8(p);
+    const w = WIDTH[want] as number;
+    if (single) {
+      if (t !== -want) return false;
+      if (w > 0) p += 1 + w;
+      else {
+        let z = p + 1;
+        while (z < end && b[z] !== 0) z++;
+        p = z + 1;
+      }
+    } else {
+      if (t !== want || p + 6 > end) return false;
+      const k = b.readInt32LE(p + 2);
+      if (k < 0 || (count >= 0 && k !== count)) return false;
+      count = k;
+      p += 6;
+      if (w > 0) p += k * w;
+      else {
+        let i = 0;
+        for (; i < k && p < end; i++) {
+          while (p < end && b[p] !== 0) p++;
+          p++;
+        }
+        if (i < k) return false;
+      }
+    }
+    if (p > end) return false;
+    ends[c] = p;
+  }
+  if (p !== end) return false;
+  out.single = single;
+  out.count = count;
+  out.hasTime = hasTime;
+  out.items = n;
+  out.xAt = xAt;
+  return true;
+}
+
+/** The sym column's value of a one-row update (its second column), read from the bytes. */
+export function singleSym(b: Buffer, s: UpdShape): string {
+  const at = s.hasTime ? (s.ends[0] as number) : s.xAt + 6;
+  return symbolText(b, at + 1, (s.hasTime ? (s.ends[1] as number) : (s.ends[0] as number)) - 1);
+}
+
+/** The sym column's values of a multi-row update, read from the bytes. */
+export function vectorSyms(b: Buffer, s: UpdShape): string[] {
+  let p = (s.hasTime ? (s.ends[0] as number) : s.xAt + 6) + 6;
+  const out = new Array<string>(s.count);
+  for (let i = 0; i < s.count; i++) {
+    let z = p;
+    while (b[z] !== 0) z++;
+    out[i] = symbolText(b, p, z);
+    p = z + 1;
+  }
+  return out;
+}
+
+/** Per-table constant bytes: the start of a journal record and of a published message. */
+export interface TablePrefixes {
+  /** `00 00 03000000 f5 upd 00 f5 <t> 00`: before x in a journal record. */
+  readonly record: Buffer;
+  /** Header + list(3) + `upd + `t + `62 00 63` + column names + `00 00 <ncols>`: before the columns. */
+  readonly message: Buffer;
+}
+
+function cstr(s: string): Buffer {
+  return Buffer.concat([Buffer.from(s, 'utf8'), Buffer.from([0])]);
+}
+
+function int32(n: number): Buffer {
+  const b = Buffer.alloc(4);
+  b.writeInt32LE(n, 0);
+  return b;
+}
+
+export function tablePrefixes(table: string, columns: readonly string[]): TablePrefixes {
+  const head = Buffer.concat([Buffer.from([0, 0]), int32(3), Buffer.from([0xf5]), cstr('upd'), Buffer.from([0xf5]), cstr(table)]);
+  const message = Buffer.concat([
+    Buffer.from([1, 0, 0, 0, 0, 0, 0, 0]), head,
+    Buffer.from([98, 0, 99, 11, 0]), int32(columns.length), ...columns.map(cstr),
+    Buffer.from([0, 0]), int32(columns.length),
+  ]);
+  return { record: head, message };
+}
+
+/** Bytes of the stamp tick.q prepends in a journal record's x: an atom for one row, else a vector. */
+function stampBytes(single: boolean, count: number): number { return single ? 9 : 6 + 8 * count; }
+
+function writeStampVector(out: Buffer, pos: number, time: bigint, count: number): number {
+  out[pos] = 16; out[pos + 1] = 0;
+  out.writeInt32LE(count, pos + 2);
+  pos += 6;
+  for (let i = 0; i < count; i++, pos += 8) out.writeBigInt64LE(time, pos);
+  return pos;
+}
+
+/** Copies src[from, to) to dst at pos: a plain loop for the bytes of a small update (Buffer#copy costs more), copy() for more. */
+function copyBytes(src: Buffer, from: number, to: number, dst: Buffer, pos: number): number {
+  const n = to - from;
+  if (n <= 96) for (let i = 0; i < n; i++) dst[pos + i] = src[from + i] as number;
+  else src.copy(dst, pos, from, to);
+  return n;
+}
+
+/** Bytes of the journal record of (`upd;t;x) for x at s.xAt of b, stamped with `time` unless it has one. */
+export function journalRecordBytes(p: TablePrefixes, b: Buffer, s: UpdShape): number {
+  return p.record.length + (b.length - s.xAt) + (s.hasTime ? 0 : stampBytes(s.single, s.count));
+}
+
+/**
+ * Writes the journal record of (`upd;t;x) at `out[pos]` (journalRecordBytes long): x as the feed sent it,
+ * with the stamp as its first item when tick.q's rule adds one. Returns the offset after it.
+ */
+export function writeJournalRecord(out: Buffer, pos: number, p: TablePrefixes, b: Buffer, s: UpdShape,
+  time: bigint): number {
+  pos += copyBytes(p.record, 0, p.record.length, out, pos);
+  if (s.hasTime) return pos + copyBytes(b, s.xAt, b.length, out, pos);
+  out[pos] = 0; out[pos + 1] = 0;
+  out.writeInt32LE(s.items + 1, pos + 2);
+  pos += 6;
+  if (s.single) {
+    out[pos] = 0xf0; // -16: timespan atom
+    out.writeBigInt64LE(time, pos + 1);
+    pos += 9;
+  } else {
+    pos = writeStampVector(out, pos, time, s.count);
+  }
+  return pos + copyBytes(b, s.xAt + 6, b.length, out, pos);
+}
+
+/** Bytes of the published (`upd;t;table) for the update walked into s. */
+export function publishedBytes(p: TablePrefixes, b: Buffer, s: UpdShape): number {
+  return p.message.length + (s.hasTime ? 0 : 6 + 8 * s.count) + (b.length - s.xAt - 6) + (s.single ? 5 * s.items : 0);
+}
+
+/**
+ * Writes the published message (`upd;t;table) at out[pos] (publishedBytes long): the table's columns are
+ * x's items, each atom of a one-row update becoming a one-element vector (`-t 00 01000000 v`: 5 bytes
+ * more), after the stamp column when tick.q adds one. Returns the offset after it.
+ */
+export function writePublished(out: Buffer, pos: number, p: TablePrefixes, b: Buffer, s: UpdShape,
+  time: bigint): number {
+  const start = pos;
+  pos += copyBytes(p.message, 0, p.message.length, out, pos);
+  if (!s.hasTime) pos = writeStampVector(out, pos, time, s.count);
+  let from = s.xAt + 6;
+  if (!s.single) {
+    pos += copyBytes(b, from, b.length, out, pos);
+  } else {
+    const ends = s.ends;
+    for (let c = 0; c < s.items; c++) {
+      const end = ends[c] as number;
+      out[pos] = -(b.readInt8(from)); out[pos + 1] = 0;
+      out[pos + 2] = 1; out[pos + 3] = 0; out[pos + 4] = 0; out[pos + 5] = 0;
+      pos += 6;
+      pos += copyBytes(b, from + 1, end, out, pos);
+      from = end;
+    }
+  }
+  out.writeUInt32LE(pos - start, start + 4);
+  return pos;
+}
+
+/**
+ * Hands out views of large shared buffers for the published messages of the hot path: one small
+ * message then costs no ArrayBuffer of its own (an allocation and later an external-memory collection
+ * each). Messages cut one after another are adjacent, so a connection can send a turn's worth as one
+ * piece. A slab lives as long as any message cut from it is queued.
+ */
+export class Slab {
+  private buf: Buffer;
+  private used = 0;
+  constructor(private readonly size = 256 * 1024) {
+    this.buf = Buffer.allocUnsafeSlow(size);
+  }
+
+  take(n: number): Buffer {
+    if (n > this.size >> 3) return Buffer.allocUnsafeSlow(n);
+    if (this.used + n > this.size) { this.buf = Buffer.allocUnsafeSlow(this.size); this.used = 0; }
+    const out = this.buf.subarray(this.used, this.used + n);
+    this.used += n;
+    return out;
+  }
+}

@@ -1,0 +1,116 @@
+// The byte layout of the hot path must give exactly what the encoder gives for the same update: the
+// journal record of (`upd;t;x) and the published (`upd;t;table), stamped or not, one row or many; and
+// anything the in-place walk does not accept must be left to the decoder, never misread.
+import t from 'tap';
+import fc from 'fast-check';
+import { encodeMessage, encodePayload, list, MsgType, str, sym, table, timespan, vector } from '../../src/ipc/index.js';
+import type { QValue, QVector } from '../../src/ipc/index.js';
+import {
+  journalRecordBytes, publishedBytes, readUpdHead, readUpdShape, singleSym, tablePrefixes, updShape, vectorSyms,
+  writeJournalRecord, writePublished,
+} from '../../src/ipc/layout.js';
+import type { UpdHead } from '../../src/ipc/layout.js';
+import { readUpdate } from '../../src/tick/update.js';
+import type { TableSchema } from '../../src/tick/schema.js';
+
+const schema: TableSchema = { name: 'trade', columns: ['time', 'sym', 'price', 'size', 'cond'], types: [16, 11, 9, 6, 10] };
+const prefixes = tablePrefixes(schema.name, schema.columns);
+const oracleRecord = (x: QValue): Buffer => encodePayload(list(sym('upd'), sym('trade'), x));
+const oracleMessage = (cols: QValue[]): Buffer =>
+  encodeMessage(list(sym('upd'), sym('trade'), table([...schema.columns], cols)), MsgType.Async);
+
+/** A feed's message (`.u.upd;`trade;x) and what the layout makes of it. */
+function viaLayout(x: QValue, time: bigint, name: QValue = sym('.u.upd')): { record: Buffer; message: Buffer; syms: string[] } | undefined {
+  const b = encodeMessage(list(name, sym('trade'), x), MsgType.Async);
+  const head: UpdHead = { table: '', xAt: 0 };
+  if (!readUpdHead(b, head)) return undefined;
+  if (head.table !== 'trade') throw new Error(`table ${head.table}`);
+  const shape = updShape();
+  if (!readUpdShape(b, head.xAt, schema.types, shape)) return undefined;
+  const record = Buffer.alloc(journalRecordBytes(prefixes, b, shape));
+  t.equal(writeJournalRecord(record, 0, prefixes, b, shape, time), record.length, 'the record fills its computed size');
+  const message = Buffer.alloc(publishedBytes(prefixes, b, shape));
+  t.equal(writePublished(message, 0, prefixes, b, shape, time), message.length, 'the message fills its computed size');
+  return { record, message, syms: shape.single ? [singleSym(b, shape)] : vectorSyms(b, shape) };
+}
+
+const row = fc.record({
+  time: fc.bigInt({ min: 0n, max: 86_399_999_999_999n }),
+  sym: fc.stringMatching(/^[A-Z]{1,5}$/),
+  price: fc.double({ noNaN: true }),
+  size: fc.integer({ min: -2_147_483_647, max: 2_147_483_647 }),
+  cond: fc.integer({ min: 32, max: 126 }).map((c) => String.fromCharCode(c)),
+});
+
+t.test('one-row updates assemble to the encoder\'s bytes, with and without a time column', async (t) => {
+  fc.assert(fc.property(row, fc.boolean(), (r, withTime) => {
+    const atoms: QValue[] = [sym(r.sym), { type: -9, value: r.price }, { type: -6, value: r.size }, { type: -10, value: r.cond }];
+    const x = list(...(withTime ? [timespan(r.time), ...atoms] : atoms));
+    const u = readUpdate(schema, x, () => r.time);
+    const got = viaLayout(x, r.time);
+    if (!got) throw new Error('a well-typed row was not accepted');
+    t.equal(got.record.toString('hex'), oracleRecord(u.logged()).toString('hex'));
+    t.equal(got.message.toString('hex'), oracleMessage(u.columns()).toString('hex'));
+    t.same(got.syms, [r.sym]);
+  }), { numRuns: 200 });
+});
+
+t.test('column updates assemble to the encoder\'s bytes, with and without a time column', async (t) => {
+  fc.assert(fc.property(fc.array(row, { minLength: 1, maxLength: 20 }), fc.boolean(), (rs, withTime) => {
+    const n = rs.length;
+    const col = (type: 16 | 9 | 6 | 10, f: (i: number) => number | bigint): QVector => {
+      const v = vector(type, n);
+      for (let i = 0; i < n; i++) (v.data as unknown as Array<number | bigint>)[i] = f(i);
+      return v;
+    };
+    const cols: QValue[] = [
+      { type: 11, attr: 0, data: rs.map((r) => r.sym) },
+      col(9, (i) => rs[i]?.price ?? 0), col(6, (i) => rs[i]?.size ?? 0),
+      col(10, (i) => (rs[i]?.cond ?? ' ').charCodeAt(0)),
+    ];
+    const x = list(...(withTime ? [col(16, (i) => rs[i]?.time ?? 0n), ...cols] : cols));
+    const u = readUpdate(schema, x, () => 5n);
+    const got = viaLayout(x, 5n);
+    if (!got) throw new Error('well-typed columns were not accepted');
+    t.equal(got.record.toString('hex'), oracleRecord(u.logged()).toString('hex'));
+    t.equal(got.message.toString('hex'), oracleMessage(u.columns()).toString('hex'));
+    t.same(got.syms, rs.map((r) => r.sym));
+  }), { numRuns: 100 });
+});
+
+t.test('the update head is read as tick.q feeds and chained TPs send it: `.u.upd or `upd, symbol or string', async (t) => {
+  const x = list(sym('IBM'), { type: -9, value: 1 }, { type: -6, value: 2 }, { type: -10, value: 'a' });
+  for (const name of [sym('.u.upd'), sym('upd'), str('.u.upd'), str('upd')]) t.ok(viaLayout(x, 1n, name), JSON.stringify(name));
+  for (const name of [sym('.u.updx'), sym('up'), str('.u.up'), sym('sub')]) t.equal(viaLayout(x, 1n, name), undefined, JSON.stringify(name));
+  const head: UpdHead = { table: '', xAt: 0 };
+  t.notOk(readUpdHead(encodeMessage(list(sym('.u.upd'), sym('trade')), MsgType.Async), head), 'a 2-item list');
+  t.notOk(readUpdHead(encodeMessage(list(sym('.u.upd'), str('trade'), x), MsgType.Async), head), 'a table named by a string');
+});
+
+t.test('what the walk does not accept is left to the decoder: conversions, wrong types, lengths, truncation', async (t) => {
+  const good = [{ type: 16, attr: 0, data: BigInt64Array.from([1n, 2n]) }, { type: 11, attr: 0, data: ['A', 'B'] },
+    { type: 9, attr: 0, data: Float64Array.from([1, 2]) }, { type: 6, attr: 0, data: Int32Array.from([1, 2]) },
+    { type: 10, attr: 0, data: Uint8Array.from([65, 66]) }] as QValue[];
+  t.ok(viaLayout(list(...good), 0n), 'the well-typed update is accepted');
+  // node-q sends symbol lists as general lists of symbol atoms: converted by the decoding path.
+  t.equal(viaLayout(list(good[0] as QValue, list(sym('A'), sym('B')), ...good.slice(2)), 0n), undefined, 'a general list of symbols');
+  t.equal(viaLayout(list(...good.slice(0, 4)), 0n), undefined, 'a column short');
+  t.equal(viaLayout(list(...good, good[4] as QValue), 0n), undefined, 'a column too many');
+  t.equal(viaLayout(list(good[0] as QValue, good[1] as QValue, good[3] as QValue, good[3] as QValue, good[4] as QValue), 0n), undefined, 'an int column where floats belong');
+  t.equal(viaLayout(list(good[0] as QValue, good[1] as QValue, { type: 9, attr: 0, data: Float64Array.from([1]) }, good[3] as QValue, good[4] as QValue), 0n),
+    undefined, 'columns of different lengths');
+  t.equal(viaLayout(list(sym('A'), { type: -9, value: 1 }, { type: -6, value: 2 }, { type: 10, attr: 0, data: Uint8Array.from([65]) }), 0n),
+    undefined, 'a vector among the atoms of one row');
+  const b = encodeMessage(list(sym('.u.upd'), sym('trade'), list(...good)), MsgType.Async);
+  const head: UpdHead = { table: '', xAt: 0 };
+  t.ok(readUpdHead(b, head));
+  const shape = updShape();
+  for (const cut of [1, 5, 9, 17]) {
+    t.notOk(readUpdShape(b.subarray(0, b.length - cut), head.xAt, schema.types, shape), `${cut} bytes short`);
+  }
+  const longer = Buffer.concat([b, Buffer.from([0])]);
+  t.notOk(readUpdShape(longer, head.xAt, schema.types, shape), 'a byte left over');
+  const schemaOf = { ...schema, types: [16, 11, 9, 6, 0] };
+  t.notOk(readUpdShape(b, head.xAt, schemaOf.types, shape), 'an untyped schema column');
+  void encodePayload;
+});
