@@ -1,19 +1,27 @@
-// Subscriber child of bench:tick: N QConnections each calling .u.sub[`trade;`], our decoder on every
-// push, rows counted and feed→subscriber latency recorded (arrival hrtime − first time value; for N > 1
-// the last of the N). Driven by the bench over the IPC channel (process.send); see tick.bench.ts.
+// Subscriber child of bench:tick: N QConnections each calling .u.sub[`trade;`] (or its own filter), our
+// decoder on every push, rows counted and feed→subscriber latency recorded (arrival hrtime − first time
+// value; for N > 1 the first and the last of the N). Driven by the bench over the IPC channel
+// (process.send); see tick.bench.ts.
 import { QConnection } from '../src/client/index.js';
 import { str } from '../src/ipc/index.js';
 import type { QValue } from '../src/ipc/index.js';
 import { percentile } from './stats.js';
 
 export type SubRequest =
-  | { op: 'connect'; port: number; n: number }
+  /** n connections; `subs[i]` is connection i's subscription (q text), .u.sub[`trade;`] when absent. */
+  | { op: 'connect'; port: number; n: number; subs?: string[] }
+  /** Each open connection i calls subs[i] (q text) too, e.g. to replace its subscription. */
+  | { op: 'subscribe'; subs: string[] }
   | { op: 'arm'; expectRows: number; recordFromNs: string | null; capacity: number }
   /** Waits (up to timeoutMs) until every connection has expectRows rows (given here or at 'arm'). */
   | { op: 'report'; timeoutMs: number; expectRows?: number }
   | { op: 'disconnect' };
 
-export interface LatencySummary { n: number; p50: number; p99: number; p999: number; max: number; mismatched: number }
+export interface LatencySummary {
+  n: number; p50: number; p99: number; p999: number; max: number; mismatched: number;
+  /** The first of the N connections to receive each update (the same as the last for one connection). */
+  firstP50: number; firstP99: number;
+}
 
 export interface SubReport {
   op: 'report';
@@ -30,7 +38,7 @@ export interface SubReport {
 }
 
 export type SubReply =
-  | { op: 'connected' } | { op: 'armed' } | SubReport | { op: 'disconnected' } | { op: 'error'; message: string };
+  | { op: 'connected' } | { op: 'subscribed' } | { op: 'armed' } | SubReport | { op: 'disconnected' } | { op: 'error'; message: string };
 
 /** What one connection saw since 'arm'. */
 class Tally {
@@ -98,22 +106,28 @@ function summarise(): LatencySummary | null {
   const n = Math.min(...tallies.map((t) => t.recorded));
   const first = tallies[0] as Tally;
   const lat = new Float64Array(n);
+  const firstLat = new Float64Array(n);
   let mismatched = 0;
   for (let k = 0; k < n; k++) {
     const stamp = first.stamps[k] as number;
     let last = first.arrivals[k] as number;
+    let earliest = last;
     for (let c = 1; c < tallies.length; c++) {
       const t = tallies[c] as Tally;
       if (t.stamps[k] !== stamp) mismatched++;
       const a = t.arrivals[k] as number;
       if (a > last) last = a;
+      if (a < earliest) earliest = a;
     }
     lat[k] = (last - stamp) / 1000;
+    firstLat[k] = (earliest - stamp) / 1000;
   }
   lat.sort();
+  firstLat.sort();
   return {
     n, mismatched,
     p50: percentile(lat, 50), p99: percentile(lat, 99), p999: percentile(lat, 99.9), max: lat[n - 1] ?? NaN,
+    firstP50: percentile(firstLat, 50), firstP99: percentile(firstLat, 99),
   };
 }
 
@@ -124,8 +138,16 @@ async function handle(m: SubRequest): Promise<void> {
       tallies = conns.map(() => new Tally(16));
       conns.forEach((c, i) => attach(c, () => tallies[i] as Tally));
       // Sync subscriptions one after another, as N RDBs would each call .u.sub.
-      for (const c of conns) await c.sync(str('.u.sub[`trade;`]'));
+      for (let i = 0; i < conns.length; i++) await (conns[i] as QConnection).sync(str(m.subs?.[i] ?? '.u.sub[`trade;`]'));
       reply({ op: 'connected' });
+      return;
+    }
+    case 'subscribe': {
+      for (let i = 0; i < conns.length; i++) {
+        const q = m.subs[i];
+        if (q !== undefined) await (conns[i] as QConnection).sync(str(q));
+      }
+      reply({ op: 'subscribed' });
       return;
     }
     case 'arm': {

@@ -3,8 +3,12 @@
 // (`node dist/cli.js sym <tmp> -p PORT --unix '' --log-level warn`, journal on, zero-latency), a
 // subscriber child (tick-sub.ts: N QConnections, our decoder), the relay child (relay.ts), and the feed
 // here: pre-encoded (`.u.upd;`trade;x) messages written to a raw socket, then a sync "" chaser.
-// (1) single-row upd/s, (2) rows/s in 100-row updates, (3) feed→subscriber latency at 10k upd/s,
-// (4) last-of-10-subscribers latency at 100k rows/s. Last line: one JSON object with the figures.
+// (1) single-row upd/s and TP CPU per update (the TP process's own CPU time over the run, so it does not
+// depend on the subscriber keeping up), (2) rows/s in 100-row updates — both over TICK_BENCH_REPS runs
+// (3), median and spread —, (3) feed→subscriber latency at 10k upd/s, (4) last-of-10-subscribers latency
+// at 100k rows/s, (5) fan-out: 100 subscribers with distinct 10-sym filters at 100k rows/s in 10-row
+// updates (each gets one row of each update; the relay sends every byte to all 100), (6) TP memory per
+// idle subscriber and per 1,000-sym subscription. Last line: one JSON object with the figures.
 // TICK_BENCH_PROF=<dir> runs the TP under --cpu-prof (profile written to <dir> when it stops);
 // TICK_BENCH_ONLY=1,3 picks measurements; TICK_BENCH_RELAY=0 skips the relay; TICK_BENCH_LAT_RATE=1000
 // changes (3)'s rate (10 messages leave per write at 10k/s, 1 at 1k/s: shows what batching costs).
@@ -36,7 +40,11 @@ const CHUNK = 256 * 1024;
 const WARM_S = 0.5;
 const RUN_S = 3;
 const PROF_DIR = process.env['TICK_BENCH_PROF'];
-const ONLY = new Set((process.env['TICK_BENCH_ONLY'] ?? '1,2,3,4').split(',').map((s) => Number(s.trim())));
+const ONLY = new Set((process.env['TICK_BENCH_ONLY'] ?? '1,2,3,4,5,6').split(',').map((s) => Number(s.trim())));
+const REPS = Math.max(1, Number(process.env['TICK_BENCH_REPS'] ?? 3));
+const FANOUT_SUBS = 100;
+const FANOUT_ROWS = 10;
+const MEM_SUBS = 200;
 const WITH_RELAY = process.env['TICK_BENCH_RELAY'] !== '0';
 const LAT_RATE = Number(process.env['TICK_BENCH_LAT_RATE'] ?? 10_000);
 
@@ -51,7 +59,7 @@ function cleanup(): void {
 }
 process.on('exit', cleanup);
 for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, () => process.exit(130));
-const watchdog = setTimeout(() => { console.error('bench:tick: gave up after 150 s'); process.exit(1); }, 150_000);
+const watchdog = setTimeout(() => { console.error('bench:tick: gave up after 400 s'); process.exit(1); }, 400_000);
 watchdog.unref();
 
 const ns = (): bigint => process.hrtime.bigint();
@@ -99,6 +107,16 @@ function cpuSeconds(pid: number | undefined): number {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return (Number(f[11]) + Number(f[12])) / 100; // fields 14, 15; CLK_TCK = 100 on Linux
+  } catch {
+    return NaN;
+  }
+}
+
+/** Resident set size of a process in KiB (Linux /proc; NaN elsewhere). */
+function rssKiB(pid: number | undefined): number {
+  try {
+    const m = /VmRSS:\s+(\d+) kB/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+    return m ? Number(m[1]) : NaN;
   } catch {
     return NaN;
   }
@@ -295,6 +313,44 @@ function multiRowTemplates(variants: number): Template {
   return { bytes, length: b0.length, timeOffsets: timeOffsets(b0, ROWS) };
 }
 
+/**
+ * (5)'s updates: FANOUT_ROWS rows whose syms are SYMS[10j + r] (j < 10) for r = 0..9 in turn; and one
+ * filter per subscriber with one sym from each block of ten, in a different order each (100 distinct
+ * permutations), so every subscriber gets exactly one row of every update and no two filters are alike.
+ */
+function fanoutTemplates(): Template {
+  const bytes = Array.from({ length: 10 }, (_, r) => encodeMessage(list(sym('.u.upd'), sym('trade'), list(
+    timespans(new BigInt64Array(FANOUT_ROWS).fill(SENTINEL)),
+    symbols(Array.from({ length: FANOUT_ROWS }, (_, j) => SYMS[10 * j + r] as string)),
+    floats(Float64Array.from({ length: FANOUT_ROWS }, (_, j) => 100 + j / 8)),
+    ints(Int32Array.from({ length: FANOUT_ROWS }, (_, j) => 100 * (j + 1))),
+  )), MsgType.Async));
+  const b0 = bytes[0] as Buffer;
+  return { bytes, length: b0.length, timeOffsets: timeOffsets(b0, FANOUT_ROWS) };
+}
+
+function fanoutFilters(): string[] {
+  const seen = new Set<string>();
+  const out: string[] = [];
+  let seed = 12345;
+  const rand = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n; };
+  while (out.length < FANOUT_SUBS) {
+    const perm = Array.from({ length: 10 }, (_, i) => i);
+    for (let i = 9; i > 0; i--) { const k = rand(i + 1); [perm[i], perm[k]] = [perm[k] as number, perm[i] as number]; }
+    const key = perm.join(',');
+    if (seen.has(key)) continue;
+    seen.add(key);
+    out.push(`.u.sub[\`trade;${perm.map((r, j) => `\`${SYMS[10 * j + r] as string}`).join('')}]`);
+  }
+  return out;
+}
+
+/** (6)'s subscriptions: 1,000 syms each, a different window of a 5,000-sym universe per subscriber. */
+function thousandSymFilters(n: number): string[] {
+  return Array.from({ length: n }, (_, k) =>
+    `.u.sub[\`trade;${Array.from({ length: 1000 }, (_, i) => `\`M${String((k * 37 + i) % 5000).padStart(4, '0')}`).join('')}]`);
+}
+
 /** n messages back to back, each stamped with `stamp`. */
 function stream(t: Template, n: number, stamp: bigint): Buffer {
   const out = Buffer.allocUnsafe(n * t.length);
@@ -392,38 +448,86 @@ async function latency(server: Server, sub: Subscriber, t: Template, rowsPerMsg:
   };
 }
 
+/** Repeated throughput runs: each run, and the one with the median CPU per message (the headline). */
+interface Repeated { readonly runs: Throughput[]; readonly median: Throughput }
+
+interface Memory { readonly idleKiB: number; readonly sym1000KiB: number; readonly n: number }
+
 interface Results {
-  single?: Throughput; multi?: Throughput; lat?: Latency; last10?: Latency;
+  single?: Repeated; multi?: Repeated; lat?: Latency; last10?: Latency; fanout?: Latency; memory?: Memory;
+}
+
+const cpuPerMsg = (x: Throughput): number => (x.cpu.server * x.seconds * 1e6) / x.msgs;
+
+function repeated(runs: Throughput[]): Repeated {
+  const sorted = [...runs].sort((a, b) => cpuPerMsg(a) - cpuPerMsg(b));
+  return { runs, median: sorted[Math.floor((sorted.length - 1) / 2)] as Throughput };
+}
+
+const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 1500));
+
+/** (6): the TP's RSS with MEM_SUBS idle subscribers (every sym), then with 1,000 syms each, over none. */
+async function memory(server: Server, sub: Subscriber): Promise<Memory> {
+  await settle();
+  const r0 = rssKiB(server.proc.pid);
+  await sub.request({ op: 'connect', port: server.port, n: MEM_SUBS });
+  await settle();
+  const r1 = rssKiB(server.proc.pid);
+  await sub.request({ op: 'subscribe', subs: thousandSymFilters(MEM_SUBS) });
+  await settle();
+  const r2 = rssKiB(server.proc.pid);
+  await sub.request({ op: 'disconnect' });
+  return { idleKiB: (r1 - r0) / MEM_SUBS, sym1000KiB: (r2 - r1) / MEM_SUBS, n: MEM_SUBS };
 }
 
 /** Every selected measurement against one server (TP or relay). */
-async function measure(server: Server, sub: Subscriber, single: Template, singleBytes: Buffer, multi: Template, multiBytes: Buffer): Promise<Results> {
+async function measure(server: Server, sub: Subscriber, t: Templates): Promise<Results> {
   const r: Results = {};
+  if (ONLY.has(6) && server.name === 'tp') {
+    r.memory = await memory(server, sub); // first, on a fresh process: nothing else in its heap yet
+    progress(`${server.name} (6) ${r.memory.idleKiB.toFixed(1)} KiB per idle subscriber, ${r.memory.sym1000KiB.toFixed(1)} KiB per 1,000-sym subscription`);
+  }
   await sub.request({ op: 'connect', port: server.port, n: 1 });
   if (ONLY.has(1)) {
-    // Warm-up (JIT, buffers) that also sizes the run: 1,000,000 messages or about SINGLE_SECONDS' worth.
-    const warm = await throughput(server, sub, singleBytes, single.length, 100_000, 1);
+    // Warm-up (JIT, buffers) that also sizes the runs: 1,000,000 messages or about SINGLE_SECONDS' worth.
+    const warm = await throughput(server, sub, t.singleBytes, t.single.length, 100_000, 1);
     const n = Math.max(200_000, Math.min(SINGLE_MAX, Math.round((warm.msgsPerS * SINGLE_SECONDS) / 1e5) * 1e5));
-    r.single = await throughput(server, sub, singleBytes, single.length, n, 1);
-    progress(`${server.name} (1) ${fmt(r.single.msgsPerS)} upd/s over ${n} msgs`);
+    const runs: Throughput[] = [];
+    for (let k = 0; k < REPS; k++) runs.push(await throughput(server, sub, t.singleBytes, t.single.length, n, 1));
+    r.single = repeated(runs);
+    progress(`${server.name} (1) ${runs.map((x) => `${fmt(x.msgsPerS)} upd/s ${cpuPerMsg(x).toFixed(2)} µs`).join(', ')} over ${n} msgs`);
   }
   if (ONLY.has(2)) {
-    await throughput(server, sub, multiBytes, multi.length, 5_000, ROWS);
-    r.multi = await throughput(server, sub, multiBytes, multi.length, MULTI_MSGS, ROWS);
-    progress(`${server.name} (2) ${fmt(r.multi.rowsPerS)} rows/s`);
+    await throughput(server, sub, t.multiBytes, t.multi.length, 5_000, ROWS);
+    const runs: Throughput[] = [];
+    for (let k = 0; k < REPS; k++) runs.push(await throughput(server, sub, t.multiBytes, t.multi.length, MULTI_MSGS, ROWS));
+    r.multi = repeated(runs);
+    progress(`${server.name} (2) ${runs.map((x) => `${fmt(x.rowsPerS)} rows/s`).join(', ')}`);
   }
   if (ONLY.has(3)) {
-    r.lat = await latency(server, sub, single, 1, LAT_RATE);
+    r.lat = await latency(server, sub, t.single, 1, LAT_RATE);
     progress(`${server.name} (3) p50 ${r.lat.summary.p50.toFixed(1)} µs p99 ${r.lat.summary.p99.toFixed(1)} µs`);
   }
   await sub.request({ op: 'disconnect' });
   if (ONLY.has(4)) {
     await sub.request({ op: 'connect', port: server.port, n: 10 });
-    r.last10 = await latency(server, sub, multi, ROWS, 1_000);
+    r.last10 = await latency(server, sub, t.multi, ROWS, 1_000);
     progress(`${server.name} (4) p50 ${r.last10.summary.p50.toFixed(1)} µs p99 ${r.last10.summary.p99.toFixed(1)} µs`);
     await sub.request({ op: 'disconnect' });
   }
+  if (ONLY.has(5)) {
+    await sub.request({ op: 'connect', port: server.port, n: FANOUT_SUBS, subs: t.fanoutFilters });
+    // The TP sends each subscriber its one row of each update; the relay sends all of them everything.
+    r.fanout = await latency(server, sub, t.fanout, server.name === 'tp' ? 1 : FANOUT_ROWS, 100_000 / FANOUT_ROWS);
+    progress(`${server.name} (5) first p50 ${r.fanout.summary.firstP50.toFixed(1)} µs, last p50 ${r.fanout.summary.p50.toFixed(1)} µs, CPU ${(r.fanout.cpu.server * 100).toFixed(0)}%`);
+    await sub.request({ op: 'disconnect' });
+  }
   return r;
+}
+
+interface Templates {
+  readonly single: Template; readonly singleBytes: Buffer; readonly multi: Template; readonly multiBytes: Buffer;
+  readonly fanout: Template; readonly fanoutFilters: string[];
 }
 
 const started = ns();
@@ -436,13 +540,15 @@ async function main(): Promise<void> {
   const single = singleRowTemplates();
   const multi = multiRowTemplates(16);
   const stamp = ns();
-  const singleBytes = stream(single, SINGLE_MAX, stamp);
-  const multiBytes = stream(multi, MULTI_MSGS, stamp);
+  const t: Templates = {
+    single, singleBytes: stream(single, SINGLE_MAX, stamp), multi, multiBytes: stream(multi, MULTI_MSGS, stamp),
+    fanout: fanoutTemplates(), fanoutFilters: fanoutFilters(),
+  };
   const sub = Subscriber.start();
 
   const tp = await startTickerplant(tmpDir);
   progress(`tp on :${tp.port}, journal in ${tmpDir}`);
-  const ours = await measure(tp, sub, single, singleBytes, multi, multiBytes);
+  const ours = await measure(tp, sub, t);
   await stop(tp);
   const dir = tmpDir;
   journalBytes = readdirSync(dir).reduce((n, f) => n + statSync(path.join(dir, f)).size, 0);
@@ -451,81 +557,130 @@ async function main(): Promise<void> {
   if (WITH_RELAY) {
     const rs = await startRelay();
     progress(`relay on :${rs.port}`);
-    relay = await measure(rs, sub, single, singleBytes, multi, multiBytes);
+    relay = await measure(rs, sub, t);
     await stop(rs);
   }
   sub.proc.disconnect();
-  report(ours, relay, single.length, multi.length);
+  report(ours, relay, single.length, multi.length, t.fanout.length);
 }
 
 // ---- output ----
 
 let journalBytes = 0;
 
-function report(ours: Results, relay: Results, singleLen: number, multiLen: number): void {
+function report(ours: Results, relay: Results, singleLen: number, multiLen: number, fanoutLen: number): void {
   const cpu = os.cpus();
   console.log(`tick benchmark on ${process.version}, ${new Date().toISOString()}, ${cpu.length} × ${cpu[0]?.model ?? '?'}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   console.log(`TP: node dist/cli.js sym <tmp> -t 0 (zero-latency), journal on (${(journalBytes / 1e6).toFixed(0)} MB written); feed, TP, subscriber in separate processes on loopback`);
-  console.log(`messages: single-row ${singleLen} B, 100-row ${multiLen} B; relay = same feed and subscriber through a byte-forwarding Node process (no decode, no journal)`);
+  console.log(`messages: single-row ${singleLen} B, 100-row ${multiLen} B, 10-row ${fanoutLen} B; relay = same feed and subscribers through a byte-forwarding Node process (no decode, no journal, no filters)`);
+  console.log(`(1), (2): ${REPS} runs each, the run with the median TP CPU per message shown, [min–max] over the runs`);
   console.log('');
   const rate = (x: number | undefined): string => (x === undefined || Number.isNaN(x) ? '—' : fmt(x));
   const us = (x: number | undefined): string => (x === undefined || Number.isNaN(x) ? '—' : `${x.toFixed(0)} µs`);
-  const mark = (ok: boolean | undefined): string => (ok === undefined ? '' : ok ? 'met' : 'MISSED');
-  const rows: [string, string, string, string, string, string][] = [
-    ['figure', 'ours', 'relay', 'q published (§A1, 2014 h/w)', 'goal', ''],
-    ['(1) single-row upd/s (TP ingest)', rate(ours.single?.msgsPerS), rate(relay.single?.msgsPerS),
-      '~30k rows/s at 92% TP CPU', '≥ 500k', mark(ours.single && ours.single.msgsPerS >= 500_000)],
-    ['    rows/s delivered to subscriber', rate(ours.single?.deliveredRowsPerS), rate(relay.single?.deliveredRowsPerS), '', '', ''],
-    ['(2) rows/s in 100-row updates', rate(ours.multi?.rowsPerS), rate(relay.multi?.rowsPerS),
-      '500k rows/s at 32% TP CPU', '≥ 5M', mark(ours.multi && ours.multi.rowsPerS >= 5_000_000)],
-    ['    rows/s delivered to subscriber', rate(ours.multi?.deliveredRowsPerS), rate(relay.multi?.deliveredRowsPerS), '', '', ''],
-    [`(3) feed→sub p50 at ${fmt(LAT_RATE, 0)} upd/s`, us(ours.lat?.summary.p50), us(relay.lat?.summary.p50),
-      '71–106 µs (rdbrecv, median)', '≤ 60 µs', mark(ours.lat && ours.lat.summary.p50 <= 60)],
-    ['    p99', us(ours.lat?.summary.p99), us(relay.lat?.summary.p99), '—', '≤ 250 µs', mark(ours.lat && ours.lat.summary.p99 <= 250)],
-    ['(4) last-of-10 p50 at 100k rows/s', us(ours.last10?.summary.p50), us(relay.last10?.summary.p50),
-      '682 µs (Table 5, median)', '≤ 300 µs', mark(ours.last10 && ours.last10.summary.p50 <= 300)],
-    ['    p99', us(ours.last10?.summary.p99), us(relay.last10?.summary.p99), '—', '', ''],
-  ];
-  const w = [36, 10, 10, 30, 10, 6];
-  for (const r of rows) console.log(r.map((c, i) => (i === 1 || i === 2 ? c.padStart(w[i] as number) : c.padEnd(w[i] as number))).join('  ').trimEnd());
-  console.log('');
+  const us2 = (x: number | undefined): string => (x === undefined || Number.isNaN(x) ? '—' : `${x.toFixed(2)} µs`);
   const pct = (x: number | undefined): string => (x === undefined || Number.isNaN(x) ? '—' : `${(x * 100).toFixed(0)}%`);
+  const kib = (x: number | undefined): string => (x === undefined || Number.isNaN(x) ? '—' : `${x.toFixed(1)} KiB`);
+  const mark = (ok: boolean | undefined): string => (ok === undefined ? '' : ok ? 'met' : 'MISSED');
+  const ratio = (a: number | undefined, b: number | undefined): string =>
+    (a === undefined || b === undefined || !(b > 0) ? '' : `${(a / b).toFixed(2)}×`);
+  const spread = (r: Repeated | undefined, f: (x: Throughput) => number, show: (x: number) => string): string => {
+    if (!r || r.runs.length < 2) return '';
+    const v = r.runs.map(f);
+    return `[${show(Math.min(...v))}–${show(Math.max(...v))}]`;
+  };
+  const oc = ours.single && cpuPerMsg(ours.single.median);
+  const rc = relay.single && cpuPerMsg(relay.single.median);
+  const rows: string[][] = [
+    ['figure', 'ours', 'relay', 'ratio', 'q published (§A1, 2014 h/w)', 'goal', ''],
+    ['(1) TP CPU per single-row upd', us2(oc), us2(rc), ratio(oc, rc), '~30 µs (30k/s at 92%)', '≤ 1.00 µs', mark(oc !== undefined && oc <= 1)],
+    ['    spread over the runs', spread(ours.single, cpuPerMsg, (x) => x.toFixed(2)), spread(relay.single, cpuPerMsg, (x) => x.toFixed(2)), '', '', '', ''],
+    ['    single-row upd/s (TP ingest)', rate(ours.single?.median.msgsPerS), rate(relay.single?.median.msgsPerS), '',
+      '~30k rows/s at 92% TP CPU', '≥ 600k', mark(ours.single && Math.min(...ours.single.runs.map((x) => x.msgsPerS)) >= 600_000)],
+    ['    spread over the runs', spread(ours.single, (x) => x.msgsPerS, (x) => fmt(x)), spread(relay.single, (x) => x.msgsPerS, (x) => fmt(x)), '', '', '', ''],
+    ['    rows/s delivered to subscriber', rate(ours.single?.median.deliveredRowsPerS), rate(relay.single?.median.deliveredRowsPerS), '', '', '', ''],
+    ['(2) rows/s in 100-row updates', rate(ours.multi?.median.rowsPerS), rate(relay.multi?.median.rowsPerS), ratio(ours.multi?.median.rowsPerS, relay.multi?.median.rowsPerS),
+      '500k rows/s at 32% TP CPU', '≥ 8M', mark(ours.multi && ours.multi.median.rowsPerS >= 8_000_000)],
+    ['    spread over the runs', spread(ours.multi, (x) => x.rowsPerS, (x) => fmt(x)), spread(relay.multi, (x) => x.rowsPerS, (x) => fmt(x)), '', '', '', ''],
+    [`(3) feed→sub p50 at ${fmt(LAT_RATE, 0)} upd/s`, us(ours.lat?.summary.p50), us(relay.lat?.summary.p50), ratio(ours.lat?.summary.p50, relay.lat?.summary.p50),
+      '71–106 µs (rdbrecv, median)', '≤ 1.15× relay', mark(ours.lat && relay.lat && ours.lat.summary.p50 <= 1.15 * relay.lat.summary.p50)],
+    ['    p99', us(ours.lat?.summary.p99), us(relay.lat?.summary.p99), ratio(ours.lat?.summary.p99, relay.lat?.summary.p99), '—', '', ''],
+    ['(4) last-of-10 p50 at 100k rows/s', us(ours.last10?.summary.p50), us(relay.last10?.summary.p50), ratio(ours.last10?.summary.p50, relay.last10?.summary.p50),
+      '682 µs (Table 5, median)', '≤ 1.10× relay', mark(ours.last10 && relay.last10 && ours.last10.summary.p50 <= 1.1 * relay.last10.summary.p50)],
+    ['    p99', us(ours.last10?.summary.p99), us(relay.last10?.summary.p99), ratio(ours.last10?.summary.p99, relay.last10?.summary.p99), '—', '', ''],
+    [`(5) fan-out ${FANOUT_SUBS} filtered subs: TP CPU`, pct(ours.fanout?.cpu.server), pct(relay.fanout?.cpu.server), '', '30% (10 subs, 100-row)', '≤ 30%',
+      mark(ours.fanout && ours.fanout.cpu.server <= 0.3)],
+    ['    first-of-100 p50 / p99', `${us(ours.fanout?.summary.firstP50)} / ${us(ours.fanout?.summary.firstP99)}`,
+      `${us(relay.fanout?.summary.firstP50)} / ${us(relay.fanout?.summary.firstP99)}`, ratio(ours.fanout?.summary.firstP50, relay.fanout?.summary.firstP50), '', '', ''],
+    ['    last-of-100 p50 / p99', `${us(ours.fanout?.summary.p50)} / ${us(ours.fanout?.summary.p99)}`,
+      `${us(relay.fanout?.summary.p50)} / ${us(relay.fanout?.summary.p99)}`, ratio(ours.fanout?.summary.p50, relay.fanout?.summary.p50), '', '≤ 1.20× relay',
+      mark(ours.fanout && relay.fanout && ours.fanout.summary.p50 <= 1.2 * relay.fanout.summary.p50)],
+    [`(6) TP RSS per idle subscriber`, kib(ours.memory?.idleKiB), '', '', '', '', ''],
+    [`    per 1,000-sym subscription`, kib(ours.memory?.sym1000KiB), '', '', '', '', ''],
+  ];
+  const w = [38, 18, 18, 6, 28, 14, 6];
+  for (const r of rows) console.log(r.map((c, i) => (i >= 1 && i <= 3 ? c.padStart(w[i] as number) : c.padEnd(w[i] as number))).join('  ').trimEnd());
+  console.log('');
   const detail = (name: string, o: Throughput | Latency | undefined, r: Throughput | Latency | undefined): void => {
     if (!o && !r) return;
     const d = (x: Throughput | Latency | undefined): string => {
       if (!x) return '—';
       // CPU per message is steadier than rates when other work shares the CPUs: what one whole core would do.
       const base = 'msgs' in x
-        ? `${x.msgs} msgs in ${x.seconds.toFixed(2)} s, ${((x.cpu.server * x.seconds * 1e6) / x.msgs).toFixed(2)} server CPU µs/msg (≈ ${fmt(x.rows / (x.cpu.server * x.seconds))} rows/s on a whole core)`
+        ? `${x.msgs} msgs in ${x.seconds.toFixed(2)} s, ${cpuPerMsg(x).toFixed(2)} server CPU µs/msg (≈ ${fmt(x.rows / (x.cpu.server * x.seconds))} rows/s on a whole core)`
         : `${x.summary.n} updates timed (${fmt(x.achievedPerS)} upd/s), p99.9 ${x.summary.p999.toFixed(0)} µs, max ${x.summary.max.toFixed(0)} µs`;
       return `${base}; CPU ${x === o ? 'tp' : 'relay'} ${pct(x.cpu.server)}, sub ${pct(x.cpu.sub)}, feed ${pct(x.cpu.feed)}, other processes ${pct(x.cpu.other)}${x.complete ? '' : ` — INCOMPLETE: ${x.note}`}`;
     };
     console.log(`${name} ours:  ${d(o)}`);
     console.log(`${' '.repeat(name.length)} relay: ${d(r)}`);
   };
-  detail('(1)', ours.single, relay.single);
-  detail('(2)', ours.multi, relay.multi);
+  detail('(1)', ours.single?.median, relay.single?.median);
+  detail('(2)', ours.multi?.median, relay.multi?.median);
   detail('(3)', ours.lat, relay.lat);
   detail('(4)', ours.last10, relay.last10);
+  detail('(5)', ours.fanout, relay.fanout);
+  if (ours.memory) console.log(`(6) ours:  RSS deltas over ${ours.memory.n} connections (idle: subscribed to every sym, no data; then each re-subscribed to 1,000 of 5,000 syms)`);
   console.log('q: TP CPU at 10k single-row upd/s was 31%, at 100k rows/s in 100-row updates with 10 subscribers 30% (§A1 Tables 4, 5)');
-  const others = [ours, relay].flatMap((r) => [r.single, r.multi, r.lat, r.last10]).map((x) => x?.cpu.other ?? 0);
-  const busiest = Math.max(...others);
+  const all = [ours, relay].flatMap((r) => [...(r.single?.runs ?? []), ...(r.multi?.runs ?? []), r.lat, r.last10, r.fanout]);
+  const busiest = Math.max(...all.map((x) => x?.cpu.other ?? 0));
   if (busiest > 0.25) {
-    console.log(`WARNING: other processes used up to ${pct(busiest)} of a CPU during a measurement (of ${cpu.length}): figures are pessimistic and tails noisy; rerun on a quiet machine`);
+    console.log(`WARNING: other processes used up to ${pct(busiest)} of a CPU during a measurement (of ${cpu.length}): rates and latencies are pessimistic and tails noisy; CPU per message and ratios to the relay in this run are the figures to compare; rerun on a quiet machine`);
   }
   const round = (x: number | undefined, d = 0): number | null =>
     x === undefined || Number.isNaN(x) ? null : Math.round(x * 10 ** d) / 10 ** d;
+  const runsOf = (r: Repeated | undefined, f: (x: Throughput) => number, d: number): (number | null)[] | null =>
+    (r ? r.runs.map((x) => round(f(x), d)) : null);
   console.log(JSON.stringify({
     bench: 'tick',
-    upd_per_s: round(ours.single?.msgsPerS),
-    rows_per_s_100: round(ours.multi?.rowsPerS),
+    upd_per_s: round(ours.single?.median.msgsPerS),
+    upd_per_s_runs: runsOf(ours.single, (x) => x.msgsPerS, 0),
+    tp_cpu_us_per_upd: round(oc, 3),
+    tp_cpu_us_per_upd_runs: runsOf(ours.single, cpuPerMsg, 3),
+    relay_upd_per_s: round(relay.single?.median.msgsPerS),
+    relay_cpu_us_per_upd: round(rc, 3),
+    rows_per_s_100: round(ours.multi?.median.rowsPerS),
+    rows_per_s_100_runs: runsOf(ours.multi, (x) => x.rowsPerS, 0),
+    relay_rows_per_s_100: round(relay.multi?.median.rowsPerS),
     p50_us: round(ours.lat?.summary.p50, 1),
-    p99_us: round(ours.lat?.summary.p99, 1),
-    last_of_10_p50_us: round(ours.last10?.summary.p50, 1),
-    last_of_10_p99_us: round(ours.last10?.summary.p99, 1),
-    relay_upd_per_s: round(relay.single?.msgsPerS),
     relay_p50_us: round(relay.lat?.summary.p50, 1),
+    p99_us: round(ours.lat?.summary.p99, 1),
     relay_p99_us: round(relay.lat?.summary.p99, 1),
+    last_of_10_p50_us: round(ours.last10?.summary.p50, 1),
+    relay_last_of_10_p50_us: round(relay.last10?.summary.p50, 1),
+    last_of_10_p99_us: round(ours.last10?.summary.p99, 1),
+    relay_last_of_10_p99_us: round(relay.last10?.summary.p99, 1),
+    fanout100_tp_cpu_pct: round(ours.fanout && ours.fanout.cpu.server * 100, 1),
+    relay_fanout100_cpu_pct: round(relay.fanout && relay.fanout.cpu.server * 100, 1),
+    first_of_100_p50_us: round(ours.fanout?.summary.firstP50, 1),
+    relay_first_of_100_p50_us: round(relay.fanout?.summary.firstP50, 1),
+    first_of_100_p99_us: round(ours.fanout?.summary.firstP99, 1),
+    relay_first_of_100_p99_us: round(relay.fanout?.summary.firstP99, 1),
+    last_of_100_p50_us: round(ours.fanout?.summary.p50, 1),
+    relay_last_of_100_p50_us: round(relay.fanout?.summary.p50, 1),
+    last_of_100_p99_us: round(ours.fanout?.summary.p99, 1),
+    relay_last_of_100_p99_us: round(relay.fanout?.summary.p99, 1),
+    rss_per_sub_kib: round(ours.memory?.idleKiB, 1),
+    rss_per_1000sym_sub_kib: round(ours.memory?.sym1000KiB, 1),
+    other_cpu_max_pct: round(busiest * 100, 0),
   }));
 }
 

@@ -18,8 +18,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   payments: ['errors.ts', 'ipc', 'tick', 'journal', 'clock.ts', 'q'],
   // lnd and the dev node implement payments' backend interface, and import nothing else of payments.
   lightning: ['errors.ts', 'backoff.ts', 'payments/backend.ts'],
-  ws: ['errors.ts', 'ipc', 'tick', 'payments'],
-  http: ['errors.ts', 'tick', 'ws', 'payments'],
+  ws: ['errors.ts', 'ipc', 'tick', 'payments', 'clock.ts'],
+  http: ['errors.ts', 'tick', 'ws', 'payments', 'clock.ts'],
   chain: ['errors.ts', 'ipc', 'q', 'tick', 'client', 'backoff.ts'],
 };
 
