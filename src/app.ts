@@ -142,7 +142,12 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       maxQueuedBytes: config.maxQueuedBytes,
       maxDepth: config.maxDepth,
       handshakeTimeoutMs: config.handshakeTimeoutMs,
+      maxInboundBytes: config.maxInboundBytes,
+      readTimeoutMs: config.readTimeoutMs,
+      maxConnections: config.maxConnections,
+      maxConnectionsPerPeer: config.maxConnectionsPerPeer,
     },
+    clock,
   });
 
   try {

@@ -23,6 +23,10 @@ export interface Config {
   readonly maxQueuedBytes: number;
   readonly maxDepth: number;
   readonly handshakeTimeoutMs: number;
+  readonly maxInboundBytes: number;
+  readonly readTimeoutMs: number;
+  readonly maxConnections: number;
+  readonly maxConnectionsPerPeer: number;
   readonly fsync: 'none' | 'batch' | 'record';
   readonly truncateLog: boolean;
   readonly logLevel: 'trace' | 'debug' | 'info' | 'warn' | 'error' | 'fatal' | 'silent';
@@ -65,6 +69,10 @@ export const OPTIONS: Record<string, OptionSpec> = {
   'max-queued-bytes': { type: 'string', help: 'outbound bytes queued per client before it is dropped', def: String(64 * 1024 * 1024) },
   'max-depth': { type: 'string', help: 'deepest nesting accepted in a message', def: '64' },
   'handshake-timeout': { type: 'string', help: 'ms allowed for the handshake', def: '5000' },
+  'max-inbound-bytes': { type: 'string', help: 'bytes held for partly received messages, all connections together; past it the largest holder is dropped', def: String(512 * 1024 * 1024) },
+  'read-timeout': { type: 'string', help: 'ms in which a started message must gain 64 KiB (or its rest), else the client is dropped', def: '30000' },
+  'max-connections': { type: 'string', help: 'q connections at once (handshaking included); more are closed at accept', def: '4096' },
+  'max-connections-per-peer': { type: 'string', help: 'q connections at once from one address (unix socket exempt)', def: '2048' },
   fsync: { type: 'string', help: 'journal fsync: none | batch | record', def: 'none' },
   'truncate-log': { type: 'boolean', help: 'truncate a corrupt journal tail instead of refusing to start', def: 'false' },
   'log-level': { type: 'string', help: 'trace | debug | info | warn | error | silent', def: 'info', env: 'TP_LOG_LEVEL' },
@@ -165,6 +173,10 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = {}): P
     maxQueuedBytes: int('max-queued-bytes', get('max-queued-bytes') ?? String(64 * 1024 * 1024), 1024),
     maxDepth: int('max-depth', get('max-depth') ?? '64', 2),
     handshakeTimeoutMs: int('handshake-timeout', get('handshake-timeout') ?? '5000', 1),
+    maxInboundBytes: int('max-inbound-bytes', get('max-inbound-bytes') ?? String(512 * 1024 * 1024), 1024),
+    readTimeoutMs: int('read-timeout', get('read-timeout') ?? '30000', 1),
+    maxConnections: int('max-connections', get('max-connections') ?? '4096', 1),
+    maxConnectionsPerPeer: int('max-connections-per-peer', get('max-connections-per-peer') ?? '2048', 1),
     fsync,
     truncateLog: v['truncate-log'] === true,
     logLevel,

@@ -35,6 +35,17 @@ export class Framer {
     return this.frame ? this.frameFilled : this.headerFilled;
   }
 
+  /** Memory held for the incomplete frame: its buffer's size (it grows ahead of the bytes), or the header's. */
+  get heldBytes(): number {
+    return this.frame ? this.frame.length : this.headerFilled;
+  }
+
+  /** Bytes still missing from the incomplete frame (0 when none is started; unknown before its header: 8). */
+  get missingBytes(): number {
+    if (this.frame) return this.frameLength - this.frameFilled;
+    return this.headerFilled > 0 ? HEADER - this.headerFilled : 0;
+  }
+
   push(chunk: Buffer, onFrame: (frame: Buffer) => void): void {
     if (this.dead) throw new IpcDecodeError(this.dead.code, `stream already failed: ${this.dead.message}`);
     try {

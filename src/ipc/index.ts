@@ -6,7 +6,7 @@ export { decodePayload, decodeAt, skipValue, DEFAULT_MAX_DEPTH, type DecodeOptio
 export { encodePayload, encodeMessage, writeHeader, HEADER_BYTES } from './encode.js';
 export { readHeader, decodeMessage, type Header, type Message, type MessageLimits } from './frame.js';
 export { compress, decompress, shouldCompress } from './compress.js';
-export { Outbound } from './outbound.js';
+export { Outbound, withGate, type OutboundGate } from './outbound.js';
 export { Framer } from './framer.js';
 export { parseHandshake, replyCapability, type Handshake } from './handshake.js';
 export {

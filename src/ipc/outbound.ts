@@ -2,9 +2,35 @@
 // compressed form, for peers q would compress to, is computed at most once.
 import { compress, shouldCompress } from './compress.js';
 
+/**
+ * A condition on leaving: a published row waits on its journal write (the write-ahead barrier). When
+ * that write fails, the tickerplant withdraws the gate and no transport sends the message.
+ */
+export interface OutboundGate {
+  readonly withdrawn: boolean;
+}
+
+/** The gate new messages get (see withGate); undefined outside a publish. */
+let currentGate: OutboundGate | undefined;
+
+/**
+ * Runs fn with `gate` attached to every Outbound it creates: the tickerplant publishes rows whose
+ * journal record is still staged, and the subscriber registry need not know about journals.
+ */
+export function withGate<T>(gate: OutboundGate | undefined, fn: () => T): T {
+  const before = currentGate;
+  currentGate = gate;
+  try {
+    return fn();
+  } finally {
+    currentGate = before;
+  }
+}
+
 export class Outbound {
   private packed: Buffer | null | undefined;
   private forms: Map<string, unknown> | undefined;
+  readonly gate: OutboundGate | undefined = currentGate;
   constructor(readonly plain: Buffer) {}
 
   /** Another encoding of the same message (e.g. JSON for WebSocket clients), also computed once. */

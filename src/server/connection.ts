@@ -2,12 +2,15 @@
 // a bound on queued outbound bytes. Spec: code.kx.com/q/basics/ipc; kdb-ipc-and-tick.md §1, §2, §8.
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
+import type { Clock, Timer } from '../clock.js';
 import { IpcDecodeError, QError, TpError } from '../errors.js';
 import {
   decodeMessage, encodeMessage, error as qError, Framer, MsgType, Outbound, parseHandshake, replyCapability,
 } from '../ipc/index.js';
-import type { QValue } from '../ipc/index.js';
+import type { OutboundGate, QValue } from '../ipc/index.js';
 import type { Authenticator } from './auth.js';
+import type { InboundBudget, InboundHolder } from './inbound.js';
+import { MIN_PROGRESS_BYTES } from './limits.js';
 import type { Limits } from './limits.js';
 
 /** What the layer above does with a connection's traffic (q's .z.po, .z.pg/.z.ps, .z.pc). */
@@ -29,11 +32,11 @@ export interface Handler {
   beforeFlush?(): void;
 }
 
-export type CloseReason = 'peer' | 'badmsg' | 'slow' | 'shutdown' | 'handshake';
+export type CloseReason = 'peer' | 'badmsg' | 'slow' | 'shutdown' | 'handshake' | 'inbound' | 'stalled';
 
 type State = 'handshake' | 'open' | 'closed';
 
-export class Connection {
+export class Connection implements InboundHolder {
   /** The integer handle, q's .z.w. */
   readonly handle: number;
   user = '';
@@ -50,12 +53,19 @@ export class Connection {
   /** Whether this turn's messages are waiting for the end of the turn. */
   private corked = false;
   private out: Buffer[] = [];
+  /** Each queued message's journal gate (Outbound.gate): withdrawn ones never leave. */
+  private outGates: Array<OutboundGate | undefined> = [];
   private outBytes = 0;
   /** Messages held while the peer is not reading (see writeOut). */
   private backlog: Buffer[] = [];
   private backlogBytes = 0;
   private waitingDrain = false;
-  private handshakeTimer: NodeJS.Timeout | undefined;
+  private handshakeTimer: Timer | undefined;
+  /** Armed while a message is partly received: the minimum-progress check (Limits.readTimeoutMs). */
+  private readTimer: Timer | undefined;
+  /** socket.bytesRead and the bytes the frame still lacked when the read timer was armed. */
+  private progressMark = 0;
+  private missingAtMark = 0;
 
   constructor(
     readonly socket: Socket,
@@ -65,6 +75,8 @@ export class Connection {
     private readonly limits: Limits,
     log: Logger,
     isUnix: boolean,
+    private readonly clock: Clock,
+    private readonly inbound?: InboundBudget,
   ) {
     this.handle = handle;
     const addr = socket.remoteAddress ?? '';
@@ -76,14 +88,19 @@ export class Connection {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.log.debug({ err }, 'socket error'));
     socket.on('close', () => this.closed('peer'));
-    this.handshakeTimer = setTimeout(() => this.fail('handshake', 'handshake timeout'), limits.handshakeTimeoutMs);
-    this.handshakeTimer.unref();
+    this.handshakeTimer = clock.after(limits.handshakeTimeoutMs, () => this.fail('handshake', 'handshake timeout'));
   }
 
   get open(): boolean { return this.state === 'open'; }
 
   /** Bytes written but not yet accepted by the kernel. */
   get queuedBytes(): number { return this.socket.writableLength + this.backlogBytes; }
+
+  /** Memory held for a message not fully received yet (the inbound budget's view). */
+  get heldBytes(): number { return this.state === 'closed' ? 0 : this.framer.heldBytes; }
+
+  /** Bytes received of that message so far. */
+  get partialBytes(): number { return this.state === 'closed' ? 0 : this.framer.bufferedBytes; }
 
   /** Sends an async message (encodes it). */
   sendValue(value: QValue, msgType: MsgType = MsgType.Async): void {
@@ -97,13 +114,22 @@ export class Connection {
    */
   send(msg: Outbound): void {
     if (this.state !== 'open') return;
+    // Every enqueue is checked, this turn's messages included: replies to many frames that arrived in
+    // one read cannot pile up unchecked. Over the limit, the turn's messages are offered to the kernel
+    // first (a client that keeps reading takes a burst larger than the limit); only what the kernel does
+    // not take counts. Checked before adding, so one message larger than the limit still goes.
+    let queued = this.queuedBytes + this.outBytes;
+    if (queued > this.limits.maxQueuedBytes && this.outBytes > 0) {
+      this.flushHook();
+      this.writeOut();
+      queued = this.queuedBytes + this.outBytes;
+    }
+    if (queued > this.limits.maxQueuedBytes) {
+      this.log.warn({ queued, max: this.limits.maxQueuedBytes }, 'slow consumer dropped');
+      this.close('slow');
+      return;
+    }
     if (!this.corked) {
-      // The backlog is what earlier turns left unsent: this turn's messages are not in it yet.
-      if (this.queuedBytes > this.limits.maxQueuedBytes) {
-        this.log.warn({ queued: this.queuedBytes, max: this.limits.maxQueuedBytes }, 'slow consumer dropped');
-        this.close('slow');
-        return;
-      }
       this.corked = true;
       process.nextTick(this.uncork);
     }
@@ -111,12 +137,15 @@ export class Connection {
     this.outBytes += bytes.length;
     // Messages that lie next to each other in one buffer (the tickerplant cuts a turn's updates from one
     // slab) leave as one piece: one iovec, and one reference while the peer is not reading.
+    // (Only under one journal gate: a withdrawn row must stay separable.)
     const last = this.out.length > 0 ? this.out[this.out.length - 1] as Buffer : undefined;
-    if (last !== undefined && last.buffer === bytes.buffer && last.byteOffset + last.length === bytes.byteOffset) {
+    if (last !== undefined && this.outGates[this.outGates.length - 1] === msg.gate &&
+      last.buffer === bytes.buffer && last.byteOffset + last.length === bytes.byteOffset) {
       this.out[this.out.length - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + bytes.length);
       return;
     }
     this.out.push(bytes);
+    this.outGates.push(msg.gate);
   }
 
   private readonly uncork = (): void => {
@@ -132,9 +161,23 @@ export class Connection {
    */
   private writeOut(): void {
     if (this.out.length === 0) return;
-    const batch = this.out;
+    let batch = this.out;
+    const gates = this.outGates;
     this.out = [];
-    if (this.socket.writableNeedDrain || this.backlog.length > 0) {
+    this.outGates = [];
+    if (gates.some((g) => g !== undefined && g.withdrawn)) {
+      // Rows whose journal write failed: the write-ahead promise says they are never published.
+      batch = batch.filter((b, i) => {
+        const g = gates[i];
+        if (g === undefined || !g.withdrawn) return true;
+        this.outBytes -= b.length;
+        return false;
+      });
+      if (batch.length === 0) return;
+    }
+    // needDrain stays set until the 'drain' event even when the kernel took everything (writableLength 0):
+    // then writing on is not a backlog.
+    if ((this.socket.writableNeedDrain && this.socket.writableLength > 0) || this.backlog.length > 0) {
       for (const b of batch) this.backlog.push(b);
       this.backlogBytes += this.outBytes;
       this.outBytes = 0;
@@ -175,7 +218,10 @@ export class Connection {
     if (this.state === 'closed') return;
     const wasOpen = this.state === 'open';
     this.state = 'closed';
-    if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+    this.handshakeTimer?.cancel();
+    this.readTimer?.cancel();
+    this.readTimer = undefined;
+    this.inbound?.release(this);
     if (reason === 'shutdown' || reason === 'badmsg') {
       // Let replies already queued (e.g. to requests before a bad frame, as q sends them) drain,
       // but never wait on a peer that does not close its side.
@@ -184,6 +230,11 @@ export class Connection {
       setTimeout(() => this.socket.destroy(), 1000).unref();
     } else {
       this.socket.destroy(reason === 'slow' ? new Error('slow consumer') : undefined); // one error for all queued writes: without it Node builds one per write (a stall of ~70 ms per 8 MiB backlog)
+      this.out = [];
+      this.outGates = [];
+      this.outBytes = 0;
+      this.backlog = [];
+      this.backlogBytes = 0;
     }
     if (wasOpen) this.handler.onClose?.(this, reason);
   }
@@ -196,9 +247,9 @@ export class Connection {
     this.close(reason);
   }
 
-  private fail(reason: CloseReason, message: string, err?: unknown): void {
+  private fail(reason: CloseReason, message: string, err?: unknown, detail?: Record<string, number>): void {
     if (this.state === 'closed') return;
-    this.log.warn({ reason, err: err instanceof Error ? err.message : undefined }, message);
+    this.log.warn({ reason, err: err instanceof Error ? err.message : undefined, ...detail }, message);
     this.close(reason);
   }
 
@@ -215,7 +266,7 @@ export class Connection {
       }
       if (!hs) { this.pending = chunk; return; }
       this.pending = Buffer.alloc(0);
-      if (this.handshakeTimer) clearTimeout(this.handshakeTimer);
+      this.handshakeTimer?.cancel();
       if (!this.auth.check(hs.user, hs.password)) {
         // q closes without sending a byte; the client reports 'access.
         this.log.warn({ user: hs.user }, 'access denied');
@@ -241,7 +292,41 @@ export class Connection {
       this.framer.push(chunk, this.onFrame);
     } catch (err) {
       this.fail('badmsg', 'bad frame', err);
+      return;
     }
+    if (this.state !== 'open') return;
+    this.inbound?.update(this);
+    if (this.framer.missingBytes > 0) {
+      if (!this.readTimer) this.armReadTimer();
+    } else if (this.readTimer) {
+      this.readTimer.cancel();
+      this.readTimer = undefined;
+    }
+  }
+
+  /** The inbound budget is exhausted and this connection holds the most of it. */
+  dropForInbound(total: number, max: number): void {
+    this.fail('inbound', 'inbound budget exceeded', undefined,
+      { received: this.framer.bufferedBytes, held: this.framer.heldBytes, total, max });
+  }
+
+  /**
+   * Minimum progress for a started message: in each readTimeoutMs it must gain MIN_PROGRESS_BYTES or
+   * the rest of it. One timer per period, not per chunk: a trickling sender costs nothing extra.
+   */
+  private armReadTimer(): void {
+    this.progressMark = this.socket.bytesRead;
+    this.missingAtMark = this.framer.missingBytes;
+    this.readTimer = this.clock.after(this.limits.readTimeoutMs, () => {
+      this.readTimer = undefined;
+      if (this.state !== 'open' || this.framer.missingBytes === 0) return;
+      const gained = this.socket.bytesRead - this.progressMark;
+      if (gained < Math.min(MIN_PROGRESS_BYTES, this.missingAtMark)) {
+        this.fail('stalled', 'message stalled', undefined, { gained, missing: this.framer.missingBytes, ms: this.limits.readTimeoutMs });
+        return;
+      }
+      this.armReadTimer();
+    });
   }
 
   private readonly onFrame = (frame: Buffer): void => {

@@ -4,10 +4,13 @@ import { existsSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
+import { systemClock } from '../clock.js';
+import type { Clock } from '../clock.js';
 import type { Authenticator } from './auth.js';
 import { allowAll } from './auth.js';
 import { Connection } from './connection.js';
 import type { Handler } from './connection.js';
+import { InboundBudget } from './inbound.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import type { Limits } from './limits.js';
 
@@ -16,6 +19,8 @@ export interface ServerOptions {
   readonly log: Logger;
   readonly authenticator?: Authenticator;
   readonly limits?: Partial<Limits>;
+  /** Timers (handshake timeout, minimum progress). [systemClock()] */
+  readonly clock?: Clock;
 }
 
 export interface ListenAddress {
@@ -33,11 +38,23 @@ export class IpcServer {
   private nextHandle = 4; // q's first client handles are small file descriptors; never reused here
   readonly limits: Limits;
   private readonly auth: Authenticator;
+  private readonly clock: Clock;
+  /** Memory held for partly received messages, over every connection. */
+  readonly inbound: InboundBudget;
+  /** Accepted sockets per peer address (not unix: one local address for every client). */
+  private readonly perPeer = new Map<string, number>();
+  /** Connections refused at accept (max connections, total or per peer). */
+  refused = 0;
 
   constructor(private readonly options: ServerOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.auth = options.authenticator ?? allowAll;
+    this.clock = options.clock ?? systemClock();
+    this.inbound = new InboundBudget(this.limits.maxInboundBytes);
   }
+
+  /** Accepted connections, handshaking ones included. */
+  get size(): number { return this.all.size; }
 
   /** Open connections by handle. */
   get handles(): ReadonlyMap<number, Connection> { return this.connections; }
@@ -78,6 +95,21 @@ export class IpcServer {
   }
 
   private accept(socket: net.Socket, isUnix: boolean): void {
+    // Checked before anything is read or allocated: idle connections up to the fd limit would lock
+    // honest clients out. The socket is closed at once; a q client sees the connection end.
+    const address = isUnix ? undefined : socket.remoteAddress ?? '';
+    const fromPeer = address === undefined ? 0 : this.perPeer.get(address) ?? 0;
+    const { maxConnections, maxConnectionsPerPeer } = this.limits;
+    if (this.all.size >= maxConnections || fromPeer >= maxConnectionsPerPeer) {
+      this.refused++;
+      const total = this.all.size >= maxConnections;
+      this.options.log.warn({ peer: address ?? 'unix', connections: total ? this.all.size : fromPeer,
+        max: total ? maxConnections : maxConnectionsPerPeer, scope: total ? 'total' : 'peer' }, 'connection refused: too many connections');
+      socket.on('error', () => undefined);
+      socket.destroy();
+      return;
+    }
+    if (address !== undefined) this.perPeer.set(address, fromPeer + 1);
     const handle = this.nextHandle++;
     const handler = this.options.handler;
     const wrapped = {
@@ -96,9 +128,16 @@ export class IpcServer {
         handler.onClose?.(c, reason);
       },
     };
-    const conn = new Connection(socket, handle, wrapped, this.auth, this.limits, this.options.log, isUnix);
+    const conn = new Connection(socket, handle, wrapped, this.auth, this.limits, this.options.log, isUnix,
+      this.clock, this.inbound);
     this.all.add(conn);
-    socket.once('close', () => this.all.delete(conn));
+    socket.once('close', () => {
+      this.all.delete(conn);
+      this.inbound.release(conn);
+      if (address === undefined) return;
+      const n = (this.perPeer.get(address) ?? 1) - 1;
+      if (n <= 0) this.perPeer.delete(address); else this.perPeer.set(address, n);
+    });
   }
 
   /** Stops listening and closes every client. */

@@ -7,6 +7,7 @@ import net from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Test } from 'tap';
+import type { Clock } from '../../src/clock.js';
 import { QError } from '../../src/errors.js';
 import { NULL, float, list, long, MsgType, sym, symbols, text } from '../../src/ipc/index.js';
 import type { QValue } from '../../src/ipc/index.js';
@@ -180,6 +181,7 @@ export interface StartOptions {
   readonly authenticator?: Authenticator;
   readonly host?: string;
   readonly level?: 'info' | 'debug';
+  readonly clock?: Clock;
 }
 
 /** An IpcServer with a TestHandler listening on TCP port 0, closed in t.teardown. */
@@ -191,6 +193,7 @@ export async function startServer(t: Test, opts: StartOptions = {}): Promise<Sta
     log: createLogger(opts.level ?? 'info', sink),
     ...(opts.limits ? { limits: opts.limits } : {}),
     ...(opts.authenticator ? { authenticator: opts.authenticator } : {}),
+    ...(opts.clock ? { clock: opts.clock } : {}),
   });
   t.teardown(() => server.close());
   const addr = await server.listenTcp(0, opts.host ?? '127.0.0.1');
@@ -248,9 +251,10 @@ export class RawClient {
     this.closed = new Promise((r) => socket.once('close', () => { this.wake(); r(); }));
   }
 
-  static connect(where: { port: number; host?: string } | { path: string }): Promise<RawClient> {
+  static connect(where: { port: number; host?: string; localAddress?: string } | { path: string }): Promise<RawClient> {
     return new Promise((resolve, reject) => {
-      const socket = 'path' in where ? net.connect(where.path) : net.connect(where.port, where.host ?? '127.0.0.1');
+      const socket = 'path' in where ? net.connect(where.path)
+        : net.connect({ port: where.port, host: where.host ?? '127.0.0.1', ...(where.localAddress ? { localAddress: where.localAddress } : {}) });
       socket.once('error', reject);
       socket.once('connect', () => {
         socket.off('error', reject);
