@@ -47,6 +47,11 @@ export function decompress(message: Buffer, maxBytes: number): Buffer {
   if (size > maxBytes) { // the same limit, and code, the framer applies to wire lengths
     throw new IpcDecodeError('IPC_ERR_TOO_LARGE', `uncompressed size ${size} exceeds ${maxBytes}`);
   }
+  // Refused before allocating: a claim the stream cannot possibly fill is a lie, however small.
+  const most = maxExpansion(message.length);
+  if (size > most) {
+    throw corrupt(`uncompressed size ${size} is more than ${message.length} compressed bytes can hold (${most})`);
+  }
   // allocUnsafe is safe: expandStream writes every byte before it is read and fills out exactly.
   const out = Buffer.allocUnsafe(size);
   out[0] = message[0] as number;
@@ -56,6 +61,17 @@ export function decompress(message: Buffer, maxBytes: number): Buffer {
   writeU32(out, 4, size, little);
   expandStream(message, out);
   return out;
+}
+
+/**
+ * The largest message `length` compressed bytes can expand to: every group at best is one flag byte and
+ * eight 2-byte back-references of 2 + 255 bytes each (§5.3): 17 bytes → 2056. A header claiming more is
+ * corrupt, and refusing it before the allocation keeps decompression within a fixed multiple of the
+ * bytes received (the framer's limit bounds those).
+ */
+export function maxExpansion(length: number): number {
+  const stream = Math.max(0, length - STREAM_START);
+  return HEADER + Math.ceil(stream / GROUP_RESERVE) * 8 * 257;
 }
 
 /**

@@ -12,9 +12,36 @@ export interface DecodeOptions {
   readonly littleEndian?: boolean;
   /** Deepest nesting of lists/dicts/tables accepted. [maxDepth=64] */
   readonly maxDepth?: number;
+  /**
+   * Memory the decoded value may cost, as estimated below, in bytes.
+   * [budget = DECODE_BUDGET_FACTOR × payload bytes + DECODE_BUDGET_FLOOR]
+   */
+  readonly budget?: number;
 }
 
 export const DEFAULT_MAX_DEPTH = 64;
+
+// ---- work budget ------------------------------------------------------------------------------
+// Bytes bound the wire, not the work: 2 bytes of `::` become a JS object and an array slot (~48 bytes),
+// so a 256 MiB general list of 134M `::` would need gigabytes. Each value is charged an estimate of its
+// heap cost before it is built (a list's items when its count is read, before the array exists), and
+// decoding stops with IPC_ERR_TOO_LARGE once the estimate passes the budget. Typed vectors cost about
+// their bytes, so columnar data (what feeds send) is never near the budget; only many small boxed values
+// are. Estimates (64-bit V8): an object with its slot in the parent 48, a vector's header and typed
+// array 96, a new string 24 + its length, a bigint 24.
+/** Budget per payload byte. */
+export const DECODE_BUDGET_FACTOR = 8;
+/** Budget every message has whatever its size (small messages are never refused for their shape). */
+export const DECODE_BUDGET_FLOOR = 1 << 20;
+const COST_VALUE = 48;
+const COST_VECTOR = 96;
+const COST_STRING = 24;
+const COST_BIGINT = 24;
+
+/** The budget decodePayload applies to a payload of `bytes` bytes unless told otherwise. */
+export function decodeBudget(bytes: number): number {
+  return DECODE_BUDGET_FACTOR * bytes + DECODE_BUDGET_FLOOR;
+}
 const HOST_LITTLE_ENDIAN = new Uint8Array(new Uint16Array([1]).buffer)[0] === 1;
 
 const truncated = (): IpcDecodeError => new IpcDecodeError('IPC_ERR_TRUNCATED', 'message truncated');
@@ -38,7 +65,10 @@ export function decodeAt(buf: Buffer, offset: number, end: number, options: Deco
   END = end;
   LE = options.littleEndian ?? true;
   MAX_DEPTH = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+  BUDGET = options.budget ?? decodeBudget(end - offset);
+  LIMIT = BUDGET;
   try {
+    charge(COST_VALUE);
     const value = readValue(0);
     return { value, end: pos };
   } finally {
@@ -62,6 +92,16 @@ let pos = 0;
 let END = 0;
 let LE = true;
 let MAX_DEPTH = DEFAULT_MAX_DEPTH;
+/** What the value being decoded may still cost, and its whole budget (for the message). */
+let BUDGET = 0;
+let LIMIT = 0;
+
+function charge(bytes: number): void {
+  BUDGET -= bytes;
+  if (BUDGET < 0) {
+    throw new IpcDecodeError('IPC_ERR_TOO_LARGE', `decoding would cost more than its budget of ${LIMIT} bytes`);
+  }
+}
 
 function need(n: number): void {
   if (pos + n > END) throw truncated();
@@ -109,7 +149,10 @@ function cstring(): string {
   pos = p + 1;
   const n = p - start;
   if (n === 0) return '';
-  if (!ascii || n > 32) return buf.toString('utf8', start, p);
+  if (!ascii || n > 32) {
+    charge(COST_STRING + n);
+    return buf.toString('utf8', start, p);
+  }
   const slot = (h ^ n) & (INTERN_SLOTS - 1);
   const hit = interned[slot];
   if (hit !== undefined && hit.length === n) {
@@ -117,6 +160,7 @@ function cstring(): string {
     while (k < n && hit.charCodeAt(k) === buf[start + k]) k++;
     if (k === n) return hit;
   }
+  charge(COST_STRING + n); // a repeat found above costs nothing
   const s = buf.toString('latin1', start, p);
   interned[slot] = s;
   return s;
@@ -139,6 +183,7 @@ function readValue(depth: number): QValue {
     case QType.List: {
       const attr = readAttr();
       const n = readCount(1);
+      charge(COST_VALUE * n);
       const items = new Array<QValue>(n);
       for (let i = 0; i < n; i++) items[i] = readValue(d);
       const list: QList = { type: 0, attr, items };
@@ -147,11 +192,13 @@ function readValue(depth: number): QValue {
     case QType.Table: return readTable(d);
     case QType.Dict:
     case QType.SortedDict: {
+      charge(2 * COST_VALUE);
       const keys = readValue(d);
       const values = readValue(d);
       return { type: t, keys, values };
     }
     case QType.Lambda: {
+      charge(COST_VALUE);
       const context = cstring();
       const src = readValue(d);
       if (src.type !== 10) throw new IpcDecodeError('IPC_ERR_BAD_TYPE', 'lambda source is not a string');
@@ -164,11 +211,13 @@ function readValue(depth: number): QValue {
     case QType.Projection:
     case QType.Composition: {
       const n = readCount(1);
+      charge(COST_VALUE * n);
       const items = new Array<QValue>(n);
       for (let i = 0; i < n; i++) items[i] = readValue(d);
       return { type: t, items };
     }
     case 106: case 107: case 108: case 109: case 110: case 111: {
+      charge(COST_VALUE);
       const derived: QDerived = { type: t, fn: readValue(d) };
       return derived;
     }
@@ -187,7 +236,7 @@ function readAtom(t: number): QAtom {
   const p = pos;
   switch (t) {
     case -1: need(1); pos = p + 1; return { type: -1, value: B[p] !== 0 };
-    case -2: need(16); pos = p + 16; return { type: -2, value: guidText(B, p) };
+    case -2: need(16); pos = p + 16; charge(COST_STRING + 36); return { type: -2, value: guidText(B, p) };
     case -4: need(1); pos = p + 1; return { type: -4, value: B[p] as number };
     case -5: need(2); pos = p + 2; return { type: -5, value: view.getInt16(p, LE) };
     case -6: case -13: case -14: case -17: case -18: case -19:
@@ -195,6 +244,7 @@ function readAtom(t: number): QAtom {
       return { type: t as QIntegralAtomType, value: view.getInt32(p, LE) };
     case -7: case -12: case -16:
       need(8); pos = p + 8;
+      charge(COST_BIGINT);
       return { type: t as QBigAtomType, value: view.getBigInt64(p, LE) };
     case -8: need(4); pos = p + 4; return { type: -8, value: view.getFloat32(p, LE) };
     case -9: case -15:
@@ -210,6 +260,7 @@ function readVector(t: number): QVector {
   const attr = readAttr();
   if (t === QType.Symbol) {
     const n = readCount(1);
+    charge(COST_VECTOR + 8 * n);
     const data = new Array<string>(n);
     for (let i = 0; i < n; i++) data[i] = cstring();
     return { type: 11, attr, data };
@@ -217,6 +268,7 @@ function readVector(t: number): QVector {
   const width = ELEMENT_WIDTH[t] as number;
   const n = readCount(width);
   const bytes = n * width;
+  charge(COST_VECTOR + bytes);
   const src = B.subarray(pos, pos + bytes);
   pos += bytes;
   const swap = width > 1 && t !== QType.Guid && LE !== HOST_LITTLE_ENDIAN;
@@ -235,6 +287,7 @@ function readVector(t: number): QVector {
 
 function readTable(depth: number): QTable {
   const attr = readAttr();
+  charge(COST_VALUE);
   const inner = readValue(depth);
   if (inner.type !== QType.Dict || inner.keys.type !== QType.Symbol || inner.values.type !== QType.List ||
     inner.keys.data.length !== inner.values.items.length) {

@@ -2,10 +2,13 @@
 export * from './types.js';
 export * from './values.js';
 export * from './temporal.js';
-export { decodePayload, decodeAt, skipValue, DEFAULT_MAX_DEPTH, type DecodeOptions } from './decode.js';
+export {
+  decodePayload, decodeAt, skipValue, decodeBudget, DEFAULT_MAX_DEPTH, DECODE_BUDGET_FACTOR, DECODE_BUDGET_FLOOR,
+  type DecodeOptions,
+} from './decode.js';
 export { encodePayload, encodeMessage, writeHeader, HEADER_BYTES } from './encode.js';
 export { readHeader, decodeMessage, type Header, type Message, type MessageLimits } from './frame.js';
-export { compress, decompress, shouldCompress } from './compress.js';
+export { compress, decompress, maxExpansion, shouldCompress } from './compress.js';
 export { Outbound, withGate, type OutboundGate } from './outbound.js';
 export { Framer } from './framer.js';
 export { parseHandshake, replyCapability, type Handshake } from './handshake.js';
