@@ -130,13 +130,15 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     bindDevPay(env, payments.backend);
   }
   chain?.follow(tp, env);
+  // -u applies to every interface: IPC, the WebSocket gateway and /metrics.
+  const users = config.usersFile ? loadUsersFile(config.usersFile) : undefined;
   const server: IpcServer = new IpcServer({
     handler: new Dispatcher(tp, registry, env, log, {
       ...(paywall ? { onClose: (h: number) => paywall.disconnect(h) } : {}),
       onConnectionClose: (c, reason) => metrics?.connectionClosed(c, reason),
     }),
     log: log.child({ mod: 'ipc' }),
-    ...(config.usersFile ? { authenticator: loadUsersFile(config.usersFile) } : {}),
+    ...(users ? { authenticator: users } : {}),
     limits: {
       maxMessageBytes: config.maxMessageBytes,
       maxQueuedBytes: config.maxQueuedBytes,
@@ -177,6 +179,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
         now: () => Number(clock.nowNanos() / 1_000_000n),
         devPay: devPayFor(payments?.backend),
         metrics: metrics.handler,
+        authenticator: users,
       });
     }
   } catch (err) {

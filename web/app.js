@@ -54,20 +54,47 @@ const state = {
 
 // ---- connection --------------------------------------------------------------------------------
 
+/** user:password for a tickerplant started with -u, kept for this tab only (docs/websocket.md, Credentials). */
+const AUTH_KEY = 'tickerplant-credentials';
+
+const base64 = (text) => btoa(String.fromCharCode(...new TextEncoder().encode(text)));
+
+/** The credentials as the subprotocol the gateway reads: auth.<base64url(user:password)>. */
+function authProtocol(credentials) {
+  return 'auth.' + base64(credentials).replace(/\+/g, '-').replace(/\//g, '_').replace(/=+$/, '');
+}
+
+/** After a socket that never opened: asks GET ws whether credentials are needed, and if so asks the user. */
+async function askCredentialsIfNeeded() {
+  const saved = sessionStorage.getItem(AUTH_KEY);
+  const headers = saved ? { authorization: 'Basic ' + base64(saved) } : {};
+  let status = 0;
+  try { status = (await fetch('ws', { headers, cache: 'no-store' })).status; } catch { return false; }
+  if (status !== 401) return false;
+  const user = prompt(saved ? 'Wrong user or password. User name:' : 'This tickerplant needs a user name:');
+  if (user === null) return false;
+  const password = prompt(`Password for ${user}:`) ?? '';
+  sessionStorage.setItem(AUTH_KEY, `${user}:${password}`);
+  return true;
+}
+
 function connect() {
   const url = new URL('ws', location.href);
   url.protocol = location.protocol === 'https:' ? 'wss:' : 'ws:';
-  const ws = new WebSocket(url);
+  const saved = sessionStorage.getItem(AUTH_KEY);
+  const ws = saved ? new WebSocket(url, ['tickerplant', authProtocol(saved)]) : new WebSocket(url);
   state.ws = ws;
-  ws.addEventListener('open', () => { state.reconnectMs = 1000; });
+  let opened = false;
+  ws.addEventListener('open', () => { opened = true; state.reconnectMs = 1000; });
   ws.addEventListener('message', (e) => {
     let msg;
     try { msg = JSON.parse(e.data); } catch { return; }
     handle(msg);
   });
-  ws.addEventListener('close', () => {
+  ws.addEventListener('close', async () => {
     if (state.ws !== ws) return;
     state.ws = null;
+    if (!opened && await askCredentialsIfNeeded()) { connect(); return; }
     el.subscribe.disabled = true;
     el.reattach.disabled = true;
     for (const sym of state.series.keys()) state.broken.add(sym);

@@ -39,6 +39,45 @@ export interface HttpOptions {
   readonly heartbeatMs?: number | undefined;
   /** Unix ms from the tickerplant's clock. [Date.now] */
   readonly now?: (() => number) | undefined;
+  /**
+   * `-u`'s users: with it, /metrics and the WebSocket upgrade require them (docs/websocket.md,
+   * "Credentials"); /healthz and the page's files stay open. [anyone]
+   */
+  readonly authenticator?: { check(user: string, password: string): boolean } | undefined;
+}
+
+/** The WebSocket subprotocol the gateway speaks; a client sending credentials offers it beside them. */
+export const WS_PROTOCOL = 'tickerplant';
+/** Prefix of the subprotocol that carries `base64url(user:password)` (browsers cannot set Authorization). */
+export const WS_AUTH_PREFIX = 'auth.';
+
+interface Credentials { readonly user: string; readonly password: string }
+
+function splitCredentials(text: string): Credentials | undefined {
+  const colon = text.indexOf(':');
+  return colon < 0 ? undefined : { user: text.slice(0, colon), password: text.slice(colon + 1) };
+}
+
+/**
+ * Credentials of a request: HTTP Basic (RFC 7617) in Authorization, or, for a WebSocket upgrade, a
+ * `auth.<base64url(user:password)>` entry in Sec-WebSocket-Protocol.
+ */
+export function requestCredentials(req: IncomingMessage, allowProtocol: boolean): Credentials | undefined {
+  const auth = req.headers.authorization;
+  if (auth !== undefined) {
+    const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(auth);
+    return m ? splitCredentials(Buffer.from(m[1] as string, 'base64').toString('utf8')) : undefined;
+  }
+  if (!allowProtocol) return undefined;
+  const offered = req.headers['sec-websocket-protocol'];
+  if (offered === undefined) return undefined;
+  for (const p of offered.split(',')) {
+    const v = p.trim();
+    if (v.startsWith(WS_AUTH_PREFIX) && /^[A-Za-z0-9_-]+$/.test(v.slice(WS_AUTH_PREFIX.length))) {
+      return splitCredentials(Buffer.from(v.slice(WS_AUTH_PREFIX.length), 'base64url').toString('utf8'));
+    }
+  }
+  return undefined;
 }
 
 export interface HttpServer {
@@ -95,6 +134,16 @@ export async function startHttp(o: HttpOptions): Promise<HttpServer> {
     tp: o.tp, registry: o.registry ?? new SubscriberRegistry(), clock: o.clock ?? systemClock(), paywall: o.paywall, devPay: o.devPay, log: o.log.child({ mod: 'ws' }),
     allowedOrigins: o.allowedOrigins, limits: o.limits, heartbeatMs: o.heartbeatMs, now: o.now,
   });
+  /** Whether the request may pass: no users file, or credentials it accepts. */
+  const authorized = (req: IncomingMessage, allowProtocol: boolean): boolean => {
+    if (!o.authenticator) return true;
+    const c = requestCredentials(req, allowProtocol);
+    return c !== undefined && o.authenticator.check(c.user, c.password);
+  };
+  const denied = (req: IncomingMessage, path: string, allowProtocol: boolean): void => {
+    // The user only (never the password); one line per refusal, as for IPC's 'access.
+    log.warn({ path, who: requestCredentials(req, allowProtocol)?.user ?? null, remote: req.socket.remoteAddress ?? null }, 'http access denied');
+  };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
@@ -102,8 +151,22 @@ export async function startHttp(o: HttpOptions): Promise<HttpServer> {
     if (!known || (path === '/metrics' && !o.metrics)) { plain(res, 404, 'not found'); return; }
     if (req.method !== 'GET' && req.method !== 'HEAD') { plain(res, 405, 'method not allowed', { allow: 'GET, HEAD' }); return; }
     if (path === '/healthz') { plain(res, 200, 'ok'); return; }
-    if (path === '/metrics' && o.metrics) { await o.metrics(req, res); return; }
-    if (path === '/ws') { plain(res, 426, 'this is a WebSocket endpoint', { upgrade: 'websocket' }); return; }
+    if (path === '/metrics' && o.metrics) {
+      if (!authorized(req, false)) {
+        denied(req, path, false);
+        plain(res, 401, 'access', { 'www-authenticate': 'Basic realm="tickerplant", charset="UTF-8"' });
+        return;
+      }
+      await o.metrics(req, res);
+      return;
+    }
+    if (path === '/ws') {
+      // The page asks here whether the socket needs credentials (a failed upgrade shows it no status).
+      // No WWW-Authenticate: the browser's own dialog would not reach the WebSocket.
+      if (!authorized(req, false)) { plain(res, 401, 'access'); return; }
+      plain(res, 426, 'this is a WebSocket endpoint', { upgrade: 'websocket' });
+      return;
+    }
     const asset = assets.get(path) as Asset;
     res.writeHead(200, { 'content-type': asset.type, 'content-length': asset.body.length, ...SECURITY_HEADERS });
     res.end(req.method === 'HEAD' ? undefined : asset.body);
@@ -120,6 +183,11 @@ export async function startHttp(o: HttpOptions): Promise<HttpServer> {
     socket.on('error', (err: Error) => log.debug({ err: err.message }, 'upgrade socket error'));
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
     if (path !== '/ws') { refuse(socket, 404, 'Not Found', 'not found'); return; }
+    if (!authorized(req, true)) {
+      denied(req, path, true);
+      refuse(socket, 401, 'Unauthorized', 'access');
+      return;
+    }
     gateway.handleUpgrade(req, socket, head);
   });
   server.on('clientError', (err, socket) => {

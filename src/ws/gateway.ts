@@ -201,6 +201,9 @@ export class WsGateway {
     this.backend = o.paywall === undefined ? 'none' : o.devPay !== undefined ? 'dev' : 'lnd';
     this.wss = new WebSocketServer({
       noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: this.limits.maxPayload,
+      // A client sending credentials as a subprotocol (docs/websocket.md) offers 'tickerplant' beside them:
+      // that is the one answered, never the credential.
+      handleProtocols: (offered: Set<string>) => (offered.has('tickerplant') ? 'tickerplant' : false),
     });
     const ms = o.heartbeatMs ?? 30_000;
     if (ms > 0) this.heartbeat = o.clock.every(ms, () => this.sweep());
