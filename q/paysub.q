@@ -31,6 +31,7 @@ describe:{[r]
   v:b32?(i+1)_-6_r;
   m:(hrp?first hrp inter .Q.n)_hrp;
   amt:$[0=count m;0N;(last m)in"munp";("J"$-1_m)*("munp"!100000 100 0.1 0.0001)last m;100000000*"J"$m];
+  if[(not null amt)&amt=floor amt;amt:"j"$amt];   / whole sats as a long: 10000000, not 1e+07
   p:7;memo:"";
   while[p<count v;
     n:32 sv v p+1 2;
@@ -38,17 +39,21 @@ describe:{[r]
     p+:3+n];
   `amount`memo!(amt;memo)}
 
-/ pays a payment request; returns the preimage (base64)
-nodev:{'"cannot pay (",x,"): load qlnd (QLND=path/qlnd.q) or run the tickerplant with --lightning dev"}
+/ sats for display: a long prints in full (a float would print 1e+07); millisats keep 3 decimals
+sats:{$[-7h=type x;string x;null x;"?";.Q.f[3;x]]}
+
+/ pays a payment request; returns the preimage (base64). The tickerplant's own error is shown as it is;
+/ only 'access (no .dev.pay: not the dev node) gets the hint about qlnd
+devfail:{'$[x~"access";"cannot pay: the tickerplant has no dev node (--lightning dev); load qlnd (QLND=path/qlnd.q) to pay from your lnd";"payment failed: ",x]}
 pay:{[req]
-  r:$[`lnd in key`;.lnd.sendPayment enlist[`payment_request]!enlist req;@[h;(`.dev.pay;req);nodev]];
-  if[count e:$[`payment_error in key r;r`payment_error;""];'e];
+  r:$[`lnd in key`;.lnd.sendPayment enlist[`payment_request]!enlist req;@[h;(`.dev.pay;req);devfail]];
+  if[count e:$[`payment_error in key r;r`payment_error;""];'"payment failed: ",e];
   r`payment_preimage}
 
 / shows an invoice dict (`r_hash`payment_request`add_index) and pays it
 settle:{[inv]
   d:describe r:inv`payment_request;
-  -1"invoice: ",string[d`amount]," sat; memo: ",d[`memo],"\npayment_request: ",r;
+  -1"invoice: ",sats[d`amount]," sat; memo: ",d[`memo],"\npayment_request: ",r;
   preimage::pay r;
   -1"paid";}
 
@@ -62,8 +67,12 @@ subscribe:{
   -1"subscribed to ",string[t],$[null first s;"";" for "," "sv string s];
   if[3=count r;settle r 2];}
 
-/ lost the tickerplant: try again every second, re-attaching within the paid period without paying
+/ lost the tickerplant: try again every second, re-attaching within the paid period without paying.
+/ The timer stops only once the subscription is back: a failed subscribe[] (refused proof, payment
+/ error) closes the new handle and the next tick tries again
+reconnect:{h::hopen(x;1000);subscribe[];system"t 0";-1"reconnected";}
+retry:{-2"reconnect failed: ",x;if[h;@[hclose;h;::];h::0];}
 .z.pc:{if[x=h;h::0;-2"tickerplant connection lost";system"t 1000"]}
-.z.ts:{if[not h;@[{h::hopen(x;1000);system"t 0";subscribe[]};hp;{-2"reconnect failed: ",x;}]]}
+.z.ts:{if[not h;@[reconnect;hp;retry]]}
 
 subscribe[]

@@ -180,6 +180,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
         devPay: devPayFor(payments?.backend),
         metrics: metrics.handler,
         authenticator: users,
+        allowedOrigins: config.allowedOrigins,
       });
     }
   } catch (err) {

@@ -41,6 +41,9 @@ export interface Config {
   readonly invoiceExpirySeconds: number;
   readonly devAutopayMs: number | undefined;
   readonly httpPort: number | undefined;
+  /** --allowed-origins: browser origins (scheme://host[:port]) that may open the WebSocket besides the
+   * page's own; ['*'] = any; undefined = the page's own and localhost. */
+  readonly allowedOrigins: readonly string[] | undefined;
   readonly demoFeed: boolean;
   /** --chain [host]:port[:user:password]: a chained TP (chainedtick.q) of that upstream; undefined: off. */
   readonly chain: string | undefined;
@@ -87,6 +90,7 @@ export const OPTIONS: Record<string, OptionSpec> = {
   'invoice-expiry': { type: 'string', help: 'invoice expiry in seconds', def: '3600' },
   'dev-autopay': { type: 'string', help: 'dev backend: settle every invoice after this many ms', def: 'off' },
   'http-port': { type: 'string', help: 'HTTP port for the web page, WebSocket gateway and /metrics', def: 'off' },
+  'allowed-origins': { type: 'string', help: "comma-separated browser origins allowed on the WebSocket besides the page's own, '*' = any", def: 'the page and localhost' },
   'demo-feed': { type: 'boolean', help: 'publish simulated trades and quotes', def: 'false' },
   chain: { type: 'string', help: 'chained TP (chainedtick.q): subscribe to the upstream TP [host]:port[:user:password] and republish; its tables, no journal, no SRC/DST; upstream must not charge it', def: 'off' },
   help: { short: 'h', type: 'boolean', help: 'show this help', def: '' },
@@ -98,6 +102,24 @@ const int = (name: string, v: string, min = 0): number => {
   if (!Number.isInteger(n) || n < min) throw new ConfigError(`--${name} must be an integer >= ${min}, got '${v}'`);
   return n;
 };
+
+/** --allowed-origins: '*' or a comma list of origins as browsers send them (scheme://host[:port], no path). */
+function origins(v: string | undefined): string[] | undefined {
+  if (v === undefined) return undefined;
+  const list = v.split(',').map((o) => o.trim()).filter(Boolean);
+  if (list.length === 0) throw new ConfigError(`--allowed-origins needs '*' or origins such as https://example.com`);
+  for (const o of list) {
+    if (o === '*') continue;
+    let url: URL;
+    try {
+      url = new URL(o);
+    } catch {
+      throw new ConfigError(`--allowed-origins: '${o}' is not an origin such as https://example.com`);
+    }
+    if (url.origin === 'null' || url.pathname !== '/' || url.search !== '' || url.hash !== '' || url.username !== '') throw new ConfigError(`--allowed-origins: '${o}' is not an origin (scheme://host[:port], no path)`);
+  }
+  return list.map((o) => (o === '*' ? o : new URL(o).origin));
+}
 
 /** `1h`, `30m`, `45s`, `500ms` or plain ms. */
 export function parseDuration(name: string, v: string): number {
@@ -191,6 +213,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = {}): P
     invoiceExpirySeconds: int('invoice-expiry', get('invoice-expiry') ?? '3600', 1),
     devAutopayMs: get('dev-autopay') === undefined ? undefined : int('dev-autopay', get('dev-autopay') as string),
     httpPort: get('http-port') === undefined ? undefined : int('http-port', get('http-port') as string),
+    allowedOrigins: origins(get('allowed-origins')),
     demoFeed: v['demo-feed'] === true,
     chain: get('chain') || undefined,
   };

@@ -1,7 +1,7 @@
 // The paywall's q names: .u.pendingInvoices (the seed's table), .u.subPaid (proof of payment) and, with
 // the dev node only, .dev.pay. Rendering only: the paywall decides, these turn its answers into q values.
 import { QError } from '../errors.js';
-import { dict, list, str, symbols, text } from '../ipc/index.js';
+import { dict, list, long, str, symbols, text } from '../ipc/index.js';
 import type { QValue } from '../ipc/index.js';
 import type { CallContext, Env } from '../q/index.js';
 import { readFilter, tableName } from '../tick/index.js';
@@ -21,7 +21,8 @@ export function bindPaywall(env: Env, paywall: Paywall, subscriberFor: (ctx: Cal
   });
 }
 
-/** .dev.pay[payment_request]: pay the built-in dev node; answers like lnd's SendPayment (base64). */
+/** .dev.pay[payment_request]: pay the built-in dev node; answers like lnd's SendPayment (hash and preimage
+ * base64 strings) with the amount paid as a long, as q would hold a number. */
 export function bindDevPay(env: Env, backend: InvoiceBackend): void {
   const pay = backend.pay?.bind(backend);
   if (!pay) return;
@@ -36,6 +37,6 @@ export function bindDevPay(env: Env, backend: InvoiceBackend): void {
     }
     return dict(symbols(['payment_hash', 'payment_preimage', 'amount_sat']),
       list(str(paid.invoice.rHash.toString('base64')), str(paid.preimage.toString('base64')),
-        str(String(paid.invoice.amountPaidSat))));
+        long(paid.invoice.amountPaidSat)));
   });
 }
