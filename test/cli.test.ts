@@ -139,17 +139,6 @@ t.test('`tickerplant pay` pays a dev-node invoice and the subscriber starts rece
   t.match(again.stderr, /already paid/);
 });
 
-t.test('`tickerplant pay` against a tickerplant without the dev node says the dev node is off', async (t) => {
-  const tp = await start(t, ['--data-dir', t.testdir()]);
-  const r = spawnSync(process.execPath, [CLI, 'pay', 'lnbcrt1invalid', '-p', String(tp.port)], { encoding: 'utf8', timeout: 20_000 });
-  t.equal(r.status, 1);
-  t.match(r.stderr, /does not run the dev Lightning node \(start it with --lightning dev\)/);
-  t.notMatch(r.stderr, /^tickerplant: access$/m, 'not just q\'s bare error');
-  const none = spawnSync(process.execPath, [CLI, 'pay', 'lnbcrt1invalid', '-p', '1'], { encoding: 'utf8', timeout: 20_000 });
-  t.equal(none.status, 1);
-  t.match(none.stderr, /cannot reach a tickerplant on :1: nothing is listening there/);
-});
-
 t.test('write-ahead: when a sync chaser is answered, every async update before it is in the journal file', async (t) => {
   const dir = t.testdir();
   const tp = await start(t, ['sym', dir]);
