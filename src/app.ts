@@ -175,7 +175,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     if (config.httpPort !== undefined) {
       metrics = createMetrics({ tp, server, payments, log: log.child({ mod: 'metrics' }) });
       http = await startHttp({
-        port: config.httpPort, host: config.host, tp, registry, clock, paywall, log: log.child({ mod: 'http' }),
+        port: config.httpPort, host: config.host, tp, registry, clock, paywall, log, // startHttp names its parts (mod http, ws): one mod per line
         now: () => Number(clock.nowNanos() / 1_000_000n),
         devPay: devPayFor(payments?.backend),
         metrics: metrics.handler,

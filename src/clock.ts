@@ -43,11 +43,19 @@ function systemEvery(ms: number, fn: () => void): Timer {
   return { cancel() { clearInterval(handle); } };
 }
 
+/**
+ * q's -o N in minutes: N is hours, unless |N| > 23, when it is minutes (code.kx.com/q/basics/cmdline/#-o-utc-offset,
+ * so -o 330 is +05:30).
+ */
+export function offsetMinutesOf(n: number): number {
+  return Math.abs(n) > 23 ? Math.round(n) : Math.round(n * 60);
+}
+
 /** The system clock: ns resolution from hrtime, anchored to Date.now() once. */
 export function systemClock(utcOffsetHours?: number): Clock {
   const baseWall = BigInt(Date.now()) * 1_000_000n;
   const baseHr = process.hrtime.bigint();
-  const fixed = utcOffsetHours === undefined ? undefined : Math.round(utcOffsetHours * 60);
+  const fixed = utcOffsetHours === undefined ? undefined : offsetMinutesOf(utcOffsetHours);
   // The zone's offset only changes on the hour (DST): ask Date once per hour, not once per update.
   let hour = -1n;
   let offset = 0;

@@ -61,7 +61,7 @@ interface OptionSpec {
 export const OPTIONS: Record<string, OptionSpec> = {
   port: { short: 'p', type: 'string', help: 'TCP port for q clients', def: '5010', env: 'TP_PORT' },
   timer: { short: 't', type: 'string', help: 'batch publish interval in ms; 0 = zero-latency mode', def: '0' },
-  'utc-offset': { short: 'o', type: 'string', help: 'hours from UTC for local time (q -o)', def: 'system zone' },
+  'utc-offset': { short: 'o', type: 'string', help: 'offset from UTC for local time (q -o): hours, or minutes when |N| > 23', def: 'system zone' },
   host: { type: 'string', help: 'interface to listen on', def: 'all' },
   unix: { type: 'string', help: "unix socket path ('' to disable)", def: '/tmp/kx.PORT' },
   'tls-port': { type: 'string', help: 'also accept TLS on this port', def: 'off' },

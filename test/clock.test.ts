@@ -1,7 +1,7 @@
 // The injected clock: manual timers fire in due order only when time is moved; system timers honour
 // delays past setTimeout's 2^31-1 ms range instead of firing at once.
 import t from 'tap';
-import { ManualClock, MAX_TIMEOUT_MS, systemClock } from '../src/clock.js';
+import { ManualClock, MAX_TIMEOUT_MS, offsetMinutesOf, systemClock } from '../src/clock.js';
 
 t.test('a manual timer fires when time reaches it, not before, and once', async (t) => {
   const clock = new ManualClock(0n);
@@ -66,4 +66,14 @@ t.test('a short system timer fires', async (t) => {
   const clock = systemClock(0);
   await new Promise<void>((resolve) => clock.after(1, resolve));
   t.pass('fired');
+});
+
+t.test("-o N is hours, or minutes when |N| > 23, as in q", async (t) => {
+  t.equal(systemClock(5).offsetMinutes(0n), 300, '-o 5: five hours');
+  t.equal(systemClock(-5).offsetMinutes(0n), -300);
+  t.equal(systemClock(5.5).offsetMinutes(0n), 330, 'fractional hours');
+  t.equal(systemClock(23).offsetMinutes(0n), 23 * 60, '23 is still hours');
+  t.equal(systemClock(330).offsetMinutes(0n), 330, '-o 330: minutes (+05:30)');
+  t.equal(systemClock(-24).offsetMinutes(0n), -24, '-o -24: minutes');
+  t.equal(offsetMinutesOf(-300), -300);
 });

@@ -115,7 +115,7 @@ export class IpcServer {
     const wrapped = {
       onOpen: (c: Connection) => {
         this.connections.set(c.handle, c);
-        c.log.info({ user: c.user, capability: c.capability }, 'client connected');
+        c.log.info({ capability: c.capability }, 'client connected'); // c.log carries the user already
         handler.onOpen?.(c);
       },
       onMessage: handler.onMessage.bind(handler),

@@ -53,7 +53,9 @@ export function readUpdate(schema: TableSchema, x: QValue, now: () => bigint): U
     for (let c = offset; c < ncols; c++) {
       const item = given[c - offset] as QValue;
       const want = types[c] as number;
-      if (item.type >= 0 || (want !== 0 && item.type !== -want)) throw new QError('type');
+      // tick.q takes any x with 0>type first x as one row: an untyped `()` column holds any item (a
+      // string, a list), a typed one exactly its atom.
+      if (want !== 0 && item.type !== -want) throw new QError('type');
     }
     const items = (): QValue[] => (stampedAt === undefined ? given : [timespan(stampedAt), ...given]);
     let columns: Column[] | undefined;
