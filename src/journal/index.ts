@@ -3,7 +3,7 @@
 export { JOURNAL_HEADER, JOURNAL_HEADER_BYTES, isJournalHeader, logPath, logSymbol, updRecord } from './format.js';
 export { JournalWriter, AUTO_FLUSH_BYTES, type FsyncPolicy, type JournalWriterOptions } from './writer.js';
 export {
-  validate, replay, truncate, DEFAULT_BLOCK_BYTES,
+  validate, replay, records, truncate, DEFAULT_BLOCK_BYTES,
   type ReadOptions, type ValidateResult, type ReplayOptions, type ReplayResult,
 } from './reader.js';
 export { JournalCorruptError } from './errors.js';

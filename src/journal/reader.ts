@@ -52,14 +52,40 @@ const DEFAULT_MAX_RECORD_BYTES = 0x7fffffff;
  * file is re-created with a header by openJournal.
  */
 export function validate(path: string, options: ReadOptions = {}): ValidateResult {
-  return walk(path, options, -1, undefined, undefined);
+  return finish(walk(path, options, -1, false, undefined));
 }
 
 /** -11!(n;L): decodes and delivers each good record in order; errors thrown by onRecord propagate. */
 export function replay(path: string, onRecord: (record: QValue, index: number) => void,
   options: ReplayOptions = {}): ReplayResult {
-  const r = walk(path, options, options.limit ?? -1, onRecord, options.onProgress);
+  const it = walk(path, options, options.limit ?? -1, true, options.onProgress);
+  let index = 0;
+  try {
+    for (let step = it.next(); ; step = it.next()) {
+      if (step.done) return { chunks: step.value.chunks, validBytes: step.value.validBytes, ok: step.value.ok };
+      onRecord(step.value, index++);
+    }
+  } finally {
+    it.return({ chunks: 0, validBytes: 0, fileBytes: 0, ok: false }); // closes the file if onRecord threw
+  }
+}
+
+/**
+ * -11!(n;L) one record at a time: the caller pulls, so it can wait (e.g. for a socket to drain) between
+ * records with only one block in memory. The generator's return value is the ReplayResult. The file is
+ * closed when the generator finishes or is returned early.
+ */
+export function* records(path: string, options: ReplayOptions = {}): Generator<QValue, ReplayResult, undefined> {
+  const r = yield* walk(path, options, options.limit ?? -1, true, options.onProgress);
   return { chunks: r.chunks, validBytes: r.validBytes, ok: r.ok };
+}
+
+/** Runs a walk that yields nothing (validation) to its result. */
+function finish(it: Generator<QValue, ValidateResult, undefined>): ValidateResult {
+  for (;;) {
+    const step = it.next();
+    if (step.done) return step.value;
+  }
 }
 
 /** Cuts the file to its valid prefix (validate's validBytes) and syncs it. */
@@ -85,9 +111,8 @@ export function truncate(path: string, validBytes: number): void {
  * [base, base + have); `p` is the start of the next record inside it. A record cut by the block's
  * end moves to the front of the block (growing it if the record alone fills it) and more is read.
  */
-function walk(path: string, options: ReadOptions, limit: number,
-  onRecord: ((record: QValue, index: number) => void) | undefined,
-  onProgress: ((bytesDone: number, fileBytes: number) => void) | undefined): ValidateResult {
+function* walk(path: string, options: ReadOptions, limit: number, decode: boolean,
+  onProgress: ((bytesDone: number, fileBytes: number) => void) | undefined): Generator<QValue, ValidateResult, undefined> {
   const blockBytes = Math.max(16, options.blockBytes ?? DEFAULT_BLOCK_BYTES);
   const maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
   let fd: number;
@@ -137,7 +162,7 @@ function walk(path: string, options: ReadOptions, limit: number,
         onProgress?.(base + p, fileBytes);
         continue;
       }
-      if (onRecord !== undefined) {
+      if (decode) {
         let value: QValue;
         try {
           value = decodePayload(buf, p, end);
@@ -146,7 +171,10 @@ function walk(path: string, options: ReadOptions, limit: number,
           bad = true;
           break;
         }
-        onRecord(value, chunks);
+        chunks++;
+        p = end;
+        yield value; // the block may move or grow while the caller waits: p and base stay right
+        continue;
       }
       chunks++;
       p = end;
