@@ -1,5 +1,5 @@
-// npm run soak: the tickerplant process under six kinds of abuse on loopback (fuzz, 1,000 churning clients,
-// kill -9, lnd faults, slow subscribers, injections/secrets); a table, then one JSON line; under 10 minutes,
+// npm run soak: the tickerplant process under seven kinds of abuse on loopback (fuzz, 1,000 churning clients,
+// kill -9, lnd faults, slow subscribers, injections/secrets, bounded work); a table, then one JSON line,
 // exit 1 if an invariant failed. SOAK_ONLY=1,3 picks scenarios; SOAK_SEED fixes the seed.
 import os from 'node:os';
 import { fdLimits, MiB, nowNs, secondsSince } from './env.js';
@@ -16,10 +16,12 @@ import type { SecurityResult } from './security.js';
 import { runSlowScenario } from './slow.js';
 import type { SlowResult } from './slow.js';
 import { killAll } from './tp.js';
+import { runBoundedScenario } from './bounded.js';
+import type { BoundedResult } from './bounded.js';
 
 const LIMIT_MS = 9.5 * 60_000;
 const started = nowNs();
-const ONLY = new Set((process.env['SOAK_ONLY'] ?? '1,2,3,4,5,6').split(',').map((s) => Number(s.trim())));
+const ONLY = new Set((process.env['SOAK_ONLY'] ?? '1,2,3,4,5,6,7').split(',').map((s) => Number(s.trim())));
 const SEED = Number(process.env['SOAK_SEED'] ?? (Date.now() >>> 0));
 
 const progress = (line: string): void => { process.stderr.write(`  [${secondsSince(started).toFixed(0).padStart(4)} s] ${line}\n`); };
@@ -27,6 +29,7 @@ const remainingMs = (): number => LIMIT_MS - secondsSince(started) * 1000;
 
 interface Results {
   fuzz?: FuzzResult; connections?: ConnectionsResult; crash?: CrashResult; lnd?: LndResult; slow?: SlowResult; security?: SecurityResult;
+  bounded?: BoundedResult;
 }
 const results: Results = {};
 const errors: Record<string, string> = {};
@@ -75,6 +78,9 @@ async function main(): Promise<void> {
     slow: 10, maxQueuedBytes: 8 * MiB, rate: 5000, rows: 20, phaseAMs: 8000, maxPhaseBMs: 30_000, marginBytes: 32 * MiB, progress,
   }), (r) => { results.slow = r; });
   await scenario(6, 'security', () => runSecurityScenario({ payments: 10, progress }), (r) => { results.security = r; });
+  await scenario(7, 'bounded work', () => runBoundedScenario({
+    nullItems: 134_217_721, pipelined: 200_000, hoarders: 12, hoardMiB: 40, idle: 2000, wsAttempts: 200, rate: 2000, progress,
+  }), (r) => { results.bounded = r; });
   clearTimeout(watchdog);
   const failed = report(false);
   process.exit(failed ? 1 : 0);
@@ -156,6 +162,16 @@ function report(partial: boolean): boolean {
     add('    right passwords accepted', `${n(x.controlsAccepted)} of ${n(x.controls)}`, 'all', x.controlsAccepted === x.controls);
     add('    secrets in debug logs', `${n(x.secretHits)} in ${n(x.logLines)} lines`, '0', x.secretHits === 0);
   }
+  const b = results.bounded;
+  if (b) {
+    for (const a of b.attacks) {
+      if (!a.ran) { add(`(7) bounded: ${a.name}`, 'skipped', '', undefined); add(`    note: ${a.note}`, ''); continue; }
+      add(`(7) bounded: ${a.name}: alive; honest rows lost`, `${a.alive ? 'yes' : 'NO'}; ${n(a.rowsLost)} of ${n(a.acked)}`, 'yes; 0', a.alive && a.rowsLost === 0);
+      add('    RSS before / peak; honest max stall', `${mb(a.rssBefore)} / ${mb(a.rssPeak)}; ${n(a.maxStallMs, 1)} ms`);
+      add('    defences logged; attacks through', `${n(a.defences)}; ${n(a.breaches)}`, '> 0; 0', a.defences > 0 && a.breaches === 0);
+      if (a.note) add(`    ${a.note}`, '');
+    }
+  }
   const w = [50, 34, 12, 4];
   console.log('');
   console.log(`soak${partial ? ' (PARTIAL)' : ''}: ${new Date().toISOString()}, ${secondsSince(started).toFixed(0)} s, seed ${SEED}`);
@@ -185,6 +201,7 @@ function report(partial: boolean): boolean {
     lnd_settle_to_data_p99_ms: r(l?.settleToData.p99, 1),
     slow_dropped: r(s?.dropped), slow_rss_max_mib: r(s && s.rssMax / MiB, 1), slow_rss_bound_mib: r(s && s.rssBound / MiB, 1),
     slow_p99_without_us: r(s?.phaseA.p99), slow_p99_with_us: r(s?.phaseB.p99), slow_p99_ratio: r(s?.p99Ratio, 2),
+    bounded: b?.attacks.map((a) => ({ name: a.name, ran: a.ran, alive: a.alive, rows_lost: a.rowsLost, rss_before_mib: r(a.rssBefore / MiB, 1), rss_peak_mib: r(a.rssPeak / MiB, 1), max_stall_ms: r(a.maxStallMs, 1), defences: a.defences, breaches: a.breaches })) ?? null,
     sec_evaluated: r(x?.evaluated), sec_injections: r(x?.injections), sec_accepted: r(x?.accepted), sec_secret_hits: r(x?.secretHits),
   }));
   return failures.length > 0;
