@@ -1,6 +1,7 @@
 // tick.q's .u.ld for one log file: validate (-11!(-2;L)), refuse or truncate a corrupt tail, open to append.
 // Spec: ../shared/reference/kdb-ipc-and-tick.md §6.4 (.u.ld), §7.2.
-import fs from 'node:fs';
+import fs, { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
 import type { Logger } from 'pino';
 import { JournalCorruptError } from './errors.js';
 import { truncate, validate } from './reader.js';
@@ -30,6 +31,7 @@ export interface OpenedJournal {
 export function openJournal(path: string, options: OpenJournalOptions): OpenedJournal {
   const { log } = options;
   if (!fs.existsSync(path)) {
+    mkdirSync(dirname(path), { recursive: true }); // tick.q's DST is created if missing (q's set does)
     const writer = JournalWriter.open(path, { fsync: options.fsync });
     log?.info({ path }, 'journal created');
     return { writer, chunks: 0 };
