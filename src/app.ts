@@ -25,6 +25,10 @@ import type { HttpServer } from './http/index.js';
 import type { DevPay } from './ws/gateway.js';
 import { startChain } from './chain/index.js';
 import { QError } from './errors.js';
+import { startNats } from './nats/index.js';
+import type { NatsMode, NatsPart } from './nats/index.js';
+import { tableName } from './tick/index.js';
+import type { QValue } from './ipc/index.js';
 
 export interface App {
   readonly tp: Tickerplant;
@@ -41,6 +45,8 @@ export interface App {
   readonly port: number;
   /** The HTTP port (page, WebSocket, /metrics) actually bound; undefined without --http-port. */
   readonly httpPort: number | undefined;
+  /** The JetStream part (--nats, --from-nats); undefined when off. */
+  readonly nats: NatsPart | undefined;
   close(): Promise<void>;
 }
 
@@ -81,6 +87,10 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   const chain = config.chain !== undefined
     ? await startChain(config.chain, { log, maxMessageBytes: config.maxMessageBytes }) : undefined;
   const schemas = chain ? [...chain.schemas] : loadSchema(schemaPath);
+  // JetStream: a primary publishes its journal; an edge or an HA member follows the stream (days included).
+  const natsMode: NatsMode | undefined = config.fromNats !== undefined ? 'edge'
+    : config.nats !== undefined ? (config.ha ? 'ha' : 'primary') : undefined;
+  let natsWake: (() => void) | undefined;
   const tp = new Tickerplant({
     schemas,
     src: config.src.replace(/^.*\//, '').replace(/\.q$/, ''),
@@ -90,8 +100,15 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     log,
     fsync: config.fsync,
     truncateLog: config.truncateLog,
-    ...(chain ? { followUpstream: true } : {}),
+    ...(chain || natsMode === 'edge' || natsMode === 'ha' ? { followUpstream: true } : {}),
+    ...(natsMode === 'primary' ? { onJournal: () => natsWake?.() } : {}),
   });
+  const nats = natsMode === undefined ? undefined : startNats(natsMode, {
+    servers: (config.fromNats ?? config.nats) as string, credsFile: config.natsCreds, replicas: config.natsReplicas,
+    failoverMs: config.failoverMs, src: config.src.replace(/^.*\//, '').replace(/\.q$/, ''), dir: config.dst,
+    tp, clock, log,
+  });
+  natsWake = nats?.wake;
   let metrics: Metrics | undefined;
   let http: HttpServer | undefined;
   // IPC connections and WebSocket clients alike: the one place a handle is turned into its subscriber.
@@ -111,6 +128,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     });
   } catch (err) {
     chain?.close();
+    await nats?.close();
     tp.close();
     throw err;
   }
@@ -132,10 +150,13 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   chain?.follow(tp, env);
   // -u applies to every interface: IPC, the WebSocket gateway and /metrics.
   const users = config.usersFile ? loadUsersFile(config.usersFile) : undefined;
+  const natsUpd = nats?.upd;
+  if (natsUpd) env.defineFunction('.u.upd', 2, (args) => natsUpd(tableName(args[0] as QValue), args[1] as QValue));
   const server: IpcServer = new IpcServer({
     handler: new Dispatcher(tp, registry, env, log, {
       ...(paywall ? { onClose: (h: number) => paywall.disconnect(h) } : {}),
       onConnectionClose: (c, reason) => metrics?.connectionClosed(c, reason),
+      ...(natsUpd ? { upd: natsUpd } : {}),
     }),
     log: log.child({ mod: 'ipc' }),
     ...(users ? { authenticator: users } : {}),
@@ -156,6 +177,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     await payments?.start();
   } catch (err) {
     chain?.close();
+    await nats?.close();
     tp.close();
     throw err;
   }
@@ -173,7 +195,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       addresses.push(await server.listenTls(config.tlsPort, readFileSync(config.tlsCert), readFileSync(config.tlsKey), config.host));
     }
     if (config.httpPort !== undefined) {
-      metrics = createMetrics({ tp, server, payments, log: log.child({ mod: 'metrics' }) });
+      metrics = createMetrics({ tp, server, payments, nats, log: log.child({ mod: 'metrics' }) });
       http = await startHttp({
         port: config.httpPort, host: config.host, tp, registry, clock, paywall, log, // startHttp names its parts (mod http, ws): one mod per line
         now: () => Number(clock.nowNanos() / 1_000_000n),
@@ -185,6 +207,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     }
   } catch (err) {
     chain?.close();
+    await nats?.close();
     await http?.close();
     metrics?.close();
     await server.close();
@@ -200,8 +223,10 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     tp, server, env, registry, addresses, payments, metrics,
     port: addresses[0]?.port ?? config.port,
     httpPort: http?.port,
+    nats,
     async close() {
       chain?.close();
+      await nats?.close();
       demo?.stop();
       // Publish what batch mode holds while subscribers are still connected, then let the sockets drain.
       tp.close();

@@ -47,6 +47,15 @@ export interface Config {
   readonly demoFeed: boolean;
   /** --chain [host]:port[:user:password]: a chained TP (chainedtick.q) of that upstream; undefined: off. */
   readonly chain: string | undefined;
+  /** --nats URL[,URL…]: JetStream bridge (primary) or, with --ha, a hot-standby pair; undefined: off. */
+  readonly nats: string | undefined;
+  readonly natsCreds: string | undefined;
+  readonly natsReplicas: number;
+  /** --from-nats URL[,URL…]: an edge tickerplant following the stream TICK_<SRC>. */
+  readonly fromNats: string | undefined;
+  readonly ha: boolean;
+  /** --failover: how long a hot standby waits for a silent leader before taking over. */
+  readonly failoverMs: number;
 }
 
 interface OptionSpec {
@@ -93,6 +102,12 @@ export const OPTIONS: Record<string, OptionSpec> = {
   'allowed-origins': { type: 'string', help: "comma-separated browser origins allowed on the WebSocket besides the page's own, '*' = any", def: 'the page and localhost' },
   'demo-feed': { type: 'boolean', help: 'publish simulated trades and quotes', def: 'false' },
   chain: { type: 'string', help: 'chained TP (chainedtick.q): subscribe to the upstream TP [host]:port[:user:password] and republish; its tables, no journal, no SRC/DST; upstream must not charge it', def: 'off' },
+  nats: { type: 'string', help: 'NATS URL[,URL...]: publish the journal to the JetStream stream TICK_<SRC> (needs DST)', def: 'off', env: 'TP_NATS' },
+  'nats-creds': { type: 'string', help: 'NATS credentials (.creds) file', def: 'none' },
+  'nats-replicas': { type: 'string', help: 'replicas of the stream when this tickerplant creates it (1, 3 or 5)', def: '1' },
+  'from-nats': { type: 'string', help: 'edge: follow the stream TICK_<SRC> at NATS URL[,URL...]; positionals [[SRC] DST]', def: 'off' },
+  ha: { type: 'boolean', help: 'hot-standby pair with --nats: one leader takes feeds, the other follows the stream', def: 'false' },
+  failover: { type: 'string', help: 'with --ha: a silent leader is replaced within this time', def: '5s' },
   help: { short: 'h', type: 'boolean', help: 'show this help', def: '' },
   version: { short: 'V', type: 'boolean', help: 'print the version', def: '' },
 };
@@ -179,9 +194,12 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = {}): P
   const offset = get('utc-offset');
   const home = env['HOME'] ?? '';
   const expand = (p: string | undefined): string | undefined => (p && p.startsWith('~/') ? home + p.slice(1) : p);
+  const fromNats = get('from-nats') || undefined;
+  // An edge's positionals are [[SRC] DST]: `tickerplant --from-nats URL DST` names only the journal.
+  const edgeArgs = fromNats !== undefined && command === 'run' && pos.length === 1 ? ['sym', pos[0] as string] : pos;
   const config: Config = {
-    src: command === 'run' ? pos[0] ?? 'sym' : 'sym',
-    dst: command === 'run' ? pos[1] : undefined,
+    src: command === 'run' ? edgeArgs[0] ?? 'sym' : 'sym',
+    dst: command === 'run' ? edgeArgs[1] : undefined,
     port,
     host: get('host'),
     unixSocket: get('unix') ?? '/tmp/kx.PORT',
@@ -216,7 +234,14 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = {}): P
     allowedOrigins: origins(get('allowed-origins')),
     demoFeed: v['demo-feed'] === true,
     chain: get('chain') || undefined,
+    nats: get('nats') || undefined,
+    natsCreds: get('nats-creds') || undefined,
+    natsReplicas: int('nats-replicas', get('nats-replicas') ?? '1', 1),
+    fromNats,
+    ha: v['ha'] === true,
+    failoverMs: parseDuration('failover', get('failover') ?? '5s'),
   };
+  if (command === 'run') checkNats(config);
   if (config.chain !== undefined && command === 'run') {
     parseUpstreamAddress(config.chain); // a bad address is a command-line error (exit 2)
     if (pos.length > 0) throw new ConfigError('--chain takes its tables from the upstream tickerplant and keeps no journal: drop SRC/DST');
@@ -225,12 +250,26 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = {}): P
   return { command, config, positionals: pos, values: v };
 }
 
+function checkNats(c: Config): void {
+  if (c.fromNats !== undefined && (c.nats !== undefined || c.chain !== undefined || c.ha)) {
+    throw new ConfigError('--from-nats is an edge: it takes no --nats, --chain or --ha');
+  }
+  if (c.ha && c.nats === undefined) throw new ConfigError('--ha needs --nats URL');
+  if (c.nats !== undefined && c.chain !== undefined) throw new ConfigError('choose one of --nats and --chain');
+  if (c.nats !== undefined && !c.ha && c.dst === undefined) {
+    throw new ConfigError('--nats publishes the journal: give DST (tickerplant SRC DST --nats URL)');
+  }
+  if (c.failoverMs < 1000) throw new ConfigError('--failover must be at least 1s');
+}
+
 export function helpText(version: string): string {
   const lines = [
     `tickerplant ${version}: a kdb+-compatible tickerplant (drop-in kdb-tick) with Lightning pay-per-ticker`,
     '',
     'usage: tickerplant [SRC] [DST] [-p port] [-t ms] [-o hours] [options]',
     '       tickerplant --chain [host]:port [-p port] [-t ms] [options]',
+    '       tickerplant SRC DST --nats URL[,URL] [--ha] [options]',
+    '       tickerplant --from-nats URL[,URL] [[SRC] DST] [-p port] [-t ms] [options]',
     '       tickerplant replay LOG [--to host:port [--limit n]] [--count-only]',
     '       tickerplant pay PAYMENT_REQUEST [-p port]',
     '',

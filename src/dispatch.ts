@@ -31,12 +31,15 @@ export class Dispatcher implements Handler {
     private readonly hooks: {
       onClose?(handle: number): void;
       onConnectionClose?(conn: Connection, reason: CloseReason): void;
+      /** Takes .u.upd instead of the tickerplant (a hot standby: refused, or stored in JetStream first). */
+      upd?(t: string, x: QValue): Promise<QValue>;
     } = {},
   ) {}
 
   /** The hot path: a feed's (`.u.upd;`t;x) whose x the tickerplant takes from its bytes, never decoded. */
   onFrame(_conn: Connection, frame: Buffer, msgType: MsgType): QValue | undefined {
-    if (!readUpdHead(frame, this.head)) return undefined;
+    // A hot standby or an edge takes .u.upd through its hook, decoded.
+    if (this.hooks.upd || !readUpdHead(frame, this.head)) return undefined;
     return this.tp.updBytes(frame, this.head, msgType === MsgType.Sync) ? NULL : undefined;
   }
 
@@ -46,6 +49,7 @@ export class Dispatcher implements Handler {
       if (isUpd(value.items[0] as QValue)) {
         const t = value.items[1] as QValue;
         if (t.type !== -11) throw new QError('type');
+        if (this.hooks.upd) return this.replicated(conn, t.value, value.items[2] as QValue, sync);
         try {
           this.tp.upd(t.value, value.items[2] as QValue, sync);
         } catch (err) {
@@ -56,6 +60,25 @@ export class Dispatcher implements Handler {
       }
     }
     return evaluateMessage(value, this.env, { handle: conn.handle, user: conn.user });
+  }
+
+  /** .u.upd through the hook: a sync feed gets its reply (or error) once the hook settles. */
+  private replicated(conn: Connection, t: string, x: QValue, sync: boolean): QValue | Promise<QValue> {
+    const upd = this.hooks.upd as (t: string, x: QValue) => Promise<QValue>;
+    const count = (err: unknown): never => {
+      if (err instanceof QError && err.message === 'standby') throw err; // not a bad update: the wrong node
+      if (!sync && err instanceof QError) conn.log.warn({ table: t, err: err.message }, 'bad update');
+      throw err;
+    };
+    let done: Promise<QValue>;
+    try {
+      done = upd(t, x);
+    } catch (err) {
+      return count(err);
+    }
+    if (sync) return done.catch(count);
+    done.catch(count).catch(() => {});
+    return NULL;
   }
 
   /** The write-ahead barrier: journal records go to the file before the turn's socket writes. */

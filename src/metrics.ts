@@ -61,6 +61,8 @@ export interface MetricsSources {
   readonly server?: ServerSource | undefined;
   /** Undefined when payments are off: no paywall or lightning metrics then. */
   readonly payments?: PaymentsSource | undefined;
+  /** The JetStream part (--nats, --from-nats); undefined when off. */
+  readonly nats?: { lag(): number } | undefined;
   readonly log?: Logger;
   /** process_* and nodejs_* metrics (CPU, memory, handles, GC, event-loop lag). [defaultMetrics=true] */
   readonly defaultMetrics?: boolean;
@@ -119,6 +121,11 @@ export function createMetrics(sources: MetricsSources): Metrics {
     name: `${PREFIX}subscribers`, help: 'Entries in .u.w per table', labelNames: ['table'], registers,
     collect() { for (const table of tp.names) this.set({ table }, tp.w.count(table)); },
   });
+
+  const nats = sources.nats;
+  if (nats) {
+    gauge('nats_lag_records', 'Primary: journal records JetStream has not acknowledged; edge or standby: stream messages not applied yet', () => nats.lag());
+  }
 
   if (tp.logFile !== undefined) {
     let last: JournalCounters = { bytes: 0, records: 0 };

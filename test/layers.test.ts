@@ -21,6 +21,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   ws: ['errors.ts', 'ipc', 'tick', 'payments', 'clock.ts'],
   http: ['errors.ts', 'tick', 'ws', 'payments', 'clock.ts'],
   chain: ['errors.ts', 'ipc', 'q', 'tick', 'client', 'backoff.ts'],
+  nats: ['errors.ts', 'ipc', 'journal', 'tick', 'clock.ts', 'backoff.ts'],
 };
 
 /** Packages and builtins a layer must not touch: the codec never opens a socket, the domain neither. */

@@ -40,6 +40,11 @@ export interface TickerplantOptions {
   readonly truncateLog?: boolean;
   /** A chained TP (chainedtick.q): no end of day by its own clock; it follows upstream's .u.end. [false] */
   readonly followUpstream?: boolean;
+  /**
+   * Told of each record the journal accepted (staged, not yet flushed), with the journal's date and the
+   * record's index in it: the JetStream bridge's wake-up. It must not throw or call back into the TP.
+   */
+  readonly onJournal?: (date: number, index: number) => void;
 }
 
 /** Per-table counters (metrics). */
@@ -153,6 +158,8 @@ export class Tickerplant {
   private readonly log: Logger;
   private readonly shape = updShape();
   private readonly bytesPub = new BytesPublication(this.shape, new Slab());
+  /** appendRecord's bytes, journaled instead of a record built from x. */
+  private verbatim: Buffer | undefined;
 
   constructor(private readonly options: TickerplantOptions) {
     this.log = options.log.child({ mod: 'tick' });
@@ -278,11 +285,11 @@ export class Tickerplant {
       if (u.stampedAt !== undefined && this._d < this.localDate) this.tick(this.localDate);
       const cols = u.columns();
       for (let c = 0; c < cols.length; c++) (st.buffer[c] as ColumnBuffer).append(cols[c] as Column);
-      this.append(updRecord(t, u.logged()), sync);
+      this.append(this.verbatim ?? updRecord(t, u.logged()), sync);
       this._j++;
     } else {
       if (this.journal) {
-        this.append(updRecord(t, u.logged()), sync);
+        this.append(this.verbatim ?? updRecord(t, u.logged()), sync);
         this._i++;
       }
       if (this.w.count(t) > 0) {
@@ -296,6 +303,36 @@ export class Tickerplant {
     this.counters.rowsIn += rows;
     state.stats.updates++;
     state.stats.rowsIn += rows;
+  }
+
+  /**
+   * A record taken from a replicated log (a JetStream edge or hot standby): `record` is the primary's
+   * journal record of (`upd;t;x) and is journaled byte for byte; x, already stamped, is handled as .u.upd.
+   */
+  appendRecord(t: string, x: QValue, record: Buffer): void {
+    this.verbatim = record;
+    try {
+      this.upd(t, x);
+    } finally {
+      this.verbatim = undefined;
+    }
+  }
+
+  /**
+   * The journal record .u.upd[t;x] would write now, validated and time-stamped, without journaling or
+   * publishing it: a hot-standby leader stores it in JetStream first. Throws QError for a bad update.
+   */
+  recordOf(t: string, x: QValue): Buffer {
+    const clock = this.options.clock;
+    const nowNs = clock.nowNanos();
+    try {
+      const state = this.byName.get(t);
+      if (!state) throw new QError(t);
+      return updRecord(t, readUpdate(state.schema, x, () => localAt(clock, nowNs).timeOfDay).logged());
+    } catch (err) {
+      this.counters.badUpdates++;
+      throw err;
+    }
   }
 
   /**
@@ -337,6 +374,7 @@ export class Tickerplant {
 
   /** A sync update's record reaches the file before the answer; others by the turn's end at the latest. */
   private appended(journal: JournalWriter, sync: boolean): void {
+    this.options.onJournal?.(this._d, journal.records - 1);
     if (sync) { journal.flush(); return; }
     if (!this.flushScheduled) {
       this.flushScheduled = true;

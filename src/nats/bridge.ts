@@ -1,0 +1,195 @@
+// The primary's bridge: the local journal stays the source of truth and every record of it reaches
+// TICK_<SRC> in order, byte for byte, with Nats-Msg-Id <date>:<index>; end of day goes to tick.<SRC>._end.
+// Records are read back from the journal file (just written, so from the page cache) one event-loop turn
+// at a time, with at most maxInFlight publishes awaiting their ack. Each publish expects the stream's
+// last sequence to be the one before it, so after any failure (NATS down, a lost ack) the bridge asks
+// the stream where it ends and resumes from the journal there: no gap and no duplicate, however long the
+// outage (the duplicate window is a second guard, not the mechanism). Spec: docs.nats.io JetStream
+// (publish acks, Nats-Expected-Last-Sequence, Nats-Msg-Id).
+import type { Logger } from 'pino';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { Clock, Timer } from '../clock.js';
+import { backoffDelay } from '../backoff.js';
+import { logPath } from '../journal/index.js';
+import { END, endSubject, msgId, next, tableSubject } from './names.js';
+import type { Position } from './names.js';
+import { recordTable } from './record.js';
+import { connectNats, ensureStream, jetstreamManager, lastPosition } from './stream.js';
+import type { NatsOptions } from './stream.js';
+import { JournalTail } from './tail.js';
+import { formatQDate } from '../ipc/index.js';
+
+/** What the bridge reads of the tickerplant: its date and the journal's record count, and the barrier. */
+export interface JournalSource {
+  readonly d: number;
+  journalStats(): { records: number } | undefined;
+  flushJournal(): void;
+}
+
+export interface BridgeOptions extends NatsOptions {
+  readonly src: string;
+  /** DST: the journal directory. */
+  readonly dir: string;
+  readonly replicas: number;
+  readonly tp: JournalSource;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** Publishes awaiting an ack at most. [maxInFlight=512] */
+  readonly maxInFlight?: number;
+}
+
+type State = 'connecting' | 'syncing' | 'live' | 'stopped';
+
+export class PrimaryBridge {
+  private nc: NatsConnection | undefined;
+  private js: JetStreamClient | undefined;
+  private jsm: JetStreamManager | undefined;
+  private state: State = 'connecting';
+  /** The next journal position to publish. */
+  private pos: Position = { date: 0, index: 0 };
+  /** The stream's last sequence, as the next publish expects it. */
+  private expectSeq = 0;
+  private inFlight = 0;
+  private failed = false;
+  private tail: JournalTail | undefined;
+  private scheduled = false;
+  private attempt = 0;
+  private retry: Timer | undefined;
+  private readonly maxInFlight: number;
+  private readonly log: Logger;
+  /** Records acknowledged by the stream since start (metrics, tests). */
+  acked = 0;
+
+  constructor(private readonly o: BridgeOptions) {
+    this.maxInFlight = o.maxInFlight ?? 512;
+    this.log = o.log.child({ mod: 'nats' });
+  }
+
+  get live(): boolean { return this.state === 'live'; }
+
+  /** Journal records not yet acknowledged by the stream (approximate while a whole day behind). */
+  lag(): number {
+    const records = this.o.tp.journalStats()?.records ?? 0;
+    const behind = this.pos.date === this.o.tp.d ? records - this.pos.index : records + 1;
+    return Math.max(0, behind) + this.inFlight;
+  }
+
+  /** Connects in the background: the tickerplant runs whether or not NATS is up. */
+  start(): void {
+    void this.connect();
+  }
+
+  /** A record was journaled: publish on this turn's end (after the tickerplant's own flush). */
+  readonly wake = (): void => {
+    if (this.scheduled || this.state !== 'live') return;
+    this.scheduled = true;
+    setImmediate(this.pump);
+  };
+
+  async close(): Promise<void> {
+    this.state = 'stopped';
+    this.retry?.cancel();
+    this.tail?.close();
+    const nc = this.nc;
+    this.nc = undefined;
+    await nc?.close().catch(() => {});
+  }
+
+  private async connect(): Promise<void> {
+    try {
+      this.nc = await connectNats({ ...this.o, name: `tickerplant ${this.o.src} primary` });
+    } catch (err) {
+      this.log.error({ err: String(err) }, 'nats connection failed');
+      return;
+    }
+    if (this.state === 'stopped') { await this.nc.close(); return; }
+    this.js = jetstream(this.nc);
+    this.jsm = await jetstreamManager(this.nc);
+    this.log.info({ servers: this.o.servers }, 'nats connected');
+    await this.resync();
+  }
+
+  /** Finds where the stream ends and resumes the journal from there; retried with backoff until it works. */
+  private async resync(): Promise<void> {
+    if (this.state === 'stopped') return;
+    this.state = 'syncing';
+    this.tail?.close();
+    this.tail = undefined;
+    try {
+      const jsm = this.jsm as JetStreamManager;
+      await ensureStream(jsm, this.o.src, this.o.replicas);
+      const last = await lastPosition(jsm, this.o.src);
+      const records = this.o.tp.journalStats()?.records ?? 0;
+      const from = last.pos ? next(last.pos) : { date: this.o.tp.d, index: 0 };
+      if (from.date > this.o.tp.d || (from.date === this.o.tp.d && from.index > records)) {
+        // The stream holds records this journal does not: another primary, or a journal lost. Publishing
+        // would interleave two histories; stop and say so.
+        this.log.error({ stream: msgId(last.pos as Position), journal: `${formatQDate(this.o.tp.d)}:${records}` },
+          'stream is ahead of the journal; bridge stopped');
+        this.state = 'stopped';
+        return;
+      }
+      this.pos = from;
+      this.expectSeq = last.seq;
+      this.attempt = 0;
+      this.failed = false;
+      this.state = 'live';
+      this.log.info({ from: msgId(from), seq: last.seq }, 'stream in step with the journal');
+      this.wake();
+    } catch (err) {
+      if (this.state === 'stopped') return;
+      const ms = backoffDelay(this.attempt++, { minDelayMs: 100, maxDelayMs: 2000 });
+      this.log.warn({ err: String(err), retryMs: ms }, 'nats unavailable');
+      this.retry = this.o.clock.after(ms, () => void this.resync());
+    }
+  }
+
+  private readonly pump = (): void => {
+    this.scheduled = false;
+    if (this.state !== 'live') return;
+    const tp = this.o.tp;
+    tp.flushJournal();
+    while (this.inFlight < this.maxInFlight && this.state === 'live') {
+      if (!this.tail) {
+        this.tail = new JournalTail(logPath(this.o.dir, this.o.src, this.pos.date));
+        if (this.pos.index > 0 && !this.tail.seek(this.pos.index)) {
+          if (this.pos.date === tp.d) break; // not written yet
+          this.log.error({ at: msgId(this.pos) }, 'journal shorter than the stream; bridge stopped');
+          this.state = 'stopped';
+          return;
+        }
+      }
+      const date = this.pos.date;
+      const n = this.tail.read(this.maxInFlight - this.inFlight, 4 << 20, (record, index) => {
+        this.publish(tableSubject(this.o.src, recordTable(record)), record, { date, index });
+      });
+      if (n > 0) continue;
+      // Nothing left in this day's file: once the tickerplant has moved on (and closed it), the day ends.
+      if (date >= tp.d) break;
+      this.tail.close();
+      this.tail = undefined;
+      this.publish(endSubject(this.o.src), Buffer.from(formatQDate(date), 'latin1'), { date, index: END });
+    }
+  };
+
+  private publish(subject: string, data: Buffer, p: Position): void {
+    const js = this.js as JetStreamClient;
+    const expected = this.expectSeq++;
+    this.pos = next(p);
+    this.inFlight++;
+    js.publish(subject, data, { msgID: msgId(p), expect: { lastSequence: expected } }).then(() => {
+      this.inFlight--;
+      this.acked++;
+      if (this.failed) { if (this.inFlight === 0) void this.resync(); return; }
+      if (this.inFlight < this.maxInFlight) this.wake();
+    }, (err: unknown) => {
+      this.inFlight--;
+      if (!this.failed) this.log.warn({ err: String(err), at: msgId(p) }, 'nats publish failed; resuming from the stream');
+      this.failed = true;
+      if (this.state === 'live') this.state = 'syncing';
+      if (this.inFlight === 0) void this.resync();
+    });
+  }
+}

@@ -1,0 +1,156 @@
+// Follows TICK_<SRC> into a local tickerplant: each record is journaled byte for byte (so the local journal
+// is the primary's) and published to local subscribers; tick.<SRC>._end ends the day. An edge tickerplant
+// and a hot standby are both followers. An ordered consumer delivers in stream order and, after a
+// reconnect, resumes after the last message it delivered. Spec: docs.nats.io JetStream ordered consumers;
+// KxSystems/kdb tick/chainedtick.q (a chained TP republishes upstream's upd and .u.end).
+import type { Logger } from 'pino';
+import type { JetStreamClient, JetStreamManager, JsMsg, ConsumerMessages } from '@nats-io/jetstream';
+import { DeliverPolicy } from '@nats-io/jetstream';
+import { decodePayload } from '../ipc/index.js';
+import type { QValue } from '../ipc/index.js';
+import { compare, END, msgId, next, parseMsgId, streamName } from './names.js';
+import type { Position } from './names.js';
+import { seqAtOrAfter } from './stream.js';
+
+/** The tickerplant as a follower drives it (public methods only). */
+export interface FollowedTickerplant {
+  readonly d: number;
+  readonly batch: boolean;
+  journalStats(): { records: number } | undefined;
+  appendRecord(t: string, x: QValue, record: Buffer): void;
+  flushBatch(): void;
+  endOfDay(): void;
+}
+
+export interface FollowerOptions {
+  readonly src: string;
+  readonly tp: FollowedTickerplant;
+  readonly log: Logger;
+}
+
+export class Follower {
+  /** The stream sequence of the last message applied (0: none). */
+  seq = 0;
+  /** Messages in the stream after the last one applied (from the consumer's delivery info). */
+  pending = 0;
+  /** The position expected next; undefined until the first message (a follower without a journal). */
+  private expect: Position | undefined;
+  private messages: ConsumerMessages | undefined;
+  private stopped = false;
+  private readonly waiters: { seq: number; resolve: () => void }[] = [];
+  private readonly log: Logger;
+  /** Records applied since start (tests, metrics). */
+  applied = 0;
+
+  constructor(private readonly o: FollowerOptions) {
+    this.log = o.log.child({ mod: 'nats' });
+  }
+
+  /** Where the local state ends: the day's journal record count, when there is a journal. */
+  private localPosition(): Position | undefined {
+    const stats = this.o.tp.journalStats();
+    return stats ? { date: this.o.tp.d, index: stats.records } : undefined;
+  }
+
+  /**
+   * Starts consuming: from the message after the local journal's last record, or (no journal) from the
+   * next message stored. Resolves once the consumer exists; messages are applied from then on.
+   */
+  async start(js: JetStreamClient, jsm: JetStreamManager): Promise<void> {
+    const local = this.localPosition();
+    let startSeq: number;
+    if (local) {
+      startSeq = await seqAtOrAfter(jsm, this.o.src, local);
+      this.expect = local;
+    } else {
+      startSeq = (await jsm.streams.info(streamName(this.o.src))).state.last_seq + 1;
+    }
+    this.seq = startSeq - 1;
+    const consumer = await js.consumers.get(streamName(this.o.src), {
+      deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq,
+    });
+    if (this.stopped) return;
+    this.messages = await consumer.consume();
+    this.log.info({ from: startSeq, at: local ? msgId(local) : null }, 'following the stream');
+    void this.loop(this.messages);
+  }
+
+  /** Resolves when every message up to `seq` has been applied. */
+  caughtUp(seq: number): Promise<void> {
+    if (this.seq >= seq) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push({ seq, resolve }));
+  }
+
+  async close(): Promise<void> {
+    this.stopped = true;
+    await this.messages?.close().catch(() => {});
+  }
+
+  private async loop(messages: ConsumerMessages): Promise<void> {
+    try {
+      for await (const m of messages) {
+        if (this.stopped) break;
+        this.apply(m);
+      }
+    } catch (err) {
+      if (!this.stopped) this.log.error({ err: String(err) }, 'stream consumer stopped');
+    }
+  }
+
+  private apply(m: JsMsg): void {
+    this.seq = m.seq;
+    this.pending = m.info.pending;
+    try {
+      this.applyOne(m);
+    } catch (err) {
+      this.log.error({ seq: m.seq, err: err instanceof Error ? err.message : String(err) }, 'stream message not applied');
+    }
+    while (this.waiters.length > 0 && (this.waiters[0] as { seq: number }).seq <= this.seq) {
+      (this.waiters.shift() as { resolve: () => void }).resolve();
+    }
+    // Waiters are kept in order of seq: callers ask for increasing sequences.
+  }
+
+  private applyOne(m: JsMsg): void {
+    const pos = parseMsgId(m.headers?.get('Nats-Msg-Id'));
+    if (pos === undefined) {
+      this.log.warn({ seq: m.seq, subject: m.subject }, 'message without a tickerplant Nats-Msg-Id ignored');
+      return;
+    }
+    const tp = this.o.tp;
+    if (this.expect !== undefined && compare(pos, this.expect) < 0) return; // already journaled here
+    if (pos.index === END) {
+      while (tp.d <= pos.date) this.endOfDay();
+      this.expect = next(pos);
+      return;
+    }
+    if (pos.date < tp.d) {
+      this.log.warn({ at: msgId(pos), d: tp.d }, 'record of a past day ignored');
+      return;
+    }
+    if (pos.date > tp.d) {
+      this.log.warn({ at: msgId(pos), d: tp.d }, 'end of day missing from the stream; rolled over');
+      while (tp.d < pos.date) this.endOfDay();
+    }
+    const local = this.localPosition();
+    if (local && pos.index !== local.index) {
+      this.log.error({ at: msgId(pos), journal: msgId(local) }, 'stream and journal out of step');
+    }
+    const record = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
+    const v = decodePayload(record);
+    if (v.type !== 0 || v.items.length !== 3 || v.items[1]?.type !== -11) {
+      this.log.warn({ seq: m.seq }, 'stream message is not an upd record; ignored');
+      return;
+    }
+    tp.appendRecord(v.items[1].value, v.items[2] as QValue, record);
+    this.applied++;
+    this.expect = next(pos);
+  }
+
+  /** The day's rows first (batch mode), then .u.end and the next day's journal. */
+  private endOfDay(): void {
+    const tp = this.o.tp;
+    if (tp.batch) tp.flushBatch();
+    tp.endOfDay();
+  }
+}

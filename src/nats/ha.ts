@@ -1,0 +1,250 @@
+// A hot-standby pair (--ha): two primaries with the same SRC and NATS; one holds the lease and takes feeds,
+// the other answers .u.upd with 'standby. Both follow TICK_<SRC> into their journals (follower.ts), so
+// journals and .u.i are the same on both. The leader's .u.upd stores the record in JetStream first: the
+// sync reply waits for the stream's ack, and subscribers get the row when it comes back from the stream,
+// so nothing is published or acknowledged before JetStream has it.
+// The lease is a key in a KV bucket whose max_age is the lease TTL: the leader renews it with a
+// compare-and-set update; when the leader dies the key expires and the standby's create succeeds. A
+// deposed leader that wakes up cannot append: every publish expects the stream's last sequence
+// (Nats-Expected-Last-Sequence), and the new leader has moved it on. Spec: docs.nats.io (KV, JetStream
+// publish expectations).
+import { randomUUID } from 'node:crypto';
+import type { Logger } from 'pino';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import { Kvm } from '@nats-io/kv';
+import type { KV } from '@nats-io/kv';
+import type { Clock, Timer } from '../clock.js';
+import { localNow } from '../clock.js';
+import { QError } from '../errors.js';
+import { formatQDate, NULL } from '../ipc/index.js';
+import type { QValue } from '../ipc/index.js';
+import { backoffDelay } from '../backoff.js';
+import { Follower } from './follower.js';
+import type { FollowedTickerplant } from './follower.js';
+import { END, endSubject, leaseBucket, msgId, next, tableSubject } from './names.js';
+import type { Position } from './names.js';
+import { connectNats, ensureStream, jetstreamManager, lastPosition } from './stream.js';
+import type { NatsOptions } from './stream.js';
+
+export interface HaTickerplant extends FollowedTickerplant {
+  recordOf(t: string, x: QValue): Buffer;
+}
+
+export interface HotStandbyOptions extends NatsOptions {
+  readonly src: string;
+  readonly replicas: number;
+  readonly tp: HaTickerplant;
+  readonly clock: Clock;
+  readonly log: Logger;
+  /** How long the standby waits after the leader's last renewal before taking over. [failoverMs=5000] */
+  readonly failoverMs?: number;
+}
+
+export type Role = 'connecting' | 'standby' | 'taking-over' | 'leader' | 'stopped';
+
+const LEASE_KEY = 'leader';
+
+export class HotStandby {
+  role: Role = 'connecting';
+  readonly id = randomUUID();
+  /** Milliseconds the last takeover took, from winning the lease to accepting feeds. */
+  lastTakeoverMs: number | undefined;
+  private nc: NatsConnection | undefined;
+  private js: JetStreamClient | undefined;
+  private jsm: JetStreamManager | undefined;
+  private kv: KV | undefined;
+  private revision = 0;
+  private renewedAt = 0;
+  private next: Position = { date: 0, index: 0 };
+  private expectSeq = 0;
+  private timer: Timer | undefined;
+  private leaseTimer: Timer | undefined;
+  private attempt = 0;
+  private busy = false;
+  readonly follower: Follower;
+  private readonly ttlMs: number;
+  private readonly log: Logger;
+
+  constructor(private readonly o: HotStandbyOptions) {
+    const failover = o.failoverMs ?? 5000;
+    // Takeover = time to expiry (≤ TTL) + one poll + catching up: the TTL leaves room for the rest.
+    this.ttlMs = Math.max(600, Math.round(failover * 0.6));
+    this.log = o.log.child({ mod: 'nats', ha: this.id.slice(0, 8) });
+    this.follower = new Follower({ src: o.src, tp: o.tp, log: o.log });
+  }
+
+  private nowMs(): number { return Number(this.o.clock.nowNanos() / 1_000_000n); }
+
+  get leader(): boolean { return this.role === 'leader'; }
+  /** Stream messages not yet applied here. */
+  lag(): number { return this.follower.pending; }
+
+  start(): void { void this.connect(); }
+
+  private async connect(): Promise<void> {
+    try {
+      this.nc = await connectNats({ ...this.o, name: `tickerplant ${this.o.src} ha` });
+      if (this.role === 'stopped') { await this.nc.close(); return; }
+      this.js = jetstream(this.nc);
+      this.jsm = await jetstreamManager(this.nc);
+      await this.setUp();
+    } catch (err) {
+      if (this.role === 'stopped') return;
+      const ms = backoffDelay(this.attempt++, { minDelayMs: 200, maxDelayMs: 2000 });
+      this.log.warn({ err: String(err), retryMs: ms }, 'nats unavailable');
+      this.timer = this.o.clock.after(ms, () => void (this.nc ? this.setUp().catch(() => this.retrySetUp()) : this.connect()));
+    }
+  }
+
+  private retrySetUp(): void {
+    if (this.role === 'stopped') return;
+    const ms = backoffDelay(this.attempt++, { minDelayMs: 200, maxDelayMs: 2000 });
+    this.timer = this.o.clock.after(ms, () => void this.setUp().catch(() => this.retrySetUp()));
+  }
+
+  private async setUp(): Promise<void> {
+    const jsm = this.jsm as JetStreamManager;
+    await ensureStream(jsm, this.o.src, this.o.replicas);
+    const kvm = new Kvm(this.nc as NatsConnection);
+    this.kv = await kvm.create(leaseBucket(this.o.src), { ttl: this.ttlMs, history: 1, replicas: this.o.replicas });
+    await this.follower.start(this.js as JetStreamClient, jsm);
+    this.role = 'standby';
+    this.attempt = 0;
+    this.log.info({ ttlMs: this.ttlMs }, 'hot standby following the stream');
+    // The lease: the leader renews three times per TTL; the standby tries to take it as often.
+    const every = Math.max(100, Math.round(this.ttlMs / 6));
+    this.leaseTimer = this.o.clock.every(every, () => void this.onLeaseTimer());
+    void this.onLeaseTimer();
+  }
+
+  private async onLeaseTimer(): Promise<void> {
+    if (this.busy || this.role === 'stopped') return;
+    this.busy = true;
+    try {
+      if (this.role === 'leader') await this.renew();
+      else if (this.role === 'standby') await this.campaign();
+      if (this.role === 'leader') this.dayCheck();
+    } finally {
+      this.busy = false;
+    }
+  }
+
+  private async renew(): Promise<void> {
+    const now = this.nowMs();
+    if (now - this.renewedAt < this.ttlMs / 3) return;
+    try {
+      this.revision = await (this.kv as KV).update(LEASE_KEY, this.id, this.revision);
+      this.renewedAt = now;
+    } catch (err) {
+      // Lost to someone else (compare-and-set refused), or unreachable for most of the TTL: step down
+      // before the lease can expire under us.
+      if (/wrong last sequence/.test(String(err)) || this.nowMs() - this.renewedAt > this.ttlMs * 0.8) {
+        this.stepDown(String(err));
+      }
+    }
+  }
+
+  private async campaign(): Promise<void> {
+    let rev: number;
+    try {
+      rev = await (this.kv as KV).create(LEASE_KEY, this.id);
+    } catch {
+      return; // held by the leader (or NATS unreachable): stay standby
+    }
+    const won = this.nowMs();
+    this.revision = rev;
+    this.renewedAt = won;
+    this.role = 'taking-over';
+    try {
+      await this.catchUp();
+      this.role = 'leader';
+      this.lastTakeoverMs = this.nowMs() - won;
+      this.log.info({ next: msgId(this.next), seq: this.expectSeq, takeoverMs: this.lastTakeoverMs }, 'leader');
+      this.dayCheck();
+    } catch (err) {
+      this.stepDown(String(err));
+    }
+  }
+
+  /** Before taking feeds: where the stream ends, and every message up to there applied locally. */
+  private async catchUp(): Promise<void> {
+    const last = await lastPosition(this.jsm as JetStreamManager, this.o.src);
+    await this.follower.caughtUp(last.seq);
+    this.expectSeq = last.seq;
+    const records = this.o.tp.journalStats()?.records ?? 0;
+    this.next = last.pos ? next(last.pos) : { date: this.o.tp.d, index: records };
+  }
+
+  private stepDown(why: string): void {
+    if (this.role !== 'leader' && this.role !== 'taking-over') return;
+    this.role = 'standby';
+    this.log.warn({ why }, 'no longer leader');
+  }
+
+  /** tick.q's end-of-day check, done by the leader for both: the day ends in the stream. */
+  private dayCheck(): void {
+    const today = localNow(this.o.clock).date;
+    while (this.role === 'leader' && this.next.date < today) {
+      const p: Position = { date: this.next.date, index: END };
+      void this.store(endSubject(this.o.src), Buffer.from(formatQDate(p.date), 'latin1'), p).catch(() => {});
+    }
+  }
+
+  /**
+   * .u.upd on this node. The standby refuses it with 'standby so the feed moves on; the leader stores
+   * the stamped record in the stream and resolves once JetStream acknowledged it.
+   */
+  upd(t: string, x: QValue): Promise<QValue> {
+    if (this.role !== 'leader') throw new QError('standby');
+    this.dayCheck();
+    const record = this.o.tp.recordOf(t, x);
+    const p = this.next;
+    return this.store(tableSubject(this.o.src, t), record, p).then(() => NULL);
+  }
+
+  private store(subject: string, data: Buffer, p: Position): Promise<void> {
+    const expected = this.expectSeq++;
+    this.next = next(p);
+    return (this.js as JetStreamClient).publish(subject, data, { msgID: msgId(p), expect: { lastSequence: expected } })
+      .then(() => undefined, (err: unknown) => {
+        // Whatever failed, our idea of the stream's end is now unsure: stop taking feeds and find it again
+        // (or find that someone else leads).
+        if (this.role === 'leader') {
+          this.log.warn({ err: String(err), at: msgId(p) }, 'stream refused a record; re-checking the lease');
+          this.role = 'standby';
+          this.revision = 0;
+          void this.reclaim();
+        }
+        throw new QError('nats');
+      });
+  }
+
+  /** After a failed store: take the lease again if it is still ours (the renewal CAS succeeds), else stay standby. */
+  private async reclaim(): Promise<void> {
+    try {
+      const entry = await (this.kv as KV).get(LEASE_KEY);
+      if (!entry || entry.string() !== this.id) return;
+      this.revision = await (this.kv as KV).update(LEASE_KEY, this.id, entry.revision);
+      this.renewedAt = this.nowMs();
+      this.role = 'taking-over';
+      await this.catchUp();
+      if (this.role === 'taking-over') this.role = 'leader';
+    } catch (err) {
+      if (this.role === 'taking-over') this.role = 'standby';
+      this.log.warn({ err: String(err) }, 'lease not reclaimed');
+    }
+  }
+
+  async close(): Promise<void> {
+    const wasLeader = this.role === 'leader';
+    this.role = 'stopped';
+    this.timer?.cancel();
+    this.leaseTimer?.cancel();
+    await this.follower.close();
+    // A graceful stop hands over at once instead of after the TTL.
+    if (wasLeader) await this.kv?.delete(LEASE_KEY).catch(() => {});
+    await this.nc?.close().catch(() => {});
+  }
+}

@@ -1,0 +1,70 @@
+// One entry for the composition root: the NATS part a tickerplant runs as (primary bridge, edge or
+// hot-standby member), behind one small interface.
+import type { Logger } from 'pino';
+import type { Clock } from '../clock.js';
+import { QError } from '../errors.js';
+import type { QValue } from '../ipc/index.js';
+import type { Tickerplant } from '../tick/index.js';
+import { PrimaryBridge } from './bridge.js';
+import { Edge } from './edge.js';
+import { HotStandby } from './ha.js';
+import { checkSource } from './names.js';
+
+export type NatsMode = 'primary' | 'edge' | 'ha';
+
+export interface NatsStartOptions {
+  readonly servers: string;
+  readonly credsFile?: string | undefined;
+  readonly replicas: number;
+  readonly failoverMs: number;
+  readonly src: string;
+  /** DST, the journal directory (the primary's bridge reads it). */
+  readonly dir: string | undefined;
+  readonly tp: Tickerplant;
+  readonly clock: Clock;
+  readonly log: Logger;
+}
+
+export interface NatsPart {
+  readonly mode: NatsMode;
+  /** tickerplant_nats_lag_records: primary, journal records the stream has not acknowledged; edge and
+   *  standby, stream messages not applied here yet. */
+  lag(): number;
+  /** The primary's wake-up when a record is journaled; a no-op otherwise. */
+  wake(): void;
+  /** Takes .u.upd instead of the tickerplant (edge: refused; HA: 'standby or stored in the stream first). */
+  readonly upd: ((t: string, x: QValue) => Promise<QValue>) | undefined;
+  /** 'primary', 'edge', or the HA role ('leader', 'standby', ...). */
+  role(): string;
+  close(): Promise<void>;
+}
+
+export function startNats(mode: NatsMode, o: NatsStartOptions): NatsPart {
+  const src = checkSource(o.src);
+  const common = { servers: o.servers, credsFile: o.credsFile, src, clock: o.clock, log: o.log };
+  if (mode === 'primary') {
+    if (o.dir === undefined) throw new QError('nats: the primary bridge needs DST');
+    const bridge = new PrimaryBridge({ ...common, dir: o.dir, replicas: o.replicas, tp: o.tp });
+    const timer = o.clock.every(1000, bridge.wake); // end of day without a record after it
+    bridge.start();
+    return {
+      mode, upd: undefined, lag: () => bridge.lag(), wake: bridge.wake, role: () => 'primary',
+      close: async () => { timer.cancel(); await bridge.close(); },
+    };
+  }
+  if (mode === 'edge') {
+    const edge = new Edge({ ...common, tp: o.tp });
+    edge.start();
+    return {
+      mode, lag: () => edge.lag(), wake: () => {}, role: () => 'edge', close: () => edge.close(),
+      // An edge's journal is the primary's: a local feed would fork it.
+      upd: () => { throw new QError('edge'); },
+    };
+  }
+  const ha = new HotStandby({ ...common, replicas: o.replicas, tp: o.tp, failoverMs: o.failoverMs });
+  ha.start();
+  return {
+    mode, lag: () => ha.lag(), wake: () => {}, role: () => ha.role, close: () => ha.close(),
+    upd: (t, x) => ha.upd(t, x),
+  };
+}

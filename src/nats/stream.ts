@@ -1,0 +1,108 @@
+// The NATS connection and the TICK_<SRC> stream: connect (retrying for ever, so a tickerplant starts and
+// runs while NATS is down), create the stream if absent, and find positions in it by Nats-Msg-Id.
+// Spec: docs.nats.io (JetStream streams, file storage, replicas; $JS.API.STREAM.MSG.GET).
+import { readFileSync } from 'node:fs';
+import { connect, credsAuthenticator } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { jetstreamManager } from '@nats-io/jetstream';
+import type { JetStreamManager, StreamInfo } from '@nats-io/jetstream';
+import { ConfigError } from '../errors.js';
+import { compare, parseMsgId, streamName, streamSubjects } from './names.js';
+import type { Position } from './names.js';
+
+export interface NatsOptions {
+  /** nats://host:port, comma-separated for a cluster. */
+  readonly servers: string;
+  /** A .creds file (NATS decentralised auth). */
+  readonly credsFile?: string | undefined;
+  /** Connection name shown by the server (monitoring). */
+  readonly name?: string;
+}
+
+export function natsServers(servers: string): string[] {
+  const list = servers.split(',').map((s) => s.trim()).filter((s) => s.length > 0);
+  if (list.length === 0) throw new ConfigError('--nats needs at least one URL');
+  return list;
+}
+
+/** Connects, waiting for a server when none is up; reconnects for ever afterwards. */
+export async function connectNats(o: NatsOptions): Promise<NatsConnection> {
+  const creds = o.credsFile !== undefined ? readFileSync(o.credsFile) : undefined;
+  return connect({
+    servers: natsServers(o.servers),
+    name: o.name ?? 'tickerplant',
+    waitOnFirstConnect: true,
+    maxReconnectAttempts: -1,
+    reconnectTimeWait: 250,
+    // Pings find a dead server (kill -9, partition) faster than TCP does.
+    pingInterval: 2000,
+    maxPingOut: 2,
+    ...(creds ? { authenticator: credsAuthenticator(creds) } : {}),
+  });
+}
+
+/** TICK_<SRC> as it is, created (file storage, `replicas` copies) when absent. */
+export async function ensureStream(jsm: JetStreamManager, src: string, replicas: number): Promise<StreamInfo> {
+  const name = streamName(src);
+  try {
+    return await jsm.streams.info(name);
+  } catch (err) {
+    if (!isNotFound(err)) throw err;
+  }
+  try {
+    return await jsm.streams.add({
+      name, subjects: [streamSubjects(src)], storage: 'file' as never, num_replicas: replicas,
+      // Re-publishing after a short outage is deduplicated by Nats-Msg-Id within this window; longer
+      // outages resume from the stream's last message instead (see bridge.ts).
+      duplicate_window: 120_000_000_000,
+    });
+  } catch (err) {
+    // Two tickerplants creating it at once (an HA pair starting): the other one won.
+    if (String(err).includes('already in use')) return jsm.streams.info(name);
+    throw err;
+  }
+}
+
+export function isNotFound(err: unknown): boolean {
+  const s = String(err instanceof Error ? err.message : err);
+  return /not found/i.test(s);
+}
+
+export { jetstreamManager };
+
+/** The stream's last message: its sequence and the position its Nats-Msg-Id names (undefined if empty). */
+export async function lastPosition(jsm: JetStreamManager, src: string): Promise<{ seq: number; pos: Position | undefined }> {
+  const info = await jsm.streams.info(streamName(src));
+  const seq = info.state.last_seq;
+  if (info.state.messages === 0) return { seq, pos: undefined };
+  return { seq, pos: await positionAt(jsm, src, seq) };
+}
+
+/** The position of the message at `seq`; undefined if it was deleted or is not ours. */
+export async function positionAt(jsm: JetStreamManager, src: string, seq: number): Promise<Position | undefined> {
+  const m = await jsm.streams.getMessage(streamName(src), { seq }).catch((err: unknown) => {
+    if (isNotFound(err)) return null;
+    throw err;
+  });
+  return m ? parseMsgId(m.header.get('Nats-Msg-Id')) : undefined;
+}
+
+/**
+ * The first sequence whose message is at or after `want`, by binary search over the stream (Nats-Msg-Ids
+ * increase with the sequence); last_seq + 1 when every message is before it. O(log n) requests.
+ */
+export async function seqAtOrAfter(jsm: JetStreamManager, src: string, want: Position): Promise<number> {
+  const info = await jsm.streams.info(streamName(src));
+  let lo = info.state.first_seq;
+  let hi = info.state.last_seq + 1;
+  if (info.state.messages === 0) return hi;
+  while (lo < hi) {
+    const mid = Math.floor((lo + hi) / 2);
+    let probe = mid;
+    let pos: Position | undefined;
+    // A deleted message (interior gap) has no position: look at the next one.
+    while (probe < hi && (pos = await positionAt(jsm, src, probe)) === undefined) probe++;
+    if (pos === undefined || compare(pos, want) >= 0) hi = mid; else lo = probe + 1;
+  }
+  return lo;
+}

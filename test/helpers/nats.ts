@@ -1,0 +1,118 @@
+// Real nats-server processes on loopback for the JetStream tests: random free ports, data in the test's
+// own directory, every process killed in teardown.
+import { spawn } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
+import { createServer, connect as tcpConnect } from 'node:net';
+import { existsSync, mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import type { Test } from 'tap';
+import { connect } from '@nats-io/transport-node';
+import type { NatsConnection } from '@nats-io/transport-node';
+import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+
+export interface StreamMsg { readonly seq: number; readonly subject: string; readonly id: string; readonly data: Buffer }
+
+export const NATS_SERVER = '/usr/sbin/nats-server';
+export const haveNats = existsSync(NATS_SERVER);
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+async function portOpen(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = tcpConnect(port, '127.0.0.1');
+    c.once('connect', () => { c.destroy(); resolve(true); });
+    c.once('error', () => resolve(false));
+  });
+}
+
+export class NatsServer {
+  private proc: ChildProcess | undefined;
+  constructor(readonly port: number, private readonly args: string[]) {}
+  get url(): string { return `nats://127.0.0.1:${this.port}`; }
+  get running(): boolean { return this.proc !== undefined; }
+
+  async start(): Promise<void> {
+    const proc = spawn(NATS_SERVER, ['-a', '127.0.0.1', '-p', String(this.port), ...this.args], { stdio: 'ignore' });
+    this.proc = proc;
+    proc.once('exit', () => { if (this.proc === proc) this.proc = undefined; });
+    const end = Date.now() + 15_000;
+    while (!(await portOpen(this.port))) {
+      if (Date.now() > end) throw new Error(`nats-server on ${this.port} did not start`);
+      await new Promise((r) => setTimeout(r, 50));
+    }
+  }
+
+  /** Stops the process (SIGKILL for a crash, SIGTERM for a clean stop) and waits until it is gone. */
+  async stop(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
+    const proc = this.proc;
+    if (!proc) return;
+    const gone = new Promise<void>((r) => proc.once('exit', () => r()));
+    proc.kill(signal);
+    await gone;
+    this.proc = undefined;
+  }
+}
+
+/** One JetStream server, data under the test's directory. */
+export async function natsServer(t: Test, dir: string): Promise<NatsServer> {
+  const store = join(dir, 'nats');
+  mkdirSync(store, { recursive: true });
+  const s = new NatsServer(await freePort(), ['-js', '-sd', store]);
+  await s.start();
+  t.teardown(() => s.stop());
+  return s;
+}
+
+/** A three-node JetStream cluster on loopback. */
+export async function natsCluster(t: Test, dir: string): Promise<NatsServer[]> {
+  const ports = [await freePort(), await freePort(), await freePort()];
+  const routes = [await freePort(), await freePort(), await freePort()];
+  const nodes = ports.map((port, i) => {
+    const store = join(dir, `nats${i}`);
+    mkdirSync(store, { recursive: true });
+    const others = routes.filter((_, j) => j !== i).map((r) => `nats://127.0.0.1:${r}`).join(',');
+    return new NatsServer(port, ['-js', '-sd', store, '-n', `n${i}`, '--cluster_name', 'tp',
+      '--cluster', `nats://127.0.0.1:${routes[i]}`, '--routes', others]);
+  });
+  await Promise.all(nodes.map((n) => n.start()));
+  t.teardown(() => Promise.all(nodes.map((n) => n.stop())));
+  return nodes;
+}
+
+/** A client connection for the test's own reads of the stream. */
+export async function natsClient(t: Test, servers: string[]): Promise<NatsConnection> {
+  const nc = await connect({ servers, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+  t.teardown(() => nc.close());
+  return nc;
+}
+
+/** Every message of a stream, in order, read with an ordered consumer of our own. */
+export async function streamMessages(nc: NatsConnection, stream: string): Promise<StreamMsg[]> {
+  const jsm = await jetstreamManager(nc);
+  const info = await jsm.streams.info(stream);
+  const out: StreamMsg[] = [];
+  if (info.state.messages === 0) return out;
+  const c = await jetstream(nc).consumers.get(stream, { deliver_policy: DeliverPolicy.All });
+  const it = await c.consume();
+  for await (const m of it) {
+    out.push({ seq: m.seq, subject: m.subject, id: m.headers?.get('Nats-Msg-Id') ?? '', data: Buffer.from(m.data) });
+    if (m.seq >= info.state.last_seq) break;
+  }
+  await it.close();
+  return out;
+}
+
+/** The stream's last sequence, 0 when it does not exist yet. */
+export async function lastSeq(nc: NatsConnection, stream: string): Promise<number> {
+  const jsm = await jetstreamManager(nc);
+  return jsm.streams.info(stream).then((i) => i.state.last_seq, () => 0);
+}
