@@ -1,0 +1,79 @@
+// An edge tickerplant (--from-nats) follows TICK_sym: its journal is the primary's byte for byte, and an
+// r.q-style subscriber of the edge that replays .u.i records of the edge's journal and keeps the live
+// stream sees every row exactly once.
+import t from 'tap';
+import type { Test } from 'tap';
+import { mkdirSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { startApp } from '../../src/app.js';
+import type { App } from '../../src/app.js';
+import { systemClock } from '../../src/clock.js';
+import { parseCommandLine } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
+import { replay } from '../../src/journal/index.js';
+import type { QValue } from '../../src/ipc/index.js';
+import { connect, nodeq } from '../helpers/qclient.js';
+import type { QClient } from '../helpers/qclient.js';
+import { until } from '../helpers/tp.js';
+import { haveNats, natsServer } from '../helpers/nats.js';
+
+const q = nodeq as unknown as Record<string, (x: unknown) => unknown>;
+const s = (x: string): unknown => q['symbol']?.(x);
+
+async function app(t: Test, args: string[]): Promise<App> {
+  const { config } = parseCommandLine(['-p', '0', '--unix', '', ...args]);
+  const a = await startApp(config, { log: createLogger('silent'), clock: systemClock() });
+  t.teardown(() => a.close());
+  return a;
+}
+
+const trade = (feed: QClient, i: number): void => feed.async('.u.upd', s('trade'), [s(`S${i % 5}`), q['float']?.(i), q['int']?.(i)]);
+
+/** The size column of the journal's first `limit` trade records: what -11!(n;L) would replay. */
+function replayed(path: string, limit: number): number[] {
+  const out: number[] = [];
+  replay(path, (v: QValue) => {
+    if (v.type !== 0) return;
+    const x = v.items[2];
+    const size = x?.type === 0 ? x.items[3] : undefined;
+    if (size?.type === 6) out.push(...size.data);
+    else if (size?.type === -6) out.push(size.value);
+  }, { limit });
+  return out;
+}
+
+t.test('an edge journal is the primary journal, and replay from it plus the live stream sees every row once',
+  { skip: !haveNats && 'no nats-server' }, async (t) => {
+    const dir = t.testdir();
+    const nats = await natsServer(t, dir);
+    mkdirSync(join(dir, 'primary'));
+    mkdirSync(join(dir, 'edge'));
+    const primary = await app(t, ['sym', join(dir, 'primary'), '--nats', nats.url]);
+    const edge = await app(t, ['--from-nats', nats.url, join(dir, 'edge')]);
+    const feed = await connect({ port: primary.port });
+    t.teardown(() => feed.close());
+    const N = 1200;
+    for (let i = 0; i < N / 2; i++) trade(feed, i);
+    await feed.sync('');
+    await until(() => (edge.tp.journalStats()?.records ?? 0) >= N / 4, 20_000);
+    // r.q on the edge: subscribe and read (.u.i;.u.L) in one request, mid-stream.
+    const rdb = await connect({ port: edge.port });
+    t.teardown(() => rdb.close());
+    const reply = await rdb.sync('(.u.sub[`;`];.u `i`L)') as unknown[];
+    for (let i = N / 2; i < N; i++) trade(feed, i);
+    await feed.sync('');
+    const [i, L] = reply[1] as [number, string];
+    t.ok(i > 0, `.u.i = ${i} when r.q subscribed`);
+    const live = (): number[] => rdb.updates.flatMap((u) => (u.data as Array<Record<string, number>>).map((r) => r['size'] as number));
+    await rdb.waitFor(() => live().length >= N - i, 20_000);
+    const rows = [...replayed(String(L).replace(/^:/, ''), i), ...live()];
+    t.same(rows, Array.from({ length: N }, (_, k) => k), 'replay + live = every row exactly once, in order');
+    await until(() => edge.tp.journalStats()?.records === N, 10_000);
+    edge.tp.flushJournal();
+    primary.tp.flushJournal();
+    t.ok(readFileSync(edge.tp.logFile as string).equals(readFileSync(primary.tp.logFile as string)),
+      "the edge's journal is byte-identical to the primary's");
+    t.equal(edge.tp.i, primary.tp.i, '.u.i equal');
+    const err = await rdb.sync('.u.upd', s('trade'), [s('X'), q['float']?.(1), q['int']?.(1)]).catch((e: Error) => e.message);
+    t.equal(err, 'edge', 'the edge refuses feeds');
+  });
