@@ -90,13 +90,27 @@ export async function natsCluster(t: Test, dir: string): Promise<NatsServer[]> {
 
 /** A client connection for the test's own reads of the stream. */
 export async function natsClient(t: Test, servers: string[]): Promise<NatsConnection> {
-  const nc = await connect({ servers, maxReconnectAttempts: -1, reconnectTimeWait: 100 });
+  const nc = await connect({ servers, maxReconnectAttempts: -1, reconnectTimeWait: 100, waitOnFirstConnect: true });
   t.teardown(() => nc.close());
   return nc;
 }
 
-/** Every message of a stream, in order, read with an ordered consumer of our own. */
+/**
+ * Every message of a stream, in order, read with an ordered consumer of our own. Retried: right after a
+ * cluster lost a node, JetStream API requests can time out while Raft elects new leaders.
+ */
 export async function streamMessages(nc: NatsConnection, stream: string): Promise<StreamMsg[]> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await readAll(nc, stream);
+    } catch (err) {
+      if (attempt >= 5) throw err;
+      await new Promise((r) => setTimeout(r, 500));
+    }
+  }
+}
+
+async function readAll(nc: NatsConnection, stream: string): Promise<StreamMsg[]> {
   const jsm = await jetstreamManager(nc);
   const info = await jsm.streams.info(stream);
   const out: StreamMsg[] = [];

@@ -9,6 +9,7 @@ import { parseCommandLine } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { connect, nodeq } from '../helpers/qclient.js';
 import { sleep, until } from '../helpers/tp.js';
+import { jetstreamManager } from '@nats-io/jetstream';
 import { haveNats, natsClient, natsCluster, streamMessages } from '../helpers/nats.js';
 
 const q = nodeq as unknown as Record<string, (x: unknown) => unknown>;
@@ -35,13 +36,18 @@ t.test('one node of three killed under load: 0 rows lost', { skip: !haveNats && 
     }
   })();
   await until(() => (app.nats?.lag() ?? 1) < 100 && i > 600, 30_000); // the stream exists and is in step
-  await (nodes[0] as { stop(): Promise<void> }).stop();
+  // The stream's Raft leader is the node to lose: its followers must elect another and keep every row.
+  const probe = await natsClient(t, urls);
+  const leader = (await (await jetstreamManager(probe)).streams.info('TICK_sym')).cluster?.leader ?? 'n0';
+  t.match(leader, /^n[012]$/, `stream leader ${leader} killed`);
+  const victim = Number(leader.slice(1));
+  await (nodes[victim] as { stop(): Promise<void> }).stop();
   const atKill = i;
   await until(() => i > atKill + 600, 20_000);
   feeding = false;
   await load;
   await until(() => app.nats?.lag() === 0, 30_000);
-  const nc = await natsClient(t, urls.slice(1));
+  const nc = await natsClient(t, urls.filter((_, k) => k !== victim));
   const records = (await streamMessages(nc, 'TICK_sym')).filter((m) => m.subject === 'tick.sym.trade');
   app.tp.flushJournal();
   t.equal(records.length, i, `${i} rows fed (${atKill} before the kill), ${records.length} in the stream`);

@@ -64,7 +64,6 @@ t.test('leader killed with -9 under a sync feed: the standby leads within 5 s an
     let killedAt = 0;
     let resumedAfterMs = -1;
     let stop = false;
-    let sent = 0;
     const feed = async (): Promise<void> => {
       let i = 0;
       while (!stop) {
@@ -83,7 +82,7 @@ t.test('leader killed with -9 under a sync feed: the standby leads within 5 s an
         cur = (cur + 1) % tps.length;
         if (r === 'standby') await sleep(20);
       }
-      sent = i;
+
     };
     // The first one leads once the lease is taken; the second is its standby.
     const running = feed();
@@ -125,5 +124,4 @@ t.test('leader killed with -9 under a sync feed: the standby leads within 5 s an
     const survivor = join(dir, leader === tps[0] ? 'b' : 'a', `sym${today}`);
     await until(() => existsSync(survivor) && readFileSync(survivor).length === body.length + 8, 20_000);
     t.ok(readFileSync(survivor).subarray(8).equals(body), "the new leader's journal is the stream");
-    t.ok(sent > 0);
   });
