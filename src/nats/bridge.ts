@@ -40,6 +40,9 @@ export interface BridgeOptions extends NatsOptions {
   readonly maxInFlight?: number;
 }
 
+/** Bytes kept free under max_payload for the message's headers. */
+const HEADROOM = 1024;
+
 type State = 'connecting' | 'syncing' | 'live' | 'stopped';
 
 export class PrimaryBridge {
@@ -162,9 +165,20 @@ export class PrimaryBridge {
         }
       }
       const date = this.pos.date;
+      const limit = (this.nc?.info?.max_payload ?? 1 << 20) - HEADROOM;
+      let tooBig: Position | undefined;
       const n = this.tail.read(this.maxInFlight - this.inFlight, 4 << 20, (record, index) => {
+        if (tooBig) return;
+        if (record.length > limit) { tooBig = { date, index }; return; }
         this.publish(tableSubject(this.o.src, recordTable(record)), record, { date, index });
       });
+      if (tooBig) {
+        // Not dropped and not retried in a loop: the bridge stops here, lag grows, and a restart after
+        // raising nats-server's max_payload resumes from this record.
+        this.log.error({ at: msgId(tooBig), maxPayload: limit + HEADROOM }, 'journal record larger than NATS max_payload; bridge stopped');
+        this.state = 'stopped';
+        return;
+      }
       if (n > 0) continue;
       // Nothing left in this day's file: once the tickerplant has moved on (and closed it), the day ends.
       if (date >= tp.d) break;

@@ -200,6 +200,8 @@ export class HotStandby {
     if (this.role !== 'leader') throw new QError('standby');
     this.dayCheck();
     const record = this.o.tp.recordOf(t, x);
+    // A record the stream cannot hold is refused up front (q's 'limit), not left to fail the publish.
+    if (record.length > (this.nc?.info?.max_payload ?? 1 << 20) - 1024) throw new QError('limit');
     const p = this.next;
     return this.store(tableSubject(this.o.src, t), record, p).then(() => NULL);
   }

@@ -28,7 +28,7 @@ export async function spawnTp(t: Test, args: string[]): Promise<TpProcess> {
   const port = await new Promise<number>((resolve, reject) => {
     let out = '';
     let err = '';
-    const timer = setTimeout(() => reject(new Error(`tickerplant did not start: ${err}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`tickerplant did not start: ${err}`)), 60_000);
     proc.stdout?.on('data', (b: Buffer) => {
       out += b.toString();
       const m = /listening on :(\d+)/.exec(out);
