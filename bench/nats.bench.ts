@@ -35,7 +35,7 @@ process.on('exit', () => {
   rmSync(tmp, { recursive: true, force: true });
 });
 for (const s of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) process.on(s, () => process.exit(130));
-setTimeout(() => { console.error('bench:nats: gave up after 300 s'); process.exit(1); }, 300_000).unref();
+setTimeout(() => { console.error('bench:nats: gave up after 600 s'); process.exit(1); }, 600_000).unref();
 
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 let dirs = 0;
