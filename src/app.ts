@@ -14,7 +14,7 @@ import { IpcServer, loadUsersFile } from './server/index.js';
 import type { ListenAddress } from './server/index.js';
 import { bindTick, loadSchema, SubscriberRegistry, Tickerplant } from './tick/index.js';
 import type { Subscriber } from './tick/index.js';
-import { bindDevPay, bindPaywall, createPayments } from './payments/index.js';
+import { bindDevPay, bindPaywall, createPayments, renderOffers } from './payments/index.js';
 import type { InvoiceBackend, Payments } from './payments/index.js';
 import { createBackend } from './lightning/index.js';
 import { createMetrics } from './metrics.js';
@@ -125,6 +125,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       backend, tp, clock, log, lookup: (h) => registry.get(h), stateDir,
       priceSat: config.priceSat, pricingFile: config.pricingFile,
       invoiceExpirySeconds: config.invoiceExpirySeconds, entitlementMs: config.entitlementMs,
+      maxPendingPerConn: config.maxPendingPerConn, maxPendingInvoices: config.maxPendingInvoices,
     });
   } catch (err) {
     chain?.close();
@@ -141,10 +142,15 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   };
   bindTick(env, {
     tp, subscriberFor,
-    ...(paywall ? { subscribe: (s, tables, filter, ctx) => paywall.subscribe(s, ctx.user, tables, filter) } : {}),
+    ...(paywall ? {
+      subscribe: (s, tables, filter, ctx) => {
+        const offers = paywall.subscribe(s, { user: ctx.user, peer: server.get(ctx.handle)?.peer }, tables, filter);
+        return offers instanceof Promise ? offers.then((o) => renderOffers(tp, o)) : renderOffers(tp, offers);
+      },
+    } : {}),
   });
   if (payments) {
-    bindPaywall(env, payments.paywall, subscriberFor);
+    bindPaywall(env, payments.paywall, tp, subscriberFor);
     bindDevPay(env, payments.backend);
   }
   chain?.follow(tp, env);

@@ -40,6 +40,10 @@ export interface Config {
   readonly entitlementMs: number | undefined;
   readonly invoiceExpirySeconds: number;
   readonly devAutopayMs: number | undefined;
+  /** Unpaid invoices one connection may hold at once. */
+  readonly maxPendingPerConn: number;
+  /** Unpaid invoices in total. */
+  readonly maxPendingInvoices: number;
   readonly httpPort: number | undefined;
   /** --allowed-origins: browser origins (scheme://host[:port]) that may open the WebSocket besides the
    * page's own; ['*'] = any; undefined = the page's own and localhost. */
@@ -97,6 +101,8 @@ export const OPTIONS: Record<string, OptionSpec> = {
   pricing: { type: 'string', help: 'pricing file (JSON)', def: '' },
   entitlement: { type: 'string', help: 'pay-per-period length, e.g. 1h or 30m', def: 'until disconnect' },
   'invoice-expiry': { type: 'string', help: 'invoice expiry in seconds', def: '3600' },
+  'max-pending-per-conn': { type: 'string', help: "unpaid invoices one connection may hold; the next priced .u.sub gets 'pending", def: '16' },
+  'max-pending-invoices': { type: 'string', help: "unpaid invoices in total; beyond it priced .u.sub gets 'pending", def: '10000' },
   'dev-autopay': { type: 'string', help: 'dev backend: settle every invoice after this many ms', def: 'off' },
   'http-port': { type: 'string', help: 'HTTP port for the web page, WebSocket gateway and /metrics', def: 'off' },
   'allowed-origins': { type: 'string', help: "comma-separated browser origins allowed on the WebSocket besides the page's own, '*' = any", def: 'the page and localhost' },
@@ -229,6 +235,8 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = {}): P
     pricingFile: get('pricing') || undefined,
     entitlementMs: get('entitlement') === undefined ? undefined : parseDuration('entitlement', get('entitlement') as string),
     invoiceExpirySeconds: int('invoice-expiry', get('invoice-expiry') ?? '3600', 1),
+    maxPendingPerConn: int('max-pending-per-conn', get('max-pending-per-conn') ?? '16', 1),
+    maxPendingInvoices: int('max-pending-invoices', get('max-pending-invoices') ?? '10000', 1),
     devAutopayMs: get('dev-autopay') === undefined ? undefined : int('dev-autopay', get('dev-autopay') as string),
     httpPort: get('http-port') === undefined ? undefined : int('http-port', get('http-port') as string),
     allowedOrigins: origins(get('allowed-origins')),

@@ -53,6 +53,8 @@ export interface BackendSource {
 
 export interface PaymentsSource {
   readonly paywall: { readonly stats: Readonly<PaywallStats>; readonly pendingCount: number };
+  /** The ledger's and the book's disk health. */
+  readonly files?: { readonly writeFailures: number; readonly unwritten: number };
   readonly backend: BackendSource;
 }
 
@@ -174,6 +176,16 @@ export function createMetrics(sources: MetricsSources): Metrics {
     mirror('invoices_expired_total', 'Invoices that expired unpaid', () => paywall.stats.expired);
     mirror('sats_earned_total', 'Satoshis received for settled invoices', () => paywall.stats.satsEarned);
     mirror('orphan_credits_total', 'Invoices paid after their subscriber had gone (credited in the ledger)', () => paywall.stats.orphans);
+    mirror('foreign_settlements_total', 'Settlements on the node of invoices not in the book (other apps, keysend, AMP): not revenue', () => paywall.stats.foreign);
+    mirror('invoices_canceled_total', 'Pending invoices lnd reported CANCELED', () => paywall.stats.canceled);
+    mirror('invoices_reused_total', 'Priced .u.sub answered with the buyer\'s open invoice for the same request', () => paywall.stats.reused);
+    mirror('invoices_refused_total', "Priced .u.sub refused with 'pending (per-connection or total cap)", () => paywall.stats.refusedPending);
+    mirror('claims_in_use_total', "Proofs of payment refused with 'in use (held by another live connection)", () => paywall.stats.claimsInUse);
+    if (payments.files) {
+      const files = payments.files;
+      mirror('payment_write_failures_total', 'Writes of the ledger or the invoice book the disk refused (ENOSPC, EIO): alert on any', () => files.writeFailures);
+      gauge('payment_records_unwritten', 'Ledger and book records held in memory because the disk refused them', () => files.unwritten);
+    }
     new Gauge({
       name: `${PREFIX}lightning_up`, help: 'Whether the payment backend can mint invoices (lnd: invoice stream up)',
       labelNames: ['backend'], registers,

@@ -92,6 +92,9 @@ t.test('the text reflects feeds, subscribers, payments and the journal of a runn
   t.equal(sample(text, 'tickerplant_invoices_settled_total'), 1);
   t.equal(sample(text, 'tickerplant_sats_earned_total'), 100);
   t.equal(sample(text, 'tickerplant_orphan_credits_total'), 0);
+  t.equal(sample(text, 'tickerplant_foreign_settlements_total'), 0);
+  t.equal(sample(text, 'tickerplant_payment_write_failures_total'), 0);
+  t.equal(sample(text, 'tickerplant_payment_records_unwritten'), 0);
   t.equal(sample(text, 'tickerplant_ipc_connections'), 3);
   t.ok((sample(text, 'tickerplant_bytes_in_total') ?? 0) > 0, 'bytes read from clients');
   t.ok((sample(text, 'tickerplant_bytes_out_total') ?? 0) > 0, 'bytes written to clients');
@@ -145,7 +148,7 @@ t.test('per-table counters, journal getter, slow drops, closed bytes and lnd rec
   const backend = new StubBackend();
   const metrics = metricsFor(t, {
     tp, server: { handles }, defaultMetrics: false,
-    payments: { backend, paywall: { stats: { invoices: 0, settled: 0, satsEarned: 0, orphans: 0, expired: 0 }, pendingCount: 0 } },
+    payments: { backend, paywall: { stats: { invoices: 0, reused: 0, settled: 0, satsEarned: 0, orphans: 0, expired: 0, canceled: 0, foreign: 0, refusedPending: 0, claims: 0, claimsInUse: 0 }, pendingCount: 0 } },
   });
 
   let text = await metrics.text();

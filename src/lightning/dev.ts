@@ -27,6 +27,8 @@ export const MAX_MEMO_BYTES = 1024;
 export const MAX_INVOICE_SAT = 10_000_000_000_000n;
 /** lnd's default final-hop CLTV delta (bitcoin.timelockdelta) since v0.17. */
 const FINAL_CLTV_DELTA = 80;
+/** How long a canceled (expired) invoice is still known to lookups before the node forgets it. */
+export const FORGET_CANCELED_MS = 3_600_000;
 /** setTimeout's largest delay; longer expiries are re-armed when it fires. */
 const MAX_TIMER_MS = 2 ** 31 - 1;
 
@@ -89,6 +91,8 @@ export class DevBackend extends EventEmitter implements InvoiceBackend {
   /** r_hash (hex) of invoices still OPEN, for the expiry sweep. */
   private readonly openHashes = new Set<string>();
   private readonly autopayTimers = new Map<string, NodeJS.Timeout>();
+  /** r_hash (hex) of canceled invoices in the order they were canceled: forgotten FORGET_CANCELED_MS later. */
+  private readonly canceledOrder: string[] = [];
   private file: DevInvoiceFile | undefined;
   private key: NodeKey | undefined;
   private lastAddIndex = 0n;
@@ -118,17 +122,28 @@ export class DevBackend extends EventEmitter implements InvoiceBackend {
     const file = new DevInvoiceFile(join(this.dataDir, DEV_INVOICES_FILE));
     const loaded = file.load();
     if (loaded.tornTail) this.log?.warn({ path: file.path }, 'dropped a partly written last line of the invoice file');
-    if (loaded.tornTail || loaded.lines > loaded.records.length) file.rewrite(loaded.records);
+    // Invoices canceled more than FORGET_CANCELED_MS ago are forgotten: the file does not grow forever.
+    const now = this.now();
+    // The newest invoice is kept whatever its state, so add_index never goes back after a restart.
+    const top = loaded.records.reduce((m, r) => (r.addIndex > m ? r.addIndex : m), 0n);
+    const kept = loaded.records.filter((r) => r.state !== 'CANCELED' || r.addIndex === top || deadlineOf(r) + FORGET_CANCELED_MS > now);
+    if (loaded.tornTail || loaded.lines > kept.length) file.rewrite(kept);
     file.open();
 
     this.invoices.clear();
     this.openHashes.clear();
     this.lastAddIndex = 0n;
     this.lastSettleIndex = 0n;
+    this.canceledOrder.length = 0;
     for (const r of loaded.records) {
+      if (r.addIndex > this.lastAddIndex) this.lastAddIndex = r.addIndex;
+      if (r.settleIndex > this.lastSettleIndex) this.lastSettleIndex = r.settleIndex;
+    }
+    for (const r of kept) {
       const hash = hexOf(r.rHash);
       this.invoices.set(hash, r);
       if (r.state === 'OPEN') this.openHashes.add(hash);
+      if (r.state === 'CANCELED') this.canceledOrder.push(hash);
       if (r.addIndex > this.lastAddIndex) this.lastAddIndex = r.addIndex;
       if (r.settleIndex > this.lastSettleIndex) this.lastSettleIndex = r.settleIndex;
     }
@@ -211,6 +226,7 @@ export class DevBackend extends EventEmitter implements InvoiceBackend {
       creationDate, expirySeconds, state: 'OPEN', settleIndex: 0n, amountPaidSat: 0n, settleDate: 0,
     };
     this.persist(file, record);
+    this.forgetCanceled();
     this.lastAddIndex = record.addIndex;
     this.invoices.set(hash, record);
     this.openHashes.add(hash);
@@ -308,6 +324,7 @@ export class DevBackend extends EventEmitter implements InvoiceBackend {
     const canceled: DevInvoiceRecord = { ...record, state: 'CANCELED' };
     this.invoices.set(hash, canceled);
     this.openHashes.delete(hash);
+    this.canceledOrder.push(hash);
     this.disarmAutopay(hash);
     if (this.file !== undefined) {
       try {
@@ -318,13 +335,28 @@ export class DevBackend extends EventEmitter implements InvoiceBackend {
       }
     }
     this.log?.debug({ addIndex: Number(record.addIndex), rHash: hash }, 'invoice expired');
+    const event = snapshot(canceled);
+    queueMicrotask(() => this.emit('canceled', event));
     return canceled;
+  }
+
+  /** Drops canceled invoices whose grace period is over (memory stays bounded by what can still matter). */
+  private forgetCanceled(): void {
+    const now = this.now();
+    while (this.canceledOrder.length > 0) {
+      const hash = this.canceledOrder[0] as string;
+      const r = this.invoices.get(hash);
+      if (r !== undefined && r.state === 'CANCELED' && deadlineOf(r) + FORGET_CANCELED_MS > now) break;
+      this.canceledOrder.shift();
+      if (r?.state === 'CANCELED') this.invoices.delete(hash);
+    }
   }
 
   /** Cancels every due OPEN invoice and arms the timer for the next deadline. */
   private sweep(): void {
     this.sweepTimer = undefined;
     this.sweepAt = Number.POSITIVE_INFINITY;
+    this.forgetCanceled();
     let next = Number.POSITIVE_INFINITY;
     for (const hash of [...this.openHashes]) {
       const record = this.current(hash);

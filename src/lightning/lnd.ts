@@ -13,6 +13,7 @@ import { CursorFile, loadCursor } from './cursor-file.js';
 import { isGrpcFailure, lndFailure } from './lnd-errors.js';
 import { readAddInvoiceResponse, readGetInfoResponse, readInvoice, readListInvoiceResponse } from './lnd-messages.js';
 import { LndRpc } from './lnd-rpc.js';
+import { decodePaymentRequest } from './bolt11.js';
 import { backoffDelay } from '../backoff.js';
 
 export interface LndBackendOptions {
@@ -121,6 +122,15 @@ export class LndBackend extends EventEmitter implements InvoiceBackend {
       throw lndFailure(err, this.host, this.timeoutMs);
     }
     const reply = readAddInvoiceResponse(raw);
+    // lnd's own creation_date and expiry (the request's timestamp and `x` tag), not our clock's guess
+    // before the call: lnd stops accepting payment at exactly that creation_date + expiry.
+    let issued: { creationDate: number; expirySeconds: number } | undefined;
+    try {
+      const d = decodePaymentRequest(reply.paymentRequest);
+      issued = { creationDate: d.timestamp, expirySeconds: d.expirySeconds };
+    } catch (err) {
+      this.log.warn({ err: err instanceof Error ? err.message : String(err) }, "lnd's payment request did not decode; using the local clock for its expiry");
+    }
     return {
       rHash: reply.rHash,
       paymentRequest: reply.paymentRequest,
@@ -130,8 +140,8 @@ export class LndBackend extends EventEmitter implements InvoiceBackend {
       valueSat: request.valueSat,
       amountPaidSat: 0n,
       memo: request.memo,
-      creationDate,
-      expirySeconds: request.expirySeconds === 0 ? DEFAULT_EXPIRY_SECONDS : request.expirySeconds,
+      creationDate: issued?.creationDate ?? creationDate,
+      expirySeconds: issued?.expirySeconds ?? (request.expirySeconds === 0 ? DEFAULT_EXPIRY_SECONDS : request.expirySeconds),
       settleDate: 0,
     };
   }
@@ -202,7 +212,10 @@ export class LndBackend extends EventEmitter implements InvoiceBackend {
       }));
       if (generation !== this.generation) return false;
       onPage(page.invoices);
-      for (const invoice of page.invoices) if (invoice.state === 'SETTLED') this.report(invoice);
+      for (const invoice of page.invoices) {
+        if (invoice.state === 'SETTLED') this.report(invoice);
+        else if (invoice.state === 'CANCELED') this.emitSafely('canceled', invoice);
+      }
       if (onePage || page.invoices.length < limit || page.lastIndexOffset <= offset) return true;
       offset = page.lastIndexOffset;
     }
@@ -238,6 +251,8 @@ export class LndBackend extends EventEmitter implements InvoiceBackend {
       }
       tracker.see(invoice);
       this.cursor = tracker.current;
+      // lnd v0.21 never sends CANCELED here, but a node that does is believed at once.
+      if (invoice.state === 'CANCELED') this.emitSafely('canceled', invoice);
       if (invoice.state !== 'SETTLED') return;
       this.report(invoice);
       this.cursorFile?.save(this.cursor);
@@ -262,10 +277,14 @@ export class LndBackend extends EventEmitter implements InvoiceBackend {
 
   private report(invoice: Invoice): void {
     if (!this.reported.add(invoice.rHash)) return;
+    this.emitSafely('settled', invoice);
+  }
+
+  private emitSafely(event: 'settled' | 'canceled', invoice: Invoice): void {
     try {
-      this.emit('settled', invoice);
+      this.emit(event, invoice);
     } catch (err) {
-      this.log.error({ err }, 'a settled-invoice listener threw');
+      this.log.error({ err, event }, 'an invoice listener threw');
     }
   }
 

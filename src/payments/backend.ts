@@ -18,7 +18,7 @@ export interface Invoice {
   readonly valueSat: bigint;
   readonly amountPaidSat: bigint;
   readonly memo: string;
-  /** Unix seconds. */
+  /** Unix seconds: lnd's creation_date (the BOLT 11 timestamp). */
   readonly creationDate: number;
   /** Seconds after creationDate at which the invoice expires. */
   readonly expirySeconds: number;
@@ -48,7 +48,10 @@ export interface BackendStatus {
 /**
  * Events:
  * - 'settled' (invoice: Invoice): an invoice reached SETTLED. May repeat for the same rHash (replays after
- *   reconnects); consumers must be idempotent, keyed by rHash.
+ *   reconnects); consumers must be idempotent, keyed by rHash. Every settlement on the node is reported,
+ *   also other applications' invoices, keysend and AMP: the paywall's invoice book tells ours apart.
+ * - 'canceled' (invoice: Invoice): the backend learned an invoice is CANCELED (lnd's SubscribeInvoices
+ *   does not carry cancellations, so lnd reports what ListInvoices shows; the dev node its own expiry).
  * - 'status' (status: BackendStatus): connectivity changed.
  */
 export interface InvoiceBackend extends EventEmitter {

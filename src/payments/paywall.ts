@@ -1,242 +1,392 @@
-// Pay-per-ticker: a priced .u.sub answers (t; schema; invoice) and waits in .u.pendingInvoices until
-// the payment backend reports the invoice SETTLED; then the seed's addPayes puts it into .u.w.
-// Spec: the Lightning tickerplants paper's u.q (sub, add, pendingInvoices, processInvoices, addPayes).
+// Pay-per-ticker: a priced .u.sub gets an invoice and waits in .u.pendingInvoices until the backend
+// reports it SETTLED; then the paper's addPayes puts it into .u.w. Spec: the Lightning tickerplants
+// paper's u.q (sub, add, pendingInvoices, processInvoices, addPayes); lnd's Invoice lifecycle.
+//
+// The API (rendered by the q surface as q values, by the WebSocket gateway as JSON, and the base L402
+// can build on):
+//   subscribe(s, buyer, tables, filter) → Offer[] (sync when every table is free, else a Promise):
+//     {kind:'free', table}                      subscribed now (free table)
+//     {kind:'invoice', table, invoice}          pay invoice (one per call, shared by its priced tables)
+//     {kind:'refused', table, error, reason}    error = q text ('lightning unavailable, 'invoice,
+//                                               'pending); reason = one line for operators
+//   subPaid(s, table, filter, preimage) → Claim: a credit (a settled invoice of ours) re-attached.
+//   cancel(handle, table), disconnect(handle), pending() / pendingTable(), describe(hash), stats.
+// The money rules it keeps (README "Money model"):
+//   - only invoices in the book (minted here, recorded before the buyer sees them) count;
+//   - every settled booked invoice is in the ledger once, with exactly the requests the book records;
+//   - a paid buyer is enabled, or holds a credit claimable with the preimage (within its entitlement);
+//   - one payment, one stream: the claim on a payment is held by one live connection at a time.
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
-import type { Clock } from '../clock.js';
-import { QError } from '../errors.js';
+import type { Clock, Timer } from '../clock.js';
+import { TpError } from '../errors.js';
 import { dict, encodeMessage, list, MsgType, Outbound, str, sym, symbols, table } from '../ipc/index.js';
 import type { QValue } from '../ipc/index.js';
-import type { Invoice, InvoiceBackend } from './backend.js';
-import type { Ledger, LedgerEntry } from './ledger.js';
-import type { Pricing } from './pricing.js';
 import type { Subscriber, SymFilter, Tickerplant } from '../tick/index.js';
+import type { Invoice, InvoiceBackend } from './backend.js';
+import type { BookEntry, InvoiceBook } from './book.js';
+import type { Ledger, LedgerEntry } from './ledger.js';
+import { memoOf } from './memo.js';
+import type { Pricing } from './pricing.js';
 
 export interface PaywallOptions {
   readonly tp: Tickerplant;
   readonly backend: InvoiceBackend;
   readonly pricing: Pricing;
   readonly ledger: Ledger;
+  readonly book: InvoiceBook;
   readonly clock: Clock;
   readonly log: Logger;
   /** The live subscriber behind a handle, or undefined once it has gone. */
   readonly lookup: (handle: number) => Subscriber | undefined;
-  /** [invoiceExpirySeconds=3600] as the seed. */
+  /** [invoiceExpirySeconds=3600] as the paper. */
   readonly invoiceExpirySeconds?: number;
-  /** Pay per period; undefined: until disconnect, as the seed. */
+  /** Pay per period; undefined: until disconnect, as the paper. */
   readonly entitlementMs?: number;
+  /** [16] unpaid invoices one connection may hold; the next .u.sub is refused with 'pending. */
+  readonly maxPendingPerConn?: number;
+  /** [10000] unpaid invoices in total. */
+  readonly maxPendingInvoices?: number;
 }
+
+/** Who asks: the -u user ('' when none) and the peer address, as the book records them. */
+export interface Buyer { readonly user: string; readonly peer?: string | undefined }
 
 interface Request { readonly table: string; readonly filter: SymFilter }
 
-/** A row of .u.pendingInvoices (plus the payment hash we key on). */
-interface Pending {
-  readonly handle: number;
-  readonly user: string;
-  readonly request: Request;
-  readonly index: bigint;
-  readonly hash: string;
-}
-
-/** What a client needs to show an invoice: amount and expiry (the q reply carries only the seed's three fields). */
+/** What a client needs to show an invoice. */
 export interface InvoiceInfo {
+  /** Hex payment hash. */
   readonly hash: string;
   readonly paymentRequest: string;
   readonly amountSat: number;
-  /** Unix ms. */
+  /** lnd's add_index. */
+  readonly addIndex: bigint;
+  /** Unix ms: lnd's creation_date + expiry. */
   readonly expiresAt: number;
 }
 
-interface Entitlement {
+export type Offer =
+  | { readonly kind: 'free'; readonly table: string }
+  | { readonly kind: 'invoice'; readonly table: string; readonly invoice: InvoiceInfo }
+  | { readonly kind: 'refused'; readonly table: string; readonly error: string; readonly reason: string };
+
+export type Claim =
+  | { readonly kind: 'claimed'; readonly table: string; readonly hash: string; readonly until: number | null }
+  | { readonly kind: 'refused'; readonly table: string; readonly error: string; readonly reason: string };
+
+/** An unpaid invoice waiting for its buyer's payment (rows of .u.pendingInvoices, one per request). */
+interface Pending {
   readonly handle: number;
-  readonly hash: string;
+  readonly user: string;
   readonly requests: Request[];
+  readonly info: InvoiceInfo;
+  readonly kind: 'Invoice' | 'Renewal';
+  readonly timer: Timer;
+}
+
+/** A payment in force for the connection holding it: its period's end and the timers that act on it. */
+interface Entitlement {
+  handle: number;
+  readonly hash: string;
+  requests: Request[];
   until: number;
   renewal: string | undefined;
-  timers: NodeJS.Timeout[];
+  timers: Timer[];
 }
 
-export interface PaywallStats { invoices: number; settled: number; satsEarned: number; orphans: number; expired: number }
+export interface PaywallStats {
+  invoices: number; reused: number; settled: number; satsEarned: number; orphans: number; expired: number;
+  canceled: number; foreign: number; refusedPending: number; claims: number; claimsInUse: number;
+}
 
 const hex = (b: Buffer): string => b.toString('hex');
-
-/** The seed's memo: "Invoice:" followed by q's display of t!syms (one line per table). */
-export function memoOf(kind: 'Invoice' | 'Renewal', requests: readonly Request[]): string {
-  return `${kind}:` + requests.map((r) => `${r.table}| ${r.filter === null ? '' : [...r.filter].join(' ')}\n`).join('');
-}
+const sameFilter = (a: SymFilter, b: SymFilter): boolean =>
+  a === null || b === null ? a === b : a.size === b.size && [...a].every((x) => b.has(x));
+const sameRequests = (a: readonly Request[], b: readonly Request[]): boolean =>
+  a.length === b.length && a.every((r, i) => r.table === b[i]?.table && sameFilter(r.filter, b[i]?.filter ?? null));
 
 export class Paywall {
-  private readonly pending: Pending[] = [];
-  private readonly expiryTimers = new Map<string, NodeJS.Timeout>();
+  private readonly pendingByHash = new Map<string, Pending>();
   private readonly entitlements = new Map<string, Entitlement>();
   /** Renewal invoice hash → the entitlement it extends. */
   private readonly renewals = new Map<string, Entitlement>();
-  /** Payment hash → handle currently using it (a proof of payment serves one connection at a time). */
+  /** Payment hash → the handle holding it (one payment, one stream). */
   private readonly claims = new Map<string, number>();
-  /** Invoices waiting for payment, by hash. */
-  private readonly open = new Map<string, InvoiceInfo>();
-  readonly stats: PaywallStats = { invoices: 0, settled: 0, satsEarned: 0, orphans: 0, expired: 0 };
+  /** Original payment hash → the latest period end its renewals bought. */
+  private readonly extended = new Map<string, number>();
+  /** Mints in flight per handle (counted against the caps). */
+  private readonly minting = new Map<number, number>();
+  private mintingTotal = 0;
+  readonly stats: PaywallStats = {
+    invoices: 0, reused: 0, settled: 0, satsEarned: 0, orphans: 0, expired: 0, canceled: 0, foreign: 0,
+    refusedPending: 0, claims: 0, claimsInUse: 0,
+  };
   private readonly log: Logger;
+  private readonly maxPerConn: number;
+  private readonly maxTotal: number;
+  private closed = false;
 
   constructor(private readonly o: PaywallOptions) {
     this.log = o.log.child({ mod: 'paywall' });
-    o.backend.on('settled', (inv: Invoice) => this.processInvoice(inv));
+    this.maxPerConn = o.maxPendingPerConn ?? 16;
+    this.maxTotal = o.maxPendingInvoices ?? 10_000;
+    for (const e of o.ledger.entries()) {
+      if (e.renews && e.until !== null) this.extendTo(e.renews, Date.parse(e.until));
+    }
+    o.backend.on('settled', (inv: Invoice) => this.guard('settlement', () => this.processInvoice(inv)));
+    o.backend.on('canceled', (inv: Invoice) => this.guard('cancellation', () => this.canceled(hex(inv.rHash))));
+    o.backend.on('status', (s: { up: boolean }) => { if (s.up) void this.reconcile(); });
   }
 
   private get now(): number { return Number(this.o.clock.nowNanos() / 1_000_000n); }
 
+  /** A backend event handler that throws must not take the process (and the other buyers) with it. */
+  private guard(what: string, fn: () => void): void {
+    try { fn(); } catch (err) { this.log.error({ err: err instanceof Error ? err.message : String(err), what }, 'payment event not processed'); }
+  }
+
   /**
-   * .u.sub for these tables: free ones subscribe at once ((t;schema)); priced ones share one invoice
-   * and answer (t;schema;invoice). The reply waits for lnd's AddInvoice.
+   * .u.sub for these tables: free ones subscribe at once; priced ones share one invoice, recorded in
+   * the book before it is returned. A buyer asking again for the same thing gets the same open invoice.
    */
-  subscribe(s: Subscriber, user: string, tables: readonly string[], filter: SymFilter): QValue[] | Promise<QValue[]> {
+  subscribe(s: Subscriber, buyer: Buyer, tables: readonly string[], filter: SymFilter): Offer[] | Promise<Offer[]> {
     const priced = tables.filter((t) => this.o.pricing.amount(t, filter) > 0);
-    if (priced.length > 0 && !this.o.backend.status().up) throw new QError('lightning unavailable');
-    const replies = new Map<string, QValue>();
-    for (const t of tables) if (!priced.includes(t)) replies.set(t, this.o.tp.sub(s, t, filter));
-    if (priced.length === 0) return tables.map((t) => replies.get(t) as QValue);
-    // The seed's sub: drop the caller's current subscription and pending request for these tables first.
-    for (const t of priced) {
-      this.o.tp.w.remove(t, s.handle);
-      this.dropPending((p) => p.handle === s.handle && p.request.table === t, 'replaced');
+    const refuse = (error: string, reason: string): Offer[] => priced.map((table) => ({ kind: 'refused', table, error, reason }));
+    if (priced.length > 0 && !this.o.backend.status().up) {
+      return refuse('lightning unavailable', this.o.backend.status().reason ?? 'payment backend down');
     }
+    const offers = new Map<string, Offer>();
+    for (const t of tables) {
+      if (priced.includes(t)) continue;
+      this.o.tp.sub(s, t, filter);
+      offers.set(t, { kind: 'free', table: t });
+    }
+    const answer = (pricedOffers: Offer[]): Offer[] => tables.map((t) => offers.get(t) ?? pricedOffers.find((o) => o.table === t) as Offer);
+    if (priced.length === 0) return answer([]);
     const requests = priced.map((table) => ({ table, filter }));
-    const amount = priced.reduce((n, t) => n + this.o.pricing.amount(t, filter), 0);
-    return this.mint(requests, amount, 'Invoice').then((inv) => {
-      if (this.o.lookup(s.handle) === undefined) return tables.map((t) => replies.get(t) ?? list(sym(t)));
-      this.addPending(s.handle, user, requests, inv);
-      const invoice = invoiceDict(inv);
-      return tables.map((t) => replies.get(t) ?? list(sym(t), this.o.tp.tables.get(t)?.empty as QValue, invoice));
-    });
-  }
-
-  private async mint(requests: Request[], amount: number, kind: 'Invoice' | 'Renewal'): Promise<Invoice> {
-    const inv = await this.o.backend.addInvoice({
-      valueSat: BigInt(amount),
-      memo: memoOf(kind, requests),
-      expirySeconds: this.o.invoiceExpirySeconds ?? 3600,
-    }).catch((err: unknown) => {
-      this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'invoice not created');
-      throw new QError('lightning unavailable');
-    });
-    this.stats.invoices++;
-    return inv;
-  }
-
-  private addPending(handle: number, user: string, requests: Request[], inv: Invoice): void {
-    const hash = hex(inv.rHash);
-    for (const request of requests) this.pending.push({ handle, user, request, index: inv.addIndex, hash });
-    this.open.set(hash, {
-      hash, paymentRequest: inv.paymentRequest, amountSat: Number(inv.valueSat),
-      expiresAt: (inv.creationDate + inv.expirySeconds) * 1000,
-    });
-    // SubscribeInvoices never reports expiry (lightning.md §3.1): a local timer removes the request.
-    const ms = Math.max(0, (inv.creationDate + inv.expirySeconds) * 1000 - this.now);
-    const timer = setTimeout(() => {
-      this.expiryTimers.delete(hash);
-      const n = this.dropPending((p) => p.hash === hash, 'expired');
-      if (n > 0) this.stats.expired++;
-    }, Math.min(ms, 2 ** 31 - 1));
-    timer.unref();
-    this.expiryTimers.set(hash, timer);
-    this.log.info({ h: handle, hash, amount: Number(inv.valueSat), tables: requests.map((r) => r.table) }, 'invoice issued');
-  }
-
-  private dropPending(pred: (p: Pending) => boolean, reason: string): number {
-    let n = 0;
-    for (let i = this.pending.length - 1; i >= 0; i--) {
-      const p = this.pending[i] as Pending;
-      if (!pred(p)) continue;
-      this.pending.splice(i, 1);
-      n++;
-      if (!this.pending.some((q) => q.hash === p.hash)) {
-        this.open.delete(p.hash);
-        const timer = this.expiryTimers.get(p.hash);
-        if (timer) { clearTimeout(timer); this.expiryTimers.delete(p.hash); }
-      }
-      this.log.info({ h: p.handle, hash: p.hash, table: p.request.table, reason }, 'pending request removed');
+    const reuse = [...this.pendingByHash.values()].find((p) => p.handle === s.handle && p.kind === 'Invoice' &&
+      p.info.expiresAt > this.now && sameRequests(p.requests, requests));
+    if (reuse) {
+      this.stats.reused++;
+      return answer(priced.map((table) => ({ kind: 'invoice', table, invoice: reuse.info })));
     }
-    return n;
+    // The caps count what this call would replace as gone (the paper's sub replaces the caller's request).
+    const replaced = new Set([...this.pendingByHash].filter(([, p]) => p.handle === s.handle &&
+      p.requests.every((r) => priced.includes(r.table))).map(([h]) => h));
+    const mine = [...this.pendingByHash].filter(([h, p]) => p.handle === s.handle && !replaced.has(h)).length +
+      (this.minting.get(s.handle) ?? 0);
+    if (mine >= this.maxPerConn || this.pendingByHash.size - replaced.size + this.mintingTotal >= this.maxTotal) {
+      this.stats.refusedPending++;
+      const reason = mine >= this.maxPerConn ? `at most ${this.maxPerConn} unpaid invoices per connection` : `at most ${this.maxTotal} unpaid invoices in all`;
+      this.log.warn({ h: s.handle, reason }, 'invoice refused');
+      return answer(refuse('pending', reason));
+    }
+    const amount = priced.reduce((n, t) => n + this.o.pricing.amount(t, filter), 0);
+    this.minting.set(s.handle, (this.minting.get(s.handle) ?? 0) + 1);
+    this.mintingTotal++;
+    const done = (): void => {
+      const n = (this.minting.get(s.handle) ?? 1) - 1;
+      if (n > 0) this.minting.set(s.handle, n); else this.minting.delete(s.handle);
+      this.mintingTotal--;
+    };
+    return this.mint(requests, amount, 'Invoice', { handle: s.handle, user: buyer.user, peer: buyer.peer ?? null, renews: null })
+      .then((info) => {
+        done();
+        if (this.o.lookup(s.handle) !== s) {
+          this.log.info({ h: s.handle, hash: info.hash }, 'buyer left before the invoice was ready');
+          return answer(refuse('handle', 'the buyer disconnected'));
+        }
+        // Only now, with the new invoice booked, does the caller's old subscription and request go.
+        for (const t of priced) {
+          this.o.tp.w.remove(t, s.handle);
+          this.dropRequests((p) => p.handle === s.handle, t, 'replaced');
+        }
+        this.addPending(s.handle, buyer.user, requests, info, 'Invoice');
+        return answer(priced.map((table) => ({ kind: 'invoice', table, invoice: info })));
+      }, (err: unknown) => {
+        done();
+        const unavailable = err instanceof TpError && err.code === 'LN_ERR_UNAVAILABLE';
+        return answer(refuse(unavailable ? 'lightning unavailable' : 'invoice', err instanceof Error ? err.message : String(err)));
+      });
   }
 
-  /** processInvoices: a SETTLED invoice enables every request waiting on it (idempotent, by hash). */
+  /** AddInvoice, then the book (write-ahead). Rejects with the cause; nothing is handed out on failure. */
+  private async mint(requests: Request[], amount: number, kind: 'Invoice' | 'Renewal',
+    who: { handle: number; user: string; peer: string | null; renews: string | null }): Promise<InvoiceInfo> {
+    let inv: Invoice;
+    try {
+      inv = await this.o.backend.addInvoice({
+        valueSat: BigInt(amount), memo: memoOf(kind, requests), expirySeconds: this.o.invoiceExpirySeconds ?? 3600,
+      });
+    } catch (err) {
+      this.log.warn({ err: err instanceof Error ? err.message : String(err), h: who.handle }, 'invoice not created');
+      throw err;
+    }
+    const hash = hex(inv.rHash);
+    const entry: BookEntry = {
+      r_hash: hash, add_index: String(inv.addIndex), payment_request: inv.paymentRequest, amount_sat: amount,
+      requests: requests.map((r) => ({ table: r.table, syms: r.filter === null ? null : [...r.filter] })),
+      user: who.user, handle: who.handle, peer: who.peer, created: inv.creationDate, expiry: inv.expirySeconds,
+      kind, renews: who.renews,
+    };
+    try {
+      this.o.book.mint(entry);
+    } catch (err) {
+      // Not in the book, so never handed out: nobody can pay it.
+      throw new TpError('JOURNAL_ERR_IO', `invoice book not written: ${(err as { code?: string }).code ?? String(err)}`);
+    }
+    this.stats.invoices++;
+    return {
+      hash, paymentRequest: inv.paymentRequest, amountSat: amount, addIndex: inv.addIndex,
+      expiresAt: (inv.creationDate + inv.expirySeconds) * 1000,
+    };
+  }
+
+  private addPending(handle: number, user: string, requests: Request[], info: InvoiceInfo, kind: 'Invoice' | 'Renewal'): void {
+    // lnd stops accepting payment at creation_date + expiry and cancels the invoice silently
+    // (SubscribeInvoices carries no CANCELED event): a timer at that instant removes the request.
+    // (lnd: still payable at the deadline itself, canceled once it has passed.)
+    const timer = this.o.clock.after(Math.max(0, info.expiresAt - this.now + 1), () => {
+      if (this.dropInvoice(info.hash, 'expired')) this.stats.expired++;
+      this.o.book.close(info.hash, 'expired');
+    });
+    this.pendingByHash.set(info.hash, { handle, user, requests: [...requests], info, kind, timer });
+    this.log.info({ h: handle, hash: info.hash, amount: info.amountSat, tables: requests.map((r) => r.table) }, 'invoice issued');
+  }
+
+  /** Removes one table's request from the pending invoices pred selects; an invoice left with none goes. */
+  private dropRequests(pred: (p: Pending) => boolean, table: string, reason: string): void {
+    for (const [hash, p] of [...this.pendingByHash]) {
+      if (!pred(p)) continue;
+      const i = p.requests.findIndex((r) => r.table === table);
+      if (i < 0) continue;
+      p.requests.splice(i, 1);
+      this.log.info({ h: p.handle, hash, table, reason }, 'pending request removed');
+      if (p.requests.length === 0) this.dropInvoice(hash, reason);
+    }
+  }
+
+  private dropInvoice(hash: string, reason: string): boolean {
+    const p = this.pendingByHash.get(hash);
+    if (!p) return false;
+    p.timer.cancel();
+    this.pendingByHash.delete(hash);
+    if (p.kind === 'Renewal') {
+      const e = this.renewals.get(hash);
+      this.renewals.delete(hash);
+      if (e && e.renewal === hash) e.renewal = undefined;
+    }
+    if (reason !== 'settled') this.log.info({ h: p.handle, hash, reason }, 'pending invoice removed');
+    return true;
+  }
+
+  /** lnd canceled an invoice (seen on the stream or in ListInvoices): its request goes at once. */
+  private canceled(hash: string): void {
+    if (this.dropInvoice(hash, 'canceled')) this.stats.canceled++;
+    this.o.book.close(hash, 'canceled');
+  }
+
+  /** processInvoices: a SETTLED invoice of ours enables its waiting buyer, or becomes a credit (idempotent). */
   processInvoice(inv: Invoice): void {
     if (inv.state !== 'SETTLED') return;
     const hash = hex(inv.rHash);
-    const renewed = this.renewals.get(hash);
-    const rows = this.pending.filter((p) => p.hash === hash);
     if (this.o.ledger.has(hash)) return;
-    let live = false;
-    const enabled = new Map<Subscriber, string[]>();
-    for (const p of rows) {
-      const s = this.o.lookup(p.handle);
-      if (!s) continue;
-      live = true;
-      this.o.tp.w.widen(p.request.table, s, p.request.filter); // the seed's addPayes
-      enabled.set(s, [...(enabled.get(s) ?? []), p.request.table]);
+    const booked = this.o.book.get(hash);
+    if (!booked) {
+      this.stats.foreign++;
+      this.log.debug({ hash, addIndex: String(inv.addIndex) }, 'settlement of an invoice not in the book ignored');
+      return;
     }
-    for (const [s, tables] of enabled) s.paid?.({ hash, tables });
-    this.dropPending((p) => p.hash === hash, 'settled');
-    const first = rows[0];
-    const requests = rows.length > 0 ? rows.map((r) => r.request) : renewed?.requests ?? [];
-    const until = this.o.entitlementMs === undefined ? null
-      : (renewed ? Math.max(renewed.until, this.now) : this.now) + this.o.entitlementMs;
+    const p = this.pendingByHash.get(hash);
+    const renewed = this.renewals.get(hash);
+    this.dropInvoice(hash, 'settled');
+    const buyer = p ? this.o.lookup(p.handle) : undefined;
+    const holder = renewed && this.entitlements.get(renewed.hash) === renewed ? this.o.lookup(renewed.handle) : undefined;
+    const period = this.o.entitlementMs;
+    const base = renewed ? Math.max(renewed.until, this.now)
+      : booked.renews ? Math.max(this.extended.get(booked.renews) ?? 0, this.now) : this.now;
+    const until = period === undefined ? null : base + period;
     const entry: LedgerEntry = {
       time: new Date(this.now).toISOString(),
       r_hash: hash,
       amount_sat: Number(inv.amountPaidSat > 0n ? inv.amountPaidSat : inv.valueSat),
-      requests: requests.map((r) => ({ table: r.table, syms: r.filter === null ? null : [...r.filter] })),
-      handle: first?.handle ?? renewed?.handle ?? null,
-      user: first?.user ?? null,
-      orphan: !live && !(renewed && this.o.lookup(renewed.handle)),
+      requests: booked.requests,
+      handle: booked.handle,
+      user: booked.user,
+      orphan: !buyer && !holder,
       until: until === null ? null : new Date(until).toISOString(),
+      renews: booked.renews,
     };
     this.o.ledger.record(entry);
     this.stats.settled++;
     this.stats.satsEarned += entry.amount_sat;
     if (entry.orphan) this.stats.orphans++;
+    if (booked.renews && until !== null) this.extendTo(booked.renews, until);
     this.log.info({ hash, amount: entry.amount_sat, orphan: entry.orphan, h: entry.handle }, 'invoice settled');
-    if (until === null) return;
-    if (renewed) {
-      this.renewals.delete(hash);
+    if (renewed && until !== null) {
       renewed.renewal = undefined;
+      const s = holder ?? buyer;
+      if (!s) return;
+      if (!holder) {
+        // Paid after the period had ended, from the same connection: subscribed again.
+        for (const r of renewed.requests) this.o.tp.w.widen(r.table, s, r.filter);
+        this.entitlements.set(renewed.hash, renewed);
+        this.claims.set(renewed.hash, renewed.handle);
+      }
       this.arm(renewed, until);
-    } else if (live && first) {
-      const e: Entitlement = { handle: first.handle, hash, requests, until, renewal: undefined, timers: [] };
+      s.paid?.({ hash, tables: renewed.requests.map((r) => r.table) });
+      return;
+    }
+    if (!buyer || !p) return;
+    const tables: string[] = [];
+    for (const r of p.requests) {
+      this.o.tp.w.widen(r.table, buyer, r.filter); // the paper's addPayes
+      tables.push(r.table);
+    }
+    this.claims.set(hash, p.handle);
+    buyer.paid?.({ hash, tables });
+    if (until !== null) {
+      const e: Entitlement = { handle: p.handle, hash, requests: p.requests, until, renewal: undefined, timers: [] };
       this.entitlements.set(hash, e);
-      this.claims.set(hash, first.handle);
       this.arm(e, until);
     }
   }
 
+  private extendTo(original: string, until: number): void {
+    if (until > (this.extended.get(original) ?? 0)) this.extended.set(original, until);
+  }
+
   /** Schedules the renewal invoice (a tenth of the period before the end, at most a minute) and the end. */
   private arm(e: Entitlement, until: number): void {
-    for (const t of e.timers) clearTimeout(t);
+    for (const t of e.timers) t.cancel();
     e.until = until;
     const period = this.o.entitlementMs as number;
     const lead = Math.min(period / 10, 60_000);
-    const renewAt = Math.max(0, until - lead - this.now);
-    const endAt = Math.max(0, until - this.now);
-    e.timers = [setTimeout(() => this.renew(e), renewAt), setTimeout(() => this.expire(e), endAt)];
-    for (const t of e.timers) t.unref();
+    e.timers = [
+      this.o.clock.after(Math.max(0, until - lead - this.now), () => this.renew(e)),
+      this.o.clock.after(Math.max(0, until - this.now), () => this.expire(e)),
+    ];
   }
 
   private renew(e: Entitlement): void {
     const s = this.o.lookup(e.handle);
-    if (!s || e.renewal) return;
+    if (!s || e.renewal || this.entitlements.get(e.hash) !== e) return;
     const amount = e.requests.reduce((n, r) => n + this.o.pricing.amount(r.table, r.filter), 0);
-    this.mint(e.requests, amount, 'Renewal').then((inv) => {
-      const hash = hex(inv.rHash);
-      e.renewal = hash;
-      this.renewals.set(hash, e);
-      this.addPending(e.handle, '', e.requests, inv);
-      const tables = e.requests.map((r) => r.table);
-      // An async (`.u.renew;tables;invoice) that a q subscriber handles with its own .u.renew.
-      s.deliver({
-        kind: 'renew', tables, hash, paymentRequest: inv.paymentRequest,
-        message: new Outbound(encodeMessage(list(sym('.u.renew'), symbols(tables), invoiceDict(inv)), MsgType.Async)),
-      });
-    }, (err: unknown) => this.log.warn({ h: e.handle, err: String(err) }, 'renewal invoice not created'));
+    const booked = this.o.book.get(e.hash);
+    this.mint(e.requests, amount, 'Renewal', { handle: e.handle, user: booked?.user ?? '', peer: booked?.peer ?? null, renews: e.hash })
+      .then((info) => {
+        if (this.entitlements.get(e.hash) !== e || this.o.lookup(e.handle) !== s) return; // left meanwhile: a credit if paid
+        e.renewal = info.hash;
+        this.renewals.set(info.hash, e);
+        this.addPending(e.handle, booked?.user ?? '', e.requests, info, 'Renewal');
+        const tables = e.requests.map((r) => r.table);
+        // An async (`.u.renew;tables;invoice) that a q subscriber handles with its own .u.renew.
+        s.deliver({
+          kind: 'renew', tables, hash: info.hash, paymentRequest: info.paymentRequest,
+          message: new Outbound(encodeMessage(list(sym('.u.renew'), symbols(tables), invoiceDict(info)), MsgType.Async)),
+        });
+      }, (err: unknown) => this.log.warn({ h: e.handle, err: err instanceof Error ? err.message : String(err) }, 'renewal invoice not created'));
   }
 
   private expire(e: Entitlement): void {
@@ -244,86 +394,125 @@ export class Paywall {
     for (const r of e.requests) this.o.tp.w.remove(r.table, e.handle);
     this.entitlements.delete(e.hash);
     if (this.claims.get(e.hash) === e.handle) this.claims.delete(e.hash);
-    for (const t of e.timers) clearTimeout(t);
+    for (const t of e.timers) t.cancel();
     this.log.info({ h: e.handle, hash: e.hash }, 'entitlement ended');
   }
 
   /**
    * .u.subPaid[t;syms;preimage]: proof of payment. The preimage's SHA-256 must be a settled invoice in
-   * the ledger that covers (t;syms) and whose period has not ended; then no new payment is asked for.
+   * the ledger that covers (t;syms), whose period has not ended and that no other live connection holds.
    */
-  subscribePaid(s: Subscriber, t: string, filter: SymFilter, preimage: string): QValue {
-    if (!this.o.tp.tables.has(t)) throw new QError(t);
+  subPaid(s: Subscriber, t: string, filter: SymFilter, preimage: string): Claim {
+    const refuse = (error: string, reason: string): Claim => ({ kind: 'refused', table: t, error, reason });
+    if (!this.o.tp.tables.has(t)) return refuse(t, 'no such table');
     const bytes = /^[0-9a-fA-F]{64}$/.test(preimage) ? Buffer.from(preimage, 'hex') : Buffer.from(preimage, 'base64');
-    if (bytes.length !== 32) throw new QError('preimage');
+    if (bytes.length !== 32) return refuse('preimage', 'a preimage is 32 bytes, hex or base64');
     const hash = createHash('sha256').update(bytes).digest('hex');
     const entry = this.o.ledger.get(hash);
-    if (!entry) throw new QError('unpaid');
-    const until = entry.until === null ? null : Date.parse(entry.until);
-    const e = this.entitlements.get(hash);
-    const end = e ? e.until : until;
-    if (end !== null && end <= this.now) throw new QError('expired');
+    if (!entry) return refuse('unpaid', 'no settled invoice of ours has this preimage');
+    // A renewal's preimage and the original's are one payment chain: one claim, one period.
+    const key = entry.renews ?? hash;
+    const e = this.entitlements.get(key);
+    const recorded = entry.until === null ? null : Math.max(Date.parse(entry.until), this.extended.get(key) ?? 0);
+    const end = e ? e.until : recorded;
+    if (end !== null && end <= this.now) return refuse('expired', 'the paid period has ended');
     const covered = entry.requests.some((r) => r.table === t &&
-      (r.syms === null || (filter !== null && [...filter].every((x) => (r.syms as string[]).includes(x)))));
-    if (!covered) throw new QError('unpaid');
-    const holder = this.claims.get(hash);
-    if (holder !== undefined && holder !== s.handle && this.o.lookup(holder)) throw new QError('in use');
-    this.claims.set(hash, s.handle);
-    const reply = this.o.tp.sub(s, t, filter);
+      (r.syms === null || (filter !== null && [...filter].every((x) => (r.syms as readonly string[]).includes(x)))));
+    if (!covered) return refuse('unpaid', 'the payment does not cover this table and these syms');
+    const holder = this.claims.get(key);
+    if (holder !== undefined && holder !== s.handle && this.o.lookup(holder)) {
+      this.stats.claimsInUse++;
+      return refuse('in use', 'another connection holds this payment');
+    }
+    this.claims.set(key, s.handle);
+    this.o.tp.sub(s, t, filter);
+    this.stats.claims++;
     if (end !== null) {
-      const requests = [{ table: t, filter }];
-      const ent: Entitlement = e ?? { handle: s.handle, hash, requests, until: end, renewal: undefined, timers: [] };
-      const moved: Entitlement = { ...ent, handle: s.handle, requests, timers: ent.timers };
-      this.entitlements.set(hash, moved);
+      const keep = e && e.handle === s.handle ? e.requests.filter((r) => r.table !== t) : [];
+      const moved: Entitlement = e ?? { handle: s.handle, hash: key, requests: [], until: end, renewal: undefined, timers: [] };
+      moved.handle = s.handle;
+      moved.requests = [...keep, { table: t, filter }];
+      this.entitlements.set(key, moved);
       this.arm(moved, end);
     }
     this.log.info({ h: s.handle, hash, table: t }, 'proof of payment accepted');
-    return reply;
+    return { kind: 'claimed', table: t, hash, until: end };
   }
 
   /** Unsubscribing from one table: its pending request goes too, so paying later does not re-subscribe. */
   cancel(handle: number, table: string): void {
-    this.dropPending((p) => p.handle === handle && p.request.table === table, 'unsubscribed');
+    this.dropRequests((p) => p.handle === handle, table, 'unsubscribed');
   }
 
-  /** .z.pc: the handle's pending requests and entitlement timers go. */
+  /** .z.pc: the handle's pending invoices (paid later: credits), entitlement timers and claims go. */
   disconnect(handle: number): void {
-    this.dropPending((p) => p.handle === handle, 'disconnected');
+    for (const [hash, p] of [...this.pendingByHash]) if (p.handle === handle) this.dropInvoice(hash, 'disconnected');
     for (const [hash, e] of this.entitlements) {
       if (e.handle !== handle) continue;
-      for (const t of e.timers) clearTimeout(t);
+      for (const t of e.timers) t.cancel();
       this.entitlements.delete(hash);
-      if (e.renewal) this.renewals.delete(e.renewal);
     }
     for (const [hash, h] of this.claims) if (h === handle) this.claims.delete(hash);
   }
 
-  get pendingCount(): number { return this.pending.length; }
+  /**
+   * After a restart (and whenever the backend comes up): every booked invoice that is neither settled
+   * in the ledger nor closed is looked up in lnd — a settlement missed while down (or whose ledger line
+   * the disk refused before a crash) becomes its ledger entry; a canceled one is closed.
+   */
+  async reconcile(): Promise<void> {
+    for (const booked of this.o.book.open()) {
+      if (this.closed) return;
+      if (this.o.ledger.has(booked.r_hash) || this.pendingByHash.has(booked.r_hash)) continue;
+      let inv: Invoice | undefined;
+      try {
+        inv = await this.o.backend.lookupInvoice(Buffer.from(booked.r_hash, 'hex'));
+      } catch (err) {
+        this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'booked invoices not reconciled; will retry when lightning is up');
+        return;
+      }
+      if (!inv) { this.o.book.close(booked.r_hash, 'missing'); continue; }
+      if (inv.state === 'SETTLED') this.guard('settlement', () => this.processInvoice(inv as Invoice));
+      else if (inv.state === 'CANCELED') this.o.book.close(booked.r_hash, 'canceled');
+    }
+  }
+
+  get pendingCount(): number {
+    let n = 0;
+    for (const p of this.pendingByHash.values()) n += p.requests.length;
+    return n;
+  }
+
+  /** Unpaid invoices (one per invoice, with what they buy). */
+  pending(): Array<{ readonly handle: number; readonly tables: readonly string[]; readonly invoice: InvoiceInfo }> {
+    return [...this.pendingByHash.values()].map((p) => ({ handle: p.handle, tables: p.requests.map((r) => r.table), invoice: p.info }));
+  }
 
   /** Amount and expiry of an invoice still waiting for payment. */
-  describe(hashHex: string): InvoiceInfo | undefined { return this.open.get(hashHex); }
+  describe(hashHex: string): InvoiceInfo | undefined { return this.pendingByHash.get(hashHex)?.info; }
 
-  /** .u.pendingInvoices as the seed defines it: ([] handle:`int$(); request:(); index:`long$(); settled:`boolean$()). */
+  /** .u.pendingInvoices as the paper defines it: ([] handle:`int$(); request:(); index:`long$(); settled:`boolean$()). */
   pendingTable(): QValue {
-    const rows = this.pending;
+    const rows = [...this.pendingByHash.values()].flatMap((p) => p.requests.map((r) => ({ p, r })));
     return table(['handle', 'request', 'index', 'settled'], [
-      { type: 6, attr: 0, data: Int32Array.from(rows, (p) => p.handle) },
-      { type: 0, attr: 0, items: rows.map((p) => list(sym(p.request.table),
-        p.request.filter === null ? sym('') : symbols([...p.request.filter]))) },
-      { type: 7, attr: 0, data: BigInt64Array.from(rows, (p) => p.index) },
+      { type: 6, attr: 0, data: Int32Array.from(rows, ({ p }) => p.handle) },
+      { type: 0, attr: 0, items: rows.map(({ r }) => list(sym(r.table), r.filter === null ? sym('') : symbols([...r.filter]))) },
+      { type: 7, attr: 0, data: BigInt64Array.from(rows, ({ p }) => p.info.addIndex) },
       { type: 1, attr: 0, data: new Uint8Array(rows.length) },
     ]);
   }
 
   close(): void {
-    for (const t of this.expiryTimers.values()) clearTimeout(t);
-    for (const e of this.entitlements.values()) for (const t of e.timers) clearTimeout(t);
+    this.closed = true;
+    for (const p of this.pendingByHash.values()) p.timer.cancel();
+    for (const e of this.entitlements.values()) for (const t of e.timers) t.cancel();
   }
 }
 
-/** The seed's invoice dict: `r_hash`payment_request`add_index as strings (r_hash base64, as lnd's REST). */
-export function invoiceDict(inv: Invoice): QValue {
+/** The paper's invoice dict: `r_hash`payment_request`add_index as strings (r_hash base64, as lnd's REST). */
+export function invoiceDict(info: InvoiceInfo): QValue {
   return dict(symbols(['r_hash', 'payment_request', 'add_index']),
-    list(str(inv.rHash.toString('base64')), str(inv.paymentRequest), str(String(inv.addIndex))));
+    list(str(Buffer.from(info.hash, 'hex').toString('base64')), str(info.paymentRequest), str(String(info.addIndex))));
 }
+
 

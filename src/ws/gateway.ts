@@ -30,11 +30,10 @@ import type { Logger } from 'pino';
 import { WebSocketServer } from 'ws';
 import type { RawData, WebSocket } from 'ws';
 import { QError } from '../errors.js';
-import type { QValue } from '../ipc/index.js';
 import type { Clock, Timer } from '../clock.js';
-import type { Paywall } from '../payments/index.js';
+import type { Offer, Paywall } from '../payments/index.js';
 import type { PaidEvent, Subscriber, SubscriberRegistry, SymFilter, TickEvent, Tickerplant } from '../tick/index.js';
-import { endJson, toJson, updJson } from './json.js';
+import { endJson, updJson } from './json.js';
 import type { Json } from './json.js';
 import { paymentRequestSvg } from './qr.js';
 
@@ -341,27 +340,27 @@ export class WsGateway {
     const sub: TableSub = { syms, live: false, seq: (existing?.seq ?? 0) + 1 };
     c.tables.set(table, sub);
     const { paywall, tp } = this.o;
-    let replies: QValue[] | Promise<QValue[]>;
+    let replies: Offer[] | Promise<Offer[]>;
     try {
-      replies = paywall ? paywall.subscribe(c, WS_USER, [table], filter) : [tp.sub(c, table, filter)];
+      if (paywall) replies = paywall.subscribe(c, { user: WS_USER, peer: c.remote }, [table], filter);
+      else { tp.sub(c, table, filter); replies = [{ kind: 'free', table }]; }
     } catch (err) {
       if (c.tables.get(table) === sub) c.tables.delete(table);
       throw err;
     }
-    const answer = (r: QValue[]): void => {
+    const answer = (r: Offer[]): void => {
       if (c.closed || c.tables.get(table) !== sub) return; // gone, or overtaken by a newer subscribe
-      const reply = r[0];
-      const items = reply?.type === 0 ? reply.items : [];
-      if (items.length === 3) {
-        const inv = toJson(items[2] as QValue) as Record<string, Json>;
-        const rHash = Buffer.from(String(inv['r_hash'] ?? ''), 'base64').toString('hex');
-        c.sendJson(this.invoiceMessage({ type: 'invoice', id, table, syms }, rHash, String(inv['payment_request'] ?? '')));
+      const offer = r[0];
+      if (offer?.kind === 'invoice') {
+        c.sendJson(this.invoiceMessage({ type: 'invoice', id, table, syms }, offer.invoice.hash, offer.invoice.paymentRequest));
         return;
       }
-      if (items.length !== 2) {
-        // The paywall answers (t) alone when its lookup cannot find this subscriber.
+      if (offer?.kind !== 'free') {
         if (c.tables.get(table) === sub) c.tables.delete(table);
-        this.fail(c, id, new Error("subscriber unknown to the paywall: its lookup must include the gateway's"));
+        // 'handle: the paywall's lookup cannot find this subscriber (it must include the gateway's).
+        this.fail(c, id, offer?.error === 'handle' || offer === undefined
+          ? new Error("subscriber unknown to the paywall: its lookup must include the gateway's")
+          : new QError(offer.error));
         return;
       }
       sub.live = true;
@@ -406,7 +405,8 @@ export class WsGateway {
     if (!c.tables.has(table) && c.tables.size >= this.limits.maxSubscriptions) {
       throw new ProtocolError(`at most ${this.limits.maxSubscriptions} subscriptions per connection`);
     }
-    paywall.subscribePaid(c, table, syms.length === 0 ? null : new Set(syms), preimage);
+    const claim = paywall.subPaid(c, table, syms.length === 0 ? null : new Set(syms), preimage);
+    if (claim.kind === 'refused') throw new QError(claim.error);
     c.tables.set(table, { syms, live: true, seq: (c.tables.get(table)?.seq ?? 0) + 1 });
     c.sendJson({ type: 'subscribed', id, table, syms });
   }

@@ -1,6 +1,9 @@
-// A fake lnd for tests: a real grpc-js server over TLS speaking our lnrpc subset with lnd's semantics
-// (../shared/reference/lightning.md §3.6): macaroon check, AddInvoice rules, SubscribeInvoices backlog
-// and live events (§3.1–3.2), LookupInvoice/ListInvoices, real preimages and signed regtest BOLT11.
+// A fake lnd for tests: a real grpc-js server over TLS speaking our lnrpc subset with lnd's semantics:
+// per-method macaroon permissions (invoice.macaroon: AddInvoice, LookupInvoice, ListInvoices,
+// SubscribeInvoices; readonly.macaroon: no AddInvoice), AddInvoice rules (1024-byte memo, 639-byte BOLT 11
+// description), the expiry watcher (OPEN → CANCELED at creation_date + expiry, never on
+// SubscribeInvoices), the SubscribeInvoices backlog and live events, LookupInvoice/ListInvoices,
+// keysend and AMP payments and other applications' invoices, real preimages and signed regtest BOLT11.
 import { createHash, generateKeyPairSync, randomBytes } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
@@ -38,6 +41,8 @@ export interface FakeInvoice {
   readonly expiry: number;
   readonly cltvExpiry: number;
   readonly addIndex: bigint;
+  readonly isKeysend: boolean;
+  readonly isAmp: boolean;
   state: InvoiceState;
   settleIndex: bigint;
   settleDate: number;
@@ -49,6 +54,8 @@ export interface FakeLndOptions {
   readonly macaroon: Buffer;
   /** Let GetInfo through; off by default, like invoice.macaroon (§2.3). */
   readonly allowGetInfo?: boolean;
+  /** A second macaroon with readonly.macaroon's permissions: reads and GetInfo, never AddInvoice. */
+  readonly readonlyMacaroon?: Buffer;
   /** Milliseconds since the epoch, for creation and settle dates. */
   readonly now?: () => number;
 }
@@ -107,7 +114,9 @@ function toMessage(inv: FakeInvoice): Fields {
     amt_paid_sat: (inv.amtPaidMsat / 1000n).toString(),
     amt_paid_msat: inv.amtPaidMsat.toString(),
     state: inv.state,
+    is_keysend: inv.isKeysend,
     payment_addr: inv.paymentAddr,
+    is_amp: inv.isAmp,
   };
 }
 
@@ -117,6 +126,8 @@ export class FakeLnd {
   readonly macaroon: Buffer;
   private readonly macaroonHex: string;
   private readonly allowGetInfo: boolean;
+  private readonly readonlyHex: string | undefined;
+  private readonly expiryTimers = new Set<NodeJS.Timeout>();
   private readonly now: () => number;
   private readonly key = nodeKey();
   private readonly stored: FakeInvoice[] = [];
@@ -130,6 +141,7 @@ export class FakeLnd {
     this.macaroon = options.macaroon;
     this.macaroonHex = options.macaroon.toString('hex');
     this.allowGetInfo = options.allowGetInfo ?? false;
+    this.readonlyHex = options.readonlyMacaroon?.toString('hex');
     this.now = options.now ?? Date.now;
   }
 
@@ -160,13 +172,26 @@ export class FakeLnd {
     return this.stored;
   }
 
+  /** The invoice with this hash, after lnd's expiry watcher has had its say. */
   find(rHash: Buffer): FakeInvoice | undefined {
-    return this.stored.find((inv) => inv.rHash.equals(rHash));
+    const inv = this.stored.find((i) => i.rHash.equals(rHash));
+    if (inv) this.expireIfDue(inv);
+    return inv;
+  }
+
+  /** lnd's expiry watcher: an OPEN invoice past creation_date + expiry is CANCELED, silently. */
+  private expireIfDue(inv: FakeInvoice): void {
+    if (inv.state === 'OPEN' && !inv.isAmp && this.now() > (inv.creationDate + inv.expiry) * 1000) inv.state = 'CANCELED';
+  }
+
+  /** Runs the expiry watcher over every invoice now (it also runs on its own, on real timers). */
+  sweep(): void {
+    for (const inv of this.stored) this.expireIfDue(inv);
   }
 
   /** AddInvoice as lnd does it (validation, counters, live OPEN event); also usable directly by tests. */
   add(request: { memo?: string; value?: bigint; valueMsat?: bigint; expiry?: number; preimage?: Buffer;
-    cltvExpiry?: number; descriptionHash?: Buffer }): FakeInvoice {
+    cltvExpiry?: number; descriptionHash?: Buffer; isAmp?: boolean }): FakeInvoice {
     const memo = request.memo ?? '';
     const value = request.value ?? 0n;
     const valueMsatIn = request.valueMsat ?? 0n;
@@ -196,18 +221,61 @@ export class FakeLnd {
     const invoice: FakeInvoice = {
       rHash, preimage, paymentAddr, memo, valueMsat, creationDate, expiry, cltvExpiry,
       paymentRequest: this.encode({ rHash, paymentAddr, memo, descriptionHash, valueMsat, creationDate, expiry, cltvExpiry }),
-      addIndex: BigInt(this.stored.length + 1),
+      addIndex: BigInt(this.stored.length + 1), isKeysend: false, isAmp: request.isAmp ?? false,
       state: 'OPEN', settleIndex: 0n, settleDate: 0, amtPaidMsat: 0n,
     };
     this.stored.push(invoice);
     this.broadcast(invoice);
+    // The watcher on real time (tests moving the fake's `now` call sweep() or find()).
+    const timer = setTimeout(() => { this.expiryTimers.delete(timer); this.expireIfDue(invoice); },
+      Math.min(Math.max(0, (creationDate + expiry) * 1000 - this.now() + 1), 2 ** 31 - 1));
+    timer.unref();
+    this.expiryTimers.add(timer);
     return invoice;
+  }
+
+  /** Another application on the same node mints and its buyer pays: not the tickerplant's money. */
+  foreign(valueSat: bigint, memo = 'coffee'): FakeInvoice {
+    const inv = this.add({ memo, value: valueSat });
+    return this.settle(inv.rHash);
+  }
+
+  /**
+   * A keysend (spontaneous) payment: lnd creates the invoice itself when the HTLC arrives, with the
+   * payer's preimage and no payment request, and settles it at once (is_keysend).
+   */
+  keysend(valueSat: bigint): FakeInvoice {
+    const preimage = randomBytes(32);
+    const invoice: FakeInvoice = {
+      rHash: createHash('sha256').update(preimage).digest(), preimage, paymentAddr: Buffer.alloc(0), paymentRequest: '',
+      memo: '', valueMsat: valueSat * 1000n, creationDate: Math.floor(this.now() / 1000), expiry: 86_400, cltvExpiry: 80,
+      addIndex: BigInt(this.stored.length + 1), isKeysend: true, isAmp: false,
+      state: 'OPEN', settleIndex: 0n, settleDate: 0, amtPaidMsat: 0n,
+    };
+    this.stored.push(invoice);
+    this.broadcast(invoice);
+    return this.settle(invoice.rHash);
+  }
+
+  /** An AMP payment to an AMP invoice of another application: lnd reports the invoice SETTLED with is_amp. */
+  amp(valueSat: bigint): FakeInvoice {
+    const inv = this.add({ memo: 'amp', value: valueSat, isAmp: true });
+    return this.settle(inv.rHash);
+  }
+
+  /** CancelInvoice (invoicesrpc): CANCELED in storage; like expiry, SubscribeInvoices does not carry it. */
+  cancel(rHash: Buffer): void {
+    const inv = this.find(rHash);
+    if (!inv) throw new Error('fake lnd: no such invoice');
+    if (inv.state === 'SETTLED') throw new Error('fake lnd: invoice already settled');
+    inv.state = 'CANCELED';
   }
 
   /** "Pays" an OPEN invoice: SETTLED with the next settle_index, pushed to every stream (§3.6 step 2). */
   settle(rHash: Buffer, paidMsat?: bigint): FakeInvoice {
     const inv = this.find(rHash);
     if (!inv) throw new Error(`fake lnd: no invoice ${rHash.toString('hex')}`);
+    // lnd refuses HTLCs for a canceled (expired) invoice: the payer's payment fails.
     if (inv.state !== 'OPEN' && inv.state !== 'ACCEPTED') throw new Error(`fake lnd: invoice is ${inv.state}`);
     this.settleCounter++;
     inv.state = 'SETTLED';
@@ -242,6 +310,8 @@ export class FakeLnd {
     const server = this.server;
     if (!server) return;
     this.server = undefined;
+    for (const timer of this.expiryTimers) clearTimeout(timer);
+    this.expiryTimers.clear();
     this.endStreams();
     await new Promise<void>((resolve) => {
       const force = setTimeout(() => { server.forceShutdown(); resolve(); }, 500);
@@ -297,17 +367,24 @@ export class FakeLnd {
     return signed.paymentRequest;
   }
 
-  /** Why lnd would refuse this call, or undefined (§2.2). */
-  private refusal(metadata: Metadata): string | undefined {
+  /**
+   * Why lnd would refuse this call, or undefined. lnd checks the macaroon's signature, then the method's
+   * permission: invoice.macaroon has invoices:read/write (not info:read, so no GetInfo unless
+   * allowGetInfo); readonly.macaroon has invoices:read and info:read, not invoices:write (no AddInvoice).
+   */
+  private refusal(metadata: Metadata, method: string): string | undefined {
     if (this.refuse) return NOT_READY;
     const values = metadata.get('macaroon');
     if (values.length !== 1) return `expected 1 macaroon, got ${values.length}`;
-    return values[0] === this.macaroonHex ? undefined : 'verification failed: signature mismatch after caveat verification';
+    const readonly = this.readonlyHex !== undefined && values[0] === this.readonlyHex;
+    if (values[0] !== this.macaroonHex && !readonly) return 'verification failed: signature mismatch after caveat verification';
+    if (readonly) return method === 'AddInvoice' ? 'permission denied' : undefined;
+    return method === 'GetInfo' && !this.allowGetInfo ? 'permission denied' : undefined;
   }
 
-  private unary(handler: (request: Fields) => Fields): (call: ServerUnaryCall<unknown, unknown>, done: sendUnaryData<unknown>) => void {
+  private unary(method: string, handler: (request: Fields) => Fields): (call: ServerUnaryCall<unknown, unknown>, done: sendUnaryData<unknown>) => void {
     return (call, done) => {
-      const refused = this.refusal(call.metadata);
+      const refused = this.refusal(call.metadata, method);
       if (refused !== undefined) return done({ code: GrpcStatus.UNKNOWN, details: refused });
       try {
         done(null, handler(fields(call.request)));
@@ -320,14 +397,14 @@ export class FakeLnd {
 
   private handlers(): UntypedServiceImplementation {
     return {
-      AddInvoice: this.unary((m) => {
+      AddInvoice: this.unary('AddInvoice', (m) => {
         const inv = this.add({
           memo: str(m, 'memo'), value: int(m, 'value'), valueMsat: int(m, 'value_msat'), expiry: Number(int(m, 'expiry')),
           preimage: buf(m, 'r_preimage'), cltvExpiry: Number(int(m, 'cltv_expiry')), descriptionHash: buf(m, 'description_hash'),
         });
         return { r_hash: inv.rHash, payment_request: inv.paymentRequest, add_index: inv.addIndex.toString(), payment_addr: inv.paymentAddr };
       }),
-      LookupInvoice: this.unary((m) => {
+      LookupInvoice: this.unary('LookupInvoice', (m) => {
         const hex = str(m, 'r_hash_str');
         const rHash = hex !== '' ? Buffer.from(hex, 'hex') : buf(m, 'r_hash');
         if (rHash.length !== 0 && rHash.length !== 32) {
@@ -337,9 +414,8 @@ export class FakeLnd {
         if (!inv) throw new RpcError(GrpcStatus.NOT_FOUND, 'unable to locate invoice');
         return toMessage(inv);
       }),
-      ListInvoices: this.unary((m) => this.list(m)),
-      GetInfo: this.unary(() => {
-        if (!this.allowGetInfo) throw new RpcError(GrpcStatus.UNKNOWN, 'permission denied');
+      ListInvoices: this.unary('ListInvoices', (m) => this.list(m)),
+      GetInfo: this.unary('GetInfo', () => {
         return { identity_pubkey: this.key.pubkey, alias: 'fake-lnd', block_height: 100, synced_to_chain: true,
           version: '0.21.2-beta fake', chains: [{ chain: 'bitcoin', network: 'regtest' }] };
       }),
@@ -355,6 +431,7 @@ export class FakeLnd {
     const start = int(m, 'creation_date_start');
     const end = int(m, 'creation_date_end');
     if (end !== 0n && start > end) throw new RpcError(GrpcStatus.UNKNOWN, 'creation_date_start must be before creation_date_end');
+    this.sweep();
     const matches = this.stored.filter((inv) => {
       if (m['pending_only'] === true && inv.state !== 'OPEN' && inv.state !== 'ACCEPTED') return false;
       if (start !== 0n && BigInt(inv.creationDate) < start) return false;
@@ -372,7 +449,7 @@ export class FakeLnd {
 
   /** Backlog (§3.2: strictly greater, 0 = none, adds then settles, current state, canceled dropped), then live. */
   private subscribe(call: ServerWritableStream<unknown, unknown>): void {
-    const refused = this.refusal(call.metadata);
+    const refused = this.refusal(call.metadata, 'SubscribeInvoices');
     if (refused !== undefined) {
       call.emit('error', { code: GrpcStatus.UNKNOWN, details: refused });
       return;
@@ -380,6 +457,7 @@ export class FakeLnd {
     const request = fields(call.request);
     const addIndex = int(request, 'add_index');
     const settleIndex = int(request, 'settle_index');
+    this.sweep();
     const backlog = [
       ...(addIndex === 0n ? [] : this.stored.filter((inv) => inv.addIndex > addIndex && inv.state !== 'CANCELED')),
       ...(settleIndex === 0n ? [] : this.stored.filter((inv) => inv.settleIndex > settleIndex)

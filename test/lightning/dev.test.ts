@@ -13,7 +13,7 @@ import t from 'tap';
 import type { LightningError } from '../../src/errors.js';
 import type { Invoice } from '../../src/payments/backend.js';
 import {
-  DEFAULT_EXPIRY_SECONDS, DEV_INVOICES_FILE, DEV_NODE_KEY_FILE, DevBackend, type DevBackendOptions,
+  DEFAULT_EXPIRY_SECONDS, DEV_INVOICES_FILE, DEV_NODE_KEY_FILE, DevBackend, FORGET_CANCELED_MS, type DevBackendOptions,
 } from '../../src/lightning/dev.js';
 
 const REGTEST = { bech32: 'bcrt', pubKeyHash: 0x6f, scriptHash: 0xc4, validWitnessVersions: [0, 1] };
@@ -321,4 +321,24 @@ nodeTest('minting one invoice takes a few milliseconds', async (tt, open) => {
   const mean = times.reduce((sum, x) => sum + x, 0) / n;
   tt.comment(`mint: median ${median.toFixed(2)} ms, mean ${mean.toFixed(2)} ms, max ${(times.at(-1) ?? 0).toFixed(2)} ms over ${n}`);
   tt.ok(median < 50, 'well under 50 ms, which a paywall can afford per request');
+});
+
+nodeTest('an expired invoice is reported canceled and forgotten an hour later, so memory and the file stay bounded', async (tt, open, root) => {
+  let now = T0;
+  const node = await open('n', { now: () => now });
+  const canceled: Invoice[] = [];
+  node.on('canceled', (inv: Invoice) => canceled.push(inv));
+  const inv = await node.addInvoice({ valueSat: 1n, memo: 'x', expirySeconds: 60 });
+  now = T0 + 60_001;
+  tt.equal((await node.lookupInvoice(inv.rHash))?.state, 'CANCELED');
+  await tick();
+  tt.same(canceled.map((c) => c.rHash), [inv.rHash], "the paywall hears of it (lnd's SubscribeInvoices would not)");
+  now += FORGET_CANCELED_MS;
+  const next = await node.addInvoice({ valueSat: 1n, memo: 'y', expirySeconds: 600 });
+  tt.equal(await node.lookupInvoice(inv.rHash), undefined, 'forgotten');
+  await node.close();
+  const lines = readFileSync(join(root, 'n', DEV_INVOICES_FILE), 'utf8').trim().split('\n');
+  tt.equal(lines.length, 1, 'compacted on close');
+  const again = await open('n', { now: () => now });
+  tt.equal((await again.addInvoice({ valueSat: 1n, memo: 'z', expirySeconds: 600 })).addIndex, next.addIndex + 1n, 'add_index never goes back');
 });

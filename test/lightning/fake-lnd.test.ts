@@ -174,3 +174,64 @@ t.test('stop ends streams with status OK and restart serves the same invoices on
   t.equal(fake.port, port);
   t.match(await lnd.call('LookupInvoice', { r_hash: inv.rHash }), { add_index: '1' });
 });
+
+t.test("macaroon permissions per method: invoice.macaroon mints and reads, readonly.macaroon cannot AddInvoice", async (t) => {
+  const readonlyMacaroon = randomBytes(64);
+  const fake = await fakeFor(t, { readonlyMacaroon });
+  const invoice = bare(t, fake);
+  const added = await invoice.call('AddInvoice', { value: 10, memo: 'x' });
+  t.ok(await invoice.call('LookupInvoice', { r_hash: added['r_hash'] }), 'LookupInvoice');
+  t.ok(await invoice.call('ListInvoices', {}), 'ListInvoices');
+  const stream = invoice.subscribe({ add_index: 0, settle_index: 0 });
+  const seen = collect(stream, '2');
+  await fake.streamsOpen(1);
+  fake.add({ value: 1n });
+  t.equal((await seen).length, 1, 'SubscribeInvoices');
+  stream.cancel();
+  const readonly = bare(t, fake, readonlyMacaroon);
+  t.match(await failure(readonly.call('AddInvoice', { value: 10 })), { code: status.UNKNOWN, details: 'permission denied' });
+  t.ok(await readonly.call('LookupInvoice', { r_hash: added['r_hash'] }), 'a readonly macaroon reads');
+  t.ok(await readonly.call('GetInfo', {}), 'and has info:read');
+});
+
+t.test("lnd's expiry watcher cancels an OPEN invoice at creation_date + expiry, visible to lookups, never streamed", async (t) => {
+  let now = 1_767_225_600_000;
+  const fake = await fakeFor(t, { now: () => now });
+  const lnd = bare(t, fake);
+  const added = await lnd.call('AddInvoice', { value: 10, expiry: 60 });
+  now += 60_000;
+  t.equal((await lnd.call('LookupInvoice', { r_hash: added['r_hash'] }))['state'], 'OPEN', 'payable at the deadline');
+  now += 1;
+  t.equal((await lnd.call('LookupInvoice', { r_hash: added['r_hash'] }))['state'], 'CANCELED');
+  const listed = await lnd.call('ListInvoices', {});
+  t.match(listed['invoices'], [{ state: 'CANCELED' }]);
+  t.throws(() => fake.settle(added['r_hash'] as Buffer), /CANCELED/, 'a payment to it fails');
+});
+
+t.test('keysend and AMP payments and other applications\' invoices settle on the node with lnd\'s flags', async (t) => {
+  const fake = await fakeFor(t);
+  const lnd = bare(t, fake);
+  const stream = lnd.subscribe({ add_index: 0, settle_index: 0 });
+  const seen: Msg[] = [];
+  stream.on('data', (m: Msg) => seen.push(m));
+  stream.on('error', () => undefined);
+  await fake.streamsOpen(1);
+  const k = fake.keysend(5n);
+  const a = fake.amp(6n);
+  const f = fake.foreign(7n);
+  const settled = async (): Promise<Msg[]> => {
+    for (let i = 0; i < 200 && seen.filter((m) => m['state'] === 'SETTLED').length < 3; i++) await new Promise((r) => setTimeout(r, 5));
+    return seen.filter((m) => m['state'] === 'SETTLED');
+  };
+  const got = await settled();
+  t.match(got, [
+    { r_hash: k.rHash, is_keysend: true, is_amp: false, payment_request: '', amt_paid_sat: '5' },
+    { r_hash: a.rHash, is_keysend: false, is_amp: true, amt_paid_sat: '6' },
+    { r_hash: f.rHash, is_keysend: false, is_amp: false, amt_paid_sat: '7', memo: 'coffee' },
+  ]);
+  stream.cancel();
+  fake.add({ value: 1n });
+  const open = fake.invoices().at(-1);
+  fake.cancel(open?.rHash as Buffer);
+  t.equal((await lnd.call('LookupInvoice', { r_hash: open?.rHash }))['state'], 'CANCELED', 'CancelInvoice');
+});

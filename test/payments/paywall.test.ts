@@ -4,13 +4,13 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { systemClock } from '../../src/clock.js';
+import { ManualClock, systemClock } from '../../src/clock.js';
 import { decodePaymentRequest } from '../../src/lightning/bolt11.js';
 import { connect, nodeq } from '../helpers/qclient.js';
 import type { QClient } from '../helpers/qclient.js';
 import { FAKE_LND_CERT_PATH, startFakeLnd } from '../helpers/fake-lnd.js';
 import type { FakeLnd } from '../helpers/fake-lnd.js';
-import { LogSink, sleep, startTp, until } from '../helpers/tp.js';
+import { LogSink, sleep, startTp, T0, until } from '../helpers/tp.js';
 
 type Row = Record<string, unknown>;
 const q = nodeq as unknown as Record<string, (x: unknown) => unknown>;
@@ -91,11 +91,15 @@ t.test('dev backend: free tables answer the vanilla pair and r.q keeps working',
 
 t.test('dev backend: an unpaid invoice expires and its pending row goes', async (t) => {
   const dataDir = t.testdir();
-  const tp = await startTp(t, { args: ['--lightning', 'dev', '--data-dir', dataDir, '--invoice-expiry', '1'], clock: systemClock() });
+  // A manual clock at a whole second: the invoice's deadline (lnd's creation_date + 1 s) is 1000 ms away.
+  const clock = new ManualClock(T0);
+  const tp = await startTp(t, { args: ['--lightning', 'dev', '--data-dir', dataDir, '--invoice-expiry', '1'], clock });
   const sub = await client(t, tp.port);
   await sub.sync('.u.sub[`trade;`IBM]');
-  t.equal(tp.payments?.paywall.pendingCount, 1);
-  await until(() => tp.payments?.paywall.pendingCount === 0, 3000);
+  clock.advanceMs(1000);
+  t.equal(tp.payments?.paywall.pendingCount, 1, 'payable until the deadline');
+  clock.advanceMs(1);
+  t.equal(tp.payments?.paywall.pendingCount, 0);
   t.equal(tp.payments?.paywall.stats.expired, 1, 'removed by the expiry timer');
 });
 

@@ -68,8 +68,9 @@ export async function startRig(t: Test, opts: RigOptions = {}): Promise<Rig> {
       lookup: (h) => app.registry.get(h),
       priceSat: config.priceSat, pricingFile: config.pricingFile,
       invoiceExpirySeconds: config.invoiceExpirySeconds, entitlementMs: config.entitlementMs,
+      maxPendingPerConn: config.maxPendingPerConn, maxPendingInvoices: config.maxPendingInvoices,
     });
-    bindPaywall(app.env, payments.paywall, (ctx) => {
+    bindPaywall(app.env, payments.paywall, app.tp, (ctx) => {
       const s = app.registry.get(ctx.handle);
       if (!s) throw new QError('handle');
       return s;

@@ -1,0 +1,144 @@
+// The durable append-only files of the money model (the invoice book, the ledger): one JSON line per
+// record, written and fsync'd before append() returns, so a record that append() accepted survives a
+// crash. Injectable so tests can make the disk fail (ENOSPC, EIO) on cue.
+import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export interface AppendFile {
+  readonly path: string;
+  /** The complete lines already in the file (a torn last line after a crash is left out). */
+  readLines(): string[];
+  /** Appends text (whole lines) and fsyncs; throws the system error (ENOSPC, EIO, EROFS...) on failure. */
+  append(text: string): void;
+  /** Replaces the whole file atomically (write a temporary file, fsync, rename). */
+  replace(text: string): void;
+  close(): void;
+}
+
+/** The real file. Opened on first append; after a failed write the descriptor is reopened next time. */
+export function openAppendFile(path: string): AppendFile {
+  let fd: number | undefined;
+  const close = (): void => {
+    if (fd === undefined) return;
+    try { closeSync(fd); } catch { /* already unusable */ }
+    fd = undefined;
+  };
+  return {
+    path,
+    readLines() {
+      if (!existsSync(path)) return [];
+      const text = readFileSync(path, 'utf8');
+      const lines = text.split('\n');
+      lines.pop(); // '' after the last newline, or a torn last line
+      return lines.filter((l) => l.trim() !== '');
+    },
+    append(text) {
+      try {
+        if (fd === undefined) {
+          mkdirSync(dirname(path), { recursive: true });
+          fd = openSync(path, 'a', 0o600);
+        }
+        const bytes = Buffer.from(text, 'utf8');
+        let off = 0;
+        while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+        fsyncSync(fd);
+      } catch (err) {
+        close();
+        throw err;
+      }
+    },
+    replace(text) {
+      close();
+      mkdirSync(dirname(path), { recursive: true });
+      const tmp = `${path}.tmp`;
+      const t = openSync(tmp, 'w', 0o600);
+      try {
+        writeSync(t, text);
+        fsyncSync(t);
+      } finally {
+        closeSync(t);
+      }
+      renameSync(tmp, path);
+    },
+    close,
+  };
+}
+
+/** The system error code of a failed write (ENOSPC, EIO, ...), for logs and metrics. */
+export function errorCode(err: unknown): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  return typeof code === 'string' ? code : err instanceof Error ? err.message : String(err);
+}
+
+export interface RetryingWriterOptions {
+  readonly file: AppendFile;
+  /** Schedules the next retry (the injected clock's `after`). */
+  readonly after: (ms: number, fn: () => void) => { cancel(): void };
+  readonly log: { error(o: object, msg: string): void; info(o: object, msg: string): void };
+  /** [5000] ms between retries while the disk refuses. */
+  readonly retryMs?: number;
+}
+
+/**
+ * Lines that must reach the file: a line the disk refuses is kept in memory, in order, and retried
+ * until it is written. Never throws (a full disk must not crash the process); `unwritten` and
+ * `failures` are what metrics and alerts read. writeNow() is the write-ahead variant that does throw.
+ */
+export class RetryingWriter {
+  private readonly queue: string[] = [];
+  private retry: { cancel(): void } | undefined;
+  /** Writes the disk refused (each attempt counts once). */
+  failures = 0;
+  private degraded = false;
+
+  constructor(private readonly o: RetryingWriterOptions) {}
+
+  get path(): string { return this.o.file.path; }
+  /** Lines kept in memory because the disk refused them. */
+  get unwritten(): number { return this.queue.length; }
+
+  /** Appends, or keeps the line and retries later. */
+  write(line: string): void {
+    this.queue.push(line);
+    this.flush();
+  }
+
+  /** Appends now or throws (after the lines already waiting, so order is kept). */
+  writeNow(line: string): void {
+    this.flush();
+    if (this.queue.length > 0) throw new Error(`${this.queue.length} earlier lines are still unwritten`);
+    try {
+      this.o.file.append(line);
+    } catch (err) {
+      this.failures++;
+      this.o.log.error({ file: this.path, code: errorCode(err) }, 'payment record not written');
+      throw err;
+    }
+  }
+
+  /** Tries to write what is waiting; on failure keeps it and arms one retry. */
+  flush(): void {
+    if (this.queue.length === 0) return;
+    try {
+      this.o.file.append(this.queue.join(''));
+    } catch (err) {
+      this.failures++;
+      this.degraded = true;
+      this.o.log.error({ file: this.path, code: errorCode(err), unwritten: this.queue.length }, 'payment record not written; kept in memory, retrying');
+      this.retry ??= this.o.after(this.o.retryMs ?? 5000, () => { this.retry = undefined; this.flush(); });
+      return;
+    }
+    const n = this.queue.length;
+    this.queue.length = 0;
+    if (this.retry) { this.retry.cancel(); this.retry = undefined; }
+    if (this.degraded) this.o.log.info({ file: this.path, written: n }, 'payment records written after a disk failure');
+    this.degraded = false;
+  }
+
+  close(): void {
+    this.flush();
+    this.retry?.cancel();
+    this.retry = undefined;
+    this.o.file.close();
+  }
+}
