@@ -81,7 +81,7 @@ export class PrimaryBridge {
 
   /** Connects in the background: the tickerplant runs whether or not NATS is up. */
   start(): void {
-    void this.connect();
+    this.connect().catch((err: unknown) => this.log.error({ err: String(err) }, 'nats bridge failed'));
   }
 
   /** A record was journaled: publish on this turn's end (after the tickerplant's own flush). */
@@ -109,7 +109,6 @@ export class PrimaryBridge {
     }
     if (this.state === 'stopped') { await this.nc.close(); return; }
     this.js = jetstream(this.nc);
-    this.jsm = await jetstreamManager(this.nc);
     this.log.info({ servers: this.o.servers }, 'nats connected');
     await this.resync();
   }
@@ -121,7 +120,10 @@ export class PrimaryBridge {
     this.tail?.close();
     this.tail = undefined;
     try {
-      const jsm = this.jsm as JetStreamManager;
+      // The JetStream API may not answer yet (a cluster still electing its meta leader): asked here, inside
+      // the retry, so that is one more backoff and never an unhandled rejection.
+      this.jsm ??= await jetstreamManager(this.nc as NatsConnection);
+      const jsm = this.jsm;
       await ensureStream(jsm, this.o.src, this.o.replicas);
       const last = await lastPosition(jsm, this.o.src);
       const records = this.o.tp.journalStats()?.records ?? 0;
