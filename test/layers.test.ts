@@ -22,6 +22,8 @@ const ALLOWED: Record<string, readonly string[]> = {
   http: ['errors.ts', 'tick', 'ws', 'payments', 'clock.ts'],
   chain: ['errors.ts', 'ipc', 'q', 'tick', 'client', 'backoff.ts'],
   nats: ['errors.ts', 'ipc', 'journal', 'tick', 'clock.ts', 'backoff.ts'],
+  // L402 over HTTP: an outer layer beside ws/ (tokens now; the SSE stream will use tick and payments).
+  l402: ['errors.ts', 'tick', 'payments', 'clock.ts'],
 };
 
 /** Packages and builtins a layer must not touch: the codec never opens a socket, the domain neither. */
@@ -31,6 +33,7 @@ const FORBIDDEN_MODULES: Record<string, RegExp> = {
   tick: /^(node:(net|tls|http)|ws|@grpc|bolt11)/,
   payments: /^(node:(net|tls|http)|ws|@grpc|bolt11)/,
   journal: /^(node:(net|tls|http)|ws|@grpc)/,
+  l402: /^(ws|@grpc)/,
 };
 
 function files(dir: string): string[] {

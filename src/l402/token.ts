@@ -1,0 +1,88 @@
+// The L402 exchange (bLIP-26; as aperture): a 402 answer carries
+//   WWW-Authenticate: L402 macaroon="<base64>", invoice="<bolt11>"
+// and the buyer comes back with
+//   Authorization: L402 <base64 macaroon>:<hex preimage>
+// (the older scheme name LSAT is accepted too). A token is good when its signature is ours, the preimage
+// hashes to the payment hash in its identifier, and every caveat holds for the request: table, syms
+// (the request's within the token's), expiry. An unknown caveat fails closed.
+import { createHash } from 'node:crypto';
+import { decode, encode, identifierOf, mint, parseIdentifier, verifySignature } from './macaroon.js';
+import type { Macaroon } from './macaroon.js';
+
+/** Longest Authorization header read (a token with our caveats is a few hundred bytes). */
+export const MAX_AUTHORIZATION_BYTES = 8192;
+
+export interface Grant {
+  readonly table: string;
+  /** null = every sym. */
+  readonly syms: readonly string[] | null;
+  /** Unix seconds. */
+  readonly expires: number;
+}
+
+export interface Presented {
+  readonly macaroon: Macaroon;
+  readonly preimage: Buffer;
+}
+
+export type TokenCheck =
+  | { readonly ok: true; readonly paymentHash: string; readonly grant: Grant }
+  | { readonly ok: false; readonly reason: string };
+
+/** A new token for a grant, bound to an invoice's payment hash. */
+export function issue(rootKey: Buffer, paymentHash: Buffer, tokenId: Buffer, grant: Grant): Buffer {
+  const caveats = [`table=${grant.table}`, `syms=${grant.syms === null ? '*' : grant.syms.join(',')}`, `expires=${grant.expires}`];
+  return encode(mint(rootKey, 'tickerplant', identifierOf({ version: 0, paymentHash, tokenId }), caveats));
+}
+
+export function challenge(macaroon: Buffer, invoice: string): string {
+  return `L402 macaroon="${macaroon.toString('base64')}", invoice="${invoice}"`;
+}
+
+/** The token and preimage of an Authorization header, or undefined when it is not an L402 one. */
+export function parseAuthorization(header: string | undefined): Presented | undefined {
+  if (header === undefined || header.length > MAX_AUTHORIZATION_BYTES) return undefined;
+  const m = /^(?:L402|LSAT)\s+([A-Za-z0-9+/_-]+={0,2}):([0-9a-fA-F]{64})\s*$/.exec(header);
+  if (!m) return undefined;
+  try {
+    return { macaroon: decode(Buffer.from(m[1] as string, 'base64')), preimage: Buffer.from(m[2] as string, 'hex') };
+  } catch {
+    return undefined;
+  }
+}
+
+/** Whether a presented token allows streaming `table` for `syms` (null = every sym) at `nowSeconds`. */
+export function check(rootKey: Buffer, p: Presented, table: string, syms: readonly string[] | null, nowSeconds: number): TokenCheck {
+  if (!verifySignature(rootKey, p.macaroon)) return { ok: false, reason: 'bad signature' };
+  let hash: Buffer;
+  try {
+    hash = parseIdentifier(p.macaroon.identifier).paymentHash;
+  } catch {
+    return { ok: false, reason: 'bad token id' };
+  }
+  if (!createHash('sha256').update(p.preimage).digest().equals(hash)) return { ok: false, reason: 'preimage does not match' };
+  let grantTable: string | undefined;
+  let grantSyms: string[] | null | undefined;
+  let expires: number | undefined;
+  for (const c of p.macaroon.caveats) {
+    const eq = c.indexOf('=');
+    const [name, value] = eq < 0 ? [c, ''] : [c.slice(0, eq), c.slice(eq + 1)];
+    // A caveat may only narrow: a repeated one must hold too, so each is checked against the request.
+    if (name === 'table') {
+      if (value !== table) return { ok: false, reason: 'table not covered' };
+      grantTable = value;
+    } else if (name === 'syms') {
+      const allowed = value === '*' ? null : value.split(',');
+      if (allowed !== null && (syms === null || !syms.every((s) => allowed.includes(s)))) return { ok: false, reason: 'syms not covered' };
+      grantSyms = grantSyms === undefined || grantSyms === null ? allowed : allowed === null ? grantSyms : grantSyms.filter((s) => allowed.includes(s));
+    } else if (name === 'expires') {
+      const at = Number(value);
+      if (!Number.isInteger(at) || at <= nowSeconds) return { ok: false, reason: 'expired' };
+      expires = expires === undefined ? at : Math.min(expires, at);
+    } else {
+      return { ok: false, reason: 'unknown caveat' };
+    }
+  }
+  if (grantTable === undefined || grantSyms === undefined || expires === undefined) return { ok: false, reason: 'missing caveat' };
+  return { ok: true, paymentHash: hash.toString('hex'), grant: { table: grantTable, syms: grantSyms, expires } };
+}

@@ -1,0 +1,52 @@
+// The L402 header exchange and token checks (src/l402/token.ts). Interoperability of the token format
+// with an independent implementation is macaroon.test.ts's.
+import t from 'tap';
+import { createHash, randomBytes } from 'node:crypto';
+import { challenge, check, issue, parseAuthorization } from '../../src/l402/token.js';
+import { encode, identifierOf, mint } from '../../src/l402/macaroon.js';
+
+
+const rootKey = randomBytes(32);
+const preimage = randomBytes(32);
+const paymentHash = createHash('sha256').update(preimage).digest();
+const NOW = 1_796_160_000;
+const auth = (mac: Buffer, pre: Buffer = preimage): string => `L402 ${mac.toString('base64')}:${pre.toString('hex')}`;
+
+t.test('a token for trade AAPL,GOOGL streams those syms (or fewer) until its expiry, nothing else', async (t) => {
+  const mac = issue(rootKey, paymentHash, randomBytes(32), { table: 'trade', syms: ['AAPL', 'GOOGL'], expires: NOW + 3600 });
+  t.match(challenge(mac, 'lnbcrt2u1xyz'), /^L402 macaroon="[A-Za-z0-9+/]+={0,2}", invoice="lnbcrt2u1xyz"$/);
+  const p = parseAuthorization(auth(mac));
+  if (!p) { t.fail('parsed'); return; }
+  t.match(check(rootKey, p, 'trade', ['AAPL', 'GOOGL'], NOW), { ok: true, paymentHash: paymentHash.toString('hex'), grant: { table: 'trade', syms: ['AAPL', 'GOOGL'] } });
+  t.match(check(rootKey, p, 'trade', ['GOOGL'], NOW), { ok: true }, 'a subset');
+  t.match(check(rootKey, p, 'trade', ['AAPL', 'MSFT'], NOW), { ok: false, reason: 'syms not covered' });
+  t.match(check(rootKey, p, 'trade', null, NOW), { ok: false, reason: 'syms not covered' }, 'not every sym');
+  t.match(check(rootKey, p, 'quote', ['AAPL'], NOW), { ok: false, reason: 'table not covered' });
+  t.match(check(rootKey, p, 'trade', ['AAPL'], NOW + 3600), { ok: false, reason: 'expired' });
+  t.match(check(randomBytes(32), p, 'trade', ['AAPL'], NOW), { ok: false, reason: 'bad signature' });
+  const wrong = parseAuthorization(auth(mac, randomBytes(32)));
+  if (wrong) t.match(check(rootKey, wrong, 'trade', ['AAPL'], NOW), { ok: false, reason: 'preimage does not match' });
+  t.ok(parseAuthorization(auth(mac).replace(/^L402/, 'LSAT')), 'the older LSAT scheme name');
+  t.equal(parseAuthorization(`Bearer ${mac.toString('base64')}`), undefined);
+  t.equal(parseAuthorization(`L402 ${mac.toString('base64')}:abcd`), undefined, 'a preimage is 32 bytes of hex');
+  t.equal(parseAuthorization(`L402 ${'A'.repeat(9000)}:${preimage.toString('hex')}`), undefined, 'too long');
+});
+
+t.test('a buyer may narrow a token with its own caveat, never widen it; unknown caveats fail closed', async (t) => {
+  // Built with our mint: the npm package's binary exporter doubles its buffer on every field (its
+  // ByteBuffer never records its capacity), so it cannot write a macaroon of more than three caveats.
+  // Its signatures agree with ours (macaroon.test.ts), and narrowing is the same HMAC step.
+  const build = (caveats: string[]): Buffer =>
+    encode(mint(rootKey, '', identifierOf({ version: 0, paymentHash, tokenId: randomBytes(32) }), caveats));
+  const base = ['table=trade', 'syms=AAPL,GOOGL', `expires=${NOW + 3600}`];
+  const narrowed = parseAuthorization(auth(build([...base, 'syms=AAPL'])));
+  if (!narrowed) { t.fail('parsed'); return; }
+  t.match(check(rootKey, narrowed, 'trade', ['AAPL'], NOW), { ok: true, grant: { syms: ['AAPL'] } });
+  t.match(check(rootKey, narrowed, 'trade', ['GOOGL'], NOW), { ok: false }, 'the narrowing caveat holds');
+  const widened = parseAuthorization(auth(build([...base, 'syms=AAPL,GOOGL,MSFT'])));
+  if (widened) t.match(check(rootKey, widened, 'trade', ['MSFT'], NOW), { ok: false }, 'adding a wider caveat widens nothing');
+  const unknown = parseAuthorization(auth(build([...base, 'ip=1.2.3.4'])));
+  if (unknown) t.match(check(rootKey, unknown, 'trade', ['AAPL'], NOW), { ok: false, reason: 'unknown caveat' });
+  const missing = parseAuthorization(auth(build(['table=trade', `expires=${NOW + 3600}`])));
+  if (missing) t.match(check(rootKey, missing, 'trade', ['AAPL'], NOW), { ok: false, reason: 'missing caveat' });
+});
