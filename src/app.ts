@@ -9,12 +9,12 @@ import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import type { Config } from './config.js';
 import { Dispatcher } from './dispatch.js';
-import { Env } from './q/index.js';
+import type { Surface } from './q/index.js';
 import { IpcServer, loadUsersFile } from './server/index.js';
 import type { ListenAddress } from './server/index.js';
-import { bindTick, loadSchema, SubscriberRegistry, Tickerplant } from './tick/index.js';
+import { loadSchema, SubscriberRegistry, Tickerplant } from './tick/index.js';
 import type { Subscriber } from './tick/index.js';
-import { bindDevPay, bindPaywall, createPayments, renderOffers } from './payments/index.js';
+import { createPayments } from './payments/index.js';
 import type { InvoiceBackend, Payments } from './payments/index.js';
 import { createBackend } from './lightning/index.js';
 import { createMetrics } from './metrics.js';
@@ -24,16 +24,15 @@ import { startHttp } from './http/index.js';
 import type { HttpServer } from './http/index.js';
 import type { DevPay } from './ws/gateway.js';
 import { startChain } from './chain/index.js';
-import { QError } from './errors.js';
+import { Q, QError } from './errors.js';
 import { startNats } from './nats/index.js';
 import type { NatsMode, NatsPart } from './nats/index.js';
-import { tableName } from './tick/index.js';
-import type { QValue } from './ipc/index.js';
 
 export interface App {
   readonly tp: Tickerplant;
   readonly server: IpcServer;
-  readonly env: Env;
+  /** What the q surface reaches (the closed table of forms in q/surface.ts). */
+  readonly surface: Surface;
   /** Every live subscriber by handle (IPC and WebSocket). */
   readonly registry: SubscriberRegistry;
   readonly addresses: ListenAddress[];
@@ -76,6 +75,20 @@ export function devPayFor(backend: InvoiceBackend | undefined): DevPay | undefin
   return pay ? (request: string) => {
     const paid = pay(request);
     return { hash: paid.invoice.rHash.toString('hex'), preimage: paid.preimage.toString('hex') };
+  } : undefined;
+}
+
+/** The q surface's .dev.pay when the backend can pay itself (the dev node); its failures as catalogue texts. */
+export function qDevPayFor(backend: InvoiceBackend | undefined): Surface['devPay'] {
+  const pay = backend?.pay?.bind(backend);
+  return pay ? (request: string) => {
+    let paid;
+    try {
+      paid = pay(request);
+    } catch (err) {
+      throw new QError(err instanceof Error && /already paid/.test(err.message) ? Q.alreadyPaid : Q.pay);
+    }
+    return { hash: paid.invoice.rHash, preimage: paid.preimage, amountSat: BigInt(paid.invoice.amountPaidSat) };
   } : undefined;
 }
 
@@ -134,32 +147,22 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     throw err;
   }
   const paywall = payments?.paywall;
-  const env = new Env();
   const subscriberFor = (ctx: { handle: number }): Subscriber => {
     const s = registry.get(ctx.handle);
-    if (!s) throw new QError('handle');
+    if (!s) throw new QError(Q.handle);
     return s;
   };
-  bindTick(env, {
-    tp, subscriberFor,
-    ...(paywall ? {
-      subscribe: (s, tables, filter, ctx) => {
-        const offers = paywall.subscribe(s, { user: ctx.user, peer: server.get(ctx.handle)?.peer }, tables, filter);
-        return offers instanceof Promise ? offers.then((o) => renderOffers(tp, o)) : renderOffers(tp, offers);
-      },
-    } : {}),
-  });
-  if (payments) {
-    bindPaywall(env, payments.paywall, tp, subscriberFor);
-    bindDevPay(env, payments.backend);
-  }
-  chain?.follow(tp, env);
+  chain?.follow(tp);
+  const surface: Surface = {
+    tp, subscriberFor, maxReplyBytes: config.maxReplyBytes, paywall, devPay: qDevPayFor(payments?.backend),
+    peerOf: (h: number) => server.get(h)?.peer,
+    ...(chain ? { forward: (query: string) => chain.forward(query) } : {}),
+  };
   // -u applies to every interface: IPC, the WebSocket gateway and /metrics.
   const users = config.usersFile ? loadUsersFile(config.usersFile) : undefined;
   const natsUpd = nats?.upd;
-  if (natsUpd) env.defineFunction('.u.upd', 2, (args) => natsUpd(tableName(args[0] as QValue), args[1] as QValue));
   const server: IpcServer = new IpcServer({
-    handler: new Dispatcher(tp, registry, env, log, {
+    handler: new Dispatcher(tp, registry, surface, log, {
       ...(paywall ? { onClose: (h: number) => paywall.disconnect(h) } : {}),
       onConnectionClose: (c, reason) => metrics?.connectionClosed(c, reason),
       ...(natsUpd ? { upd: natsUpd } : {}),
@@ -226,7 +229,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   log.info({ ...(chain ? { upstream: chain.upstream } : { schema: schemaPath }), tables: tp.names, mode: tp.batch ? `batch ${config.batchMs}ms` : 'zero-latency',
     journal: tp.logFile ?? null, listen: addresses.map((a) => a.port ?? a.address), http: http?.port ?? null }, 'tickerplant started');
   return {
-    tp, server, env, registry, addresses, payments, metrics,
+    tp, server, surface, registry, addresses, payments, metrics,
     port: addresses[0]?.port ?? config.port,
     httpPort: http?.port,
     nats,

@@ -21,6 +21,8 @@ export interface Config {
   readonly usersFile: string | undefined;
   readonly maxMessageBytes: number;
   readonly maxQueuedBytes: number;
+  /** Largest reply built for a client (.u.w, .u.pendingInvoices): past it, 'limit and nothing is built. */
+  readonly maxReplyBytes: number;
   readonly maxDepth: number;
   readonly handshakeTimeoutMs: number;
   readonly maxInboundBytes: number;
@@ -83,6 +85,7 @@ export const OPTIONS: Record<string, OptionSpec> = {
   users: { short: 'u', type: 'string', help: 'user:password file, as q -u', def: 'anyone may connect' },
   'max-message-bytes': { type: 'string', help: 'largest message accepted', def: String(256 * 1024 * 1024) },
   'max-queued-bytes': { type: 'string', help: 'outbound bytes queued per client before it is dropped', def: String(64 * 1024 * 1024) },
+  'max-reply-bytes': { type: 'string', help: "largest reply to a query (.u.w, .u.pendingInvoices); past it 'limit", def: String(64 * 1024 * 1024) },
   'max-depth': { type: 'string', help: 'deepest nesting accepted in a message', def: '64' },
   'handshake-timeout': { type: 'string', help: 'ms allowed for the handshake', def: '5000' },
   'max-inbound-bytes': { type: 'string', help: 'bytes held for partly received messages, all connections together; past it the largest holder is dropped', def: String(512 * 1024 * 1024) },
@@ -217,6 +220,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = {}): P
     usersFile: get('users'),
     maxMessageBytes: int('max-message-bytes', get('max-message-bytes') ?? String(256 * 1024 * 1024), 16),
     maxQueuedBytes: int('max-queued-bytes', get('max-queued-bytes') ?? String(64 * 1024 * 1024), 1024),
+    maxReplyBytes: int('max-reply-bytes', get('max-reply-bytes') ?? String(64 * 1024 * 1024), 1024),
     maxDepth: int('max-depth', get('max-depth') ?? '64', 2),
     handshakeTimeoutMs: int('handshake-timeout', get('handshake-timeout') ?? '5000', 1),
     maxInboundBytes: int('max-inbound-bytes', get('max-inbound-bytes') ?? String(512 * 1024 * 1024), 1024),

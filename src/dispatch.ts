@@ -1,12 +1,14 @@
 // Glue from the IPC server to the tickerplant: the hot path (`.u.upd` lists from feeds) goes straight
-// to the tickerplant; everything else is q's `value`, restricted to the whitelisted subset in q/.
-// Spec: kdb-ipc-and-tick.md §8 (what a q server does with sync/async messages).
+// to the tickerplant; everything else is answered by the q surface's closed table of forms (q/).
+// Before any of that, admit() looks at the raw bytes so that a message which can be neither is refused
+// without its value being built. Spec: code.kx.com/q/basics/ipc (what a server does with sync/async
+// messages, the serialized layout of a general list, a symbol and a char vector).
 import type { Logger } from 'pino';
-import { QError } from './errors.js';
-import { MsgType, NULL, readUpdHead } from './ipc/index.js';
+import { Q, QError } from './errors.js';
+import { HEADER_BYTES, MsgType, NULL, readUpdHead } from './ipc/index.js';
 import type { QValue, UpdHead } from './ipc/index.js';
-import { evaluateMessage } from './q/index.js';
-import type { Env } from './q/index.js';
+import { MAX_TEXT_BYTES, acceptsCall, answer } from './q/index.js';
+import type { Surface } from './q/index.js';
 import type { CloseReason, Connection, Handler } from './server/index.js';
 import type { Subscriber, SubscriberRegistry, Tickerplant } from './tick/index.js';
 
@@ -20,13 +22,54 @@ function isUpd(v: QValue): boolean {
   return o >= 0 && b[o] === 0x75 && b[o + 1] === 0x70 && b[o + 2] === 0x64;
 }
 
+/** The longest function name admit() reads from a call list (`.u.subPaid` is 10). */
+const MAX_CALL_NAME = 32;
+/** (f;x;y;z): .u.subPaid's three arguments are the most any call takes. */
+const MAX_CALL_ITEMS = 4;
+
+/**
+ * Pre-decode admission: only a string (at most MAX_TEXT_BYTES), a char, a symbol, or a general list of
+ * 1 to 4 items whose first item names a call form (`.u.sub`, `.u.upd`, …) may be decoded. The body is
+ * the whole message (header first), decompressed; its byte 0 says the byte order.
+ */
+export function admit(body: Buffer): void {
+  const le = body[0] === 1;
+  const int = (at: number): number => (le ? body.readInt32LE(at) : body.readInt32BE(at));
+  const p = HEADER_BYTES;
+  if (body.length < p + 1) throw new QError(Q.access);
+  const type = body.readInt8(p);
+  if (type === -10 || type === -11) return;
+  if (body.length < p + 6) throw new QError(Q.access);
+  if (type === 10) {
+    if (int(p + 2) > MAX_TEXT_BYTES) throw new QError(Q.limit);
+    return;
+  }
+  if (type !== 0) throw new QError(Q.access);
+  const items = int(p + 2);
+  if (items < 1 || items > MAX_CALL_ITEMS || body.length < p + 7) throw new QError(Q.access);
+  if (!acceptsCall(callName(body, p + 6, int))) throw new QError(Q.access);
+}
+
+/** The function name at `at`: a symbol, a char vector or a char atom; '' when it is none of them. */
+function callName(body: Buffer, at: number, int: (at: number) => number): string {
+  const type = body.readInt8(at);
+  if (type === -11) {
+    const end = body.indexOf(0, at + 1);
+    return end < 0 || end - at - 1 > MAX_CALL_NAME ? '' : body.toString('latin1', at + 1, end);
+  }
+  if (type === -10) return body.length > at + 1 ? body.toString('latin1', at + 1, at + 2) : '';
+  if (type !== 10 || body.length < at + 6) return '';
+  const n = int(at + 2);
+  return n < 0 || n > MAX_CALL_NAME || body.length < at + 6 + n ? '' : body.toString('latin1', at + 6, at + 6 + n);
+}
+
 export class Dispatcher implements Handler {
   private readonly head: UpdHead = { table: '', xAt: 0 };
 
   constructor(
     private readonly tp: Tickerplant,
     private readonly registry: SubscriberRegistry,
-    private readonly env: Env,
+    private readonly surface: Surface,
     private readonly log: Logger,
     private readonly hooks: {
       onClose?(handle: number): void;
@@ -43,30 +86,33 @@ export class Dispatcher implements Handler {
     return this.tp.updBytes(frame, this.head, msgType === MsgType.Sync) ? NULL : undefined;
   }
 
+  admit(_conn: Connection, body: Buffer): void {
+    admit(body);
+  }
+
   onMessage(conn: Connection, value: QValue, msgType: MsgType): QValue | Promise<QValue> {
     const sync = msgType === MsgType.Sync;
-    if (value.type === 0 && value.items.length === 3) {
-      if (isUpd(value.items[0] as QValue)) {
-        const t = value.items[1] as QValue;
-        if (t.type !== -11) throw new QError('type');
-        if (this.hooks.upd) return this.replicated(conn, t.value, value.items[2] as QValue, sync);
-        try {
-          this.tp.upd(t.value, value.items[2] as QValue, sync);
-        } catch (err) {
-          if (!sync && err instanceof QError) conn.log.warn({ table: t.value, err: err.message }, 'bad update');
-          throw err;
-        }
-        return NULL;
+    if (value.type === 0 && value.items.length > 0 && isUpd(value.items[0] as QValue)) {
+      if (value.items.length !== 3) throw new QError(Q.rank);
+      const t = value.items[1] as QValue;
+      if (t.type !== -11) throw new QError(Q.type);
+      if (this.hooks.upd) return this.replicated(conn, t.value, value.items[2] as QValue, sync);
+      try {
+        this.tp.upd(t.value, value.items[2] as QValue, sync);
+      } catch (err) {
+        if (!sync && err instanceof QError) conn.log.warn({ table: t.value, err: err.message }, 'bad update');
+        throw err;
       }
+      return NULL;
     }
-    return evaluateMessage(value, this.env, { handle: conn.handle, user: conn.user });
+    return answer(value, { handle: conn.handle, user: conn.user, surface: this.surface });
   }
 
   /** .u.upd through the hook: a sync feed gets its reply (or error) once the hook settles. */
   private replicated(conn: Connection, t: string, x: QValue, sync: boolean): QValue | Promise<QValue> {
     const upd = this.hooks.upd as (t: string, x: QValue) => Promise<QValue>;
     const count = (err: unknown): never => {
-      if (err instanceof QError && err.message === 'standby') throw err; // not a bad update: the wrong node
+      if (err instanceof QError && err.message === Q.standby) throw err; // not a bad update: the wrong node
       if (!sync && err instanceof QError) conn.log.warn({ table: t, err: err.message }, 'bad update');
       throw err;
     };

@@ -1,5 +1,43 @@
-// Error classes shared by every layer. Each error carries a stable `code`; QError's message is the
-// text a q client sees after the tick (e.g. 'type, 'length, 'access, or a table name).
+// The one error catalogue: the classes every layer throws, their stable codes, and every text a q client
+// can see (Q below). QError's message is that text without the leading tick; besides Q's entries only a
+// table name reaches a client (u.q signals 'x for an unknown table x). Spec: code.kx.com/q/basics/errors.
+
+/** Every q error text the tickerplant signals. Paths, stacks and lnd's sentences never reach a client. */
+export const Q = {
+  /** A form outside the accepted table, or a name that does not exist here. */
+  access: 'access',
+  type: 'type',
+  length: 'length',
+  rank: 'rank',
+  /** A bounded input or reply over its limit (--max-reply-bytes, the text cap). */
+  limit: 'limit',
+  mismatch: 'mismatch',
+  /** A schema table whose first columns are not time and sym (tick.q's check). */
+  timesym: 'timesym',
+  /** The tickerplant is stopping: updates are refused. */
+  closed: 'closed',
+  /** The caller's connection is gone. */
+  handle: 'handle',
+  /** Anything that failed inside: the log line has the detail, the client only this word. */
+  error: 'error',
+  /** A message the decoder refused. */
+  badmsg: 'badmsg',
+  lightningUnavailable: 'lightning unavailable',
+  upstreamUnavailable: 'upstream unavailable',
+  preimage: 'preimage',
+  unpaid: 'unpaid',
+  expired: 'expired',
+  inUse: 'in use',
+  /** .dev.pay could not pay that request (unknown, already paid, unreadable). */
+  pay: 'pay',
+  /** .dev.pay of an invoice that is already settled. */
+  alreadyPaid: 'already paid',
+  /** A hot standby: updates go to the leader (q/feed.q moves on). */
+  standby: 'standby',
+} as const;
+
+/** A text from the catalogue. */
+export type QText = (typeof Q)[keyof typeof Q];
 
 export type ErrorCode =
   | 'IPC_ERR_TRUNCATED'
@@ -52,6 +90,19 @@ export class QError extends TpError {
       Error.stackTraceLimit = limit;
     }
   }
+}
+
+/**
+ * What a q client is told for any error: a QError's own text, 'badmsg for undecodable bytes, the codec's
+ * sentence for an unencodable reply, 'lightning unavailable for a backend failure, and for every other
+ * failure only 'error (its message may hold a path or a backend's sentence: that goes to the log).
+ */
+export function clientText(err: unknown): string {
+  if (err instanceof QError) return err.message;
+  if (err instanceof IpcDecodeError) return Q.badmsg;
+  if (err instanceof IpcEncodeError) return err.message; // the codec's own fixed sentences ('symbol contains a NUL byte')
+  if (err instanceof LightningError) return Q.lightningUnavailable;
+  return Q.error;
 }
 
 export class ConfigError extends TpError {

@@ -10,20 +10,20 @@ const SRC = join(process.cwd(), 'src');
 const ALLOWED: Record<string, readonly string[]> = {
   ipc: ['errors.ts'],
   server: ['errors.ts', 'ipc', 'clock.ts'],
-  q: ['errors.ts', 'ipc'],
   journal: ['errors.ts', 'ipc'],
   client: ['errors.ts', 'ipc'],
-  tick: ['errors.ts', 'ipc', 'q', 'journal', 'clock.ts'],
-  // payments' q names (namespace.ts) use the q environment until the q surface renders them itself.
-  payments: ['errors.ts', 'ipc', 'tick', 'journal', 'clock.ts', 'q'],
+  tick: ['errors.ts', 'ipc', 'journal', 'clock.ts'],
+  payments: ['errors.ts', 'ipc', 'tick', 'journal', 'clock.ts'],
   // lnd and the dev node implement payments' backend interface, and import nothing else of payments.
   lightning: ['errors.ts', 'backoff.ts', 'payments/backend.ts'],
   ws: ['errors.ts', 'ipc', 'tick', 'payments', 'clock.ts'],
   http: ['errors.ts', 'tick', 'ws', 'payments', 'clock.ts'],
-  chain: ['errors.ts', 'ipc', 'q', 'tick', 'client', 'backoff.ts'],
+  chain: ['errors.ts', 'ipc', 'tick', 'client', 'backoff.ts'],
   nats: ['errors.ts', 'ipc', 'journal', 'tick', 'clock.ts', 'backoff.ts'],
   // L402 over HTTP: an outer layer beside ws/ (tokens now; the SSE stream will use tick and payments).
   l402: ['errors.ts', 'tick', 'payments', 'clock.ts'],
+  // The q surface is an outer layer: it reads the domain (tick, payments); only the root imports it.
+  q: ['errors.ts', 'ipc', 'tick', 'payments'],
 };
 
 /** Packages and builtins a layer must not touch: the codec never opens a socket, the domain neither. */

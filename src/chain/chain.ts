@@ -1,12 +1,11 @@
 // chainedtick.q on top of the local Tickerplant: upstream's upd goes to tp.upd (zero-latency: published
-// at once; batch: published on the timer), upstream's .u.end to the chained TP's subscribers, and .u.m
-// answers chainedr.q's `(.u `m)"`.u `i`L"` with upstream's (.u.i;.u.L).
+// at once; batch: published on the timer), upstream's .u.end to the chained TP's subscribers, and
+// forward() is .u.m for chainedr.q's `(`.u `m)"`.u `i`L"`: upstream's (.u.i;.u.L).
 // Spec: KxSystems/kdb tick/chainedtick.q, tick/chainedr.q; kdb-ipc-and-tick.md §6.6.
 import type { Logger } from 'pino';
-import { ConfigError, QError } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import { str } from '../ipc/index.js';
 import type { QValue } from '../ipc/index.js';
-import type { Env } from '../q/index.js';
 import type { TableSchema, Tickerplant } from '../tick/index.js';
 import { parseUpstreamAddress } from './address.js';
 import type { BackoffOptions } from '../backoff.js';
@@ -26,21 +25,11 @@ export interface Chain {
   /** The tables, as upstream defines them. */
   readonly schemas: readonly TableSchema[];
   readonly connected: boolean;
-  /** Feeds the local tickerplant from upstream from now on and defines .u.m in its Env. */
-  follow(tp: Tickerplant, env: Env): void;
+  /** Feeds the local tickerplant from upstream from now on. */
+  follow(tp: Tickerplant): void;
+  /** .u.m: sends a query upstream (the q surface allows only the replay-point reads). */
+  forward(query: string): Promise<QValue>;
   close(): void;
-}
-
-/**
- * What .u.m forwards: the queries that read upstream's replay point, and nothing else. Anything else
- * would let a downstream client act upstream as the chained TP (publish, or replace its subscription).
- */
-const FORWARDED = new Set(['`.u`i`L', '.u`i`L', '(.u.i;.u.L)', '.u.i', '.u.L', '.u.d']);
-
-function queryText(x: QValue | undefined): string {
-  if (x?.type === 10) return Buffer.from(x.data).toString('latin1');
-  if (x?.type === -10) return x.value;
-  throw new QError('type');
 }
 
 /**
@@ -58,7 +47,8 @@ export async function startChain(address: string, o: ChainOptions): Promise<Chai
     schemas,
     get connected() { return upstream.connected; },
     close: () => upstream.close(),
-    follow(tp: Tickerplant, env: Env): void {
+    forward: (query: string) => upstream.query(str(query)),
+    follow(tp: Tickerplant): void {
       if (first.date !== undefined) tp.followDate(first.date);
 
       /** u.q end, forwarded: the day's rows first (batch mode), then .u.end, then the next .u.d. */
@@ -86,13 +76,6 @@ export async function startChain(address: string, o: ChainOptions): Promise<Chai
           }
         },
         end,
-      });
-
-      // chainedr.q: `$[`m in key`.u;(`.u `m)"`.u `i`L";`.u `i`L]` calls .u.m with the string.
-      env.defineFunction('.u.m', 1, ([x]) => {
-        const text = queryText(x);
-        if (!FORWARDED.has(text.replace(/\s+/g, ''))) throw new QError('access');
-        return upstream.query(str(text));
       });
     },
   };

@@ -39,11 +39,15 @@ export function readHeader(frame: Buffer): Header {
   return { littleEndian, msgType: msgType as MsgType, compressed: flag === 1, length };
 }
 
-/** Decodes one complete frame (as the Framer delivers it). */
-export function decodeMessage(frame: Buffer, limits: MessageLimits): Message {
+/**
+ * Decodes one complete frame (as the Framer delivers it). `admit` sees the whole message (decompressed,
+ * header first) before its value is built, and may throw to refuse it.
+ */
+export function decodeMessage(frame: Buffer, limits: MessageLimits, admit?: (body: Buffer) => void): Message {
   const header = readHeader(frame);
   if (header.length !== frame.length) throw new IpcDecodeError('IPC_ERR_BAD_LENGTH', 'length mismatch');
   const body = header.compressed ? decompress(frame, limits.maxMessageBytes) : frame;
+  admit?.(body);
   const value = decodePayload(body, HEADER_BYTES, body.length, {
     littleEndian: header.littleEndian,
     maxDepth: limits.maxDepth,

@@ -491,6 +491,18 @@ export class Paywall {
   /** Amount and expiry of an invoice still waiting for payment. */
   describe(hashHex: string): InvoiceInfo | undefined { return this.pendingByHash.get(hashHex)?.info; }
 
+  /** An upper bound of pendingTable()'s encoded bytes, counted without building it (--max-reply-bytes). */
+  pendingReplyBytes(): number {
+    let n = 8 + 64 + 4 * 6;
+    for (const p of this.pendingByHash.values()) {
+      for (const r of p.requests) {
+        n += 4 + 8 + 1 + 6 + r.table.length * 3 + 2 + 6;
+        if (r.filter !== null) for (const s of r.filter) n += s.length * 3 + 1;
+      }
+    }
+    return n;
+  }
+
   /** .u.pendingInvoices as the paper defines it: ([] handle:`int$(); request:(); index:`long$(); settled:`boolean$()). */
   pendingTable(): QValue {
     const rows = [...this.pendingByHash.values()].flatMap((p) => p.requests.map((r) => ({ p, r })));

@@ -1,6 +1,3 @@
-// The q layer's surface: the Env that natives are registered in and q's `value` for strings and messages.
-export { Env, MAX_ARITY } from './env.js';
-export type { CallContext, EnvEntry, FunctionEntry, Native, NamespaceEntry, VariableEntry } from './env.js';
-export { evaluateMessage, evaluateString, prepare } from './eval.js';
-export { MAX_DEPTH, MAX_SOURCE_BYTES, parse } from './parser.js';
-export type { Node, Program } from './ast.js';
+// The q surface: the closed table of accepted forms (surface.ts) over the tokenizer of their literals.
+export { MAX_TEXT_BYTES, acceptsCall, answer, readFilter, tableName } from './surface.js';
+export type { AnswerContext, Caller, Surface } from './surface.js';

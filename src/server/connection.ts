@@ -3,7 +3,7 @@
 import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Clock, Timer } from '../clock.js';
-import { IpcDecodeError, QError, TpError } from '../errors.js';
+import { clientText, QError } from '../errors.js';
 import {
   decodeMessage, encodeMessage, error as qError, Framer, MsgType, Outbound, parseHandshake, replyCapability,
 } from '../ipc/index.js';
@@ -27,6 +27,11 @@ export interface Handler {
    * The tickerplant's hot path: feeds' (`.u.upd;t;x) validated and published from their bytes.
    */
   onFrame?(conn: Connection, frame: Buffer, msgType: MsgType): QValue | undefined;
+  /**
+   * Sees each message's bytes (decompressed, header first) before its value is decoded; a QError it
+   * throws is the reply (sync) and the message is dropped, never decoded. The connection stays open.
+   */
+  admit?(conn: Connection, body: Buffer): void;
   onClose?(conn: Connection, reason: CloseReason): void;
   /** Runs before a turn's queued writes leave any connection (e.g. to write the journal first). */
   beforeFlush?(): void;
@@ -329,6 +334,8 @@ export class Connection implements InboundHolder {
     });
   }
 
+  private readonly admitBody = (body: Buffer): void => this.handler.admit?.(this, body);
+
   private readonly onFrame = (frame: Buffer): void => {
     if (this.busy) {
       this.queue.push(Buffer.from(frame)); // frames may be views into a socket chunk: keep a copy
@@ -352,8 +359,9 @@ export class Connection implements InboundHolder {
     }
     let msg;
     try {
-      msg = decodeMessage(frame, this.limits);
+      msg = decodeMessage(frame, this.limits, this.handler.admit ? this.admitBody : undefined);
     } catch (err) {
+      if (err instanceof QError) { this.reply(frame[1] as MsgType, undefined, err); return; } // refused by admit
       this.fail('badmsg', 'undecodable message', err);
       return;
     }
@@ -386,7 +394,7 @@ export class Connection implements InboundHolder {
 
   private reply(msgType: MsgType, value: QValue | undefined, err: unknown): void {
     if (err !== undefined) {
-      const text = errorText(err);
+      const text = clientText(err);
       if (err instanceof QError) this.log.debug({ err: text, sync: msgType === MsgType.Sync }, 'q error');
       else this.log.error({ err }, 'handler failed');
       if (msgType === MsgType.Sync) this.respond(qError(text));
@@ -406,18 +414,10 @@ export class Connection implements InboundHolder {
       bytes = encodeMessage(value, MsgType.Response);
     } catch (err) {
       this.log.error({ err }, 'reply not serialisable');
-      bytes = encodeMessage(qError(errorText(err).replaceAll('\0', ' ')), MsgType.Response);
+      bytes = encodeMessage(qError(clientText(err).replaceAll('\0', ' ')), MsgType.Response);
     }
     this.send(new Outbound(bytes));
   }
-}
-
-/** q error text for an exception: QError carries it; anything else is reported without internals. */
-function errorText(err: unknown): string {
-  if (err instanceof QError) return err.message;
-  if (err instanceof IpcDecodeError) return 'badmsg';
-  if (err instanceof TpError) return err.message;
-  return 'error';
 }
 
 function isLoopback(addr: string): boolean {

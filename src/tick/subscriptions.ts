@@ -26,6 +26,9 @@ interface Failure { readonly s: Subscriber; readonly err: unknown }
 /** A subscription filter: null means every sym (`). */
 export type SymFilter = ReadonlySet<string> | null;
 
+/** A filter given as one symbol atom (`IBM): .u.w shows it as given, as u.q's add keeps y. */
+export class OneSym extends Set<string> {}
+
 interface Entry {
   readonly subscriber: Subscriber;
   readonly filter: SymFilter;
@@ -242,13 +245,30 @@ export class Subscriptions {
     return n;
   }
 
+  /**
+   * An upper bound of .u.w's encoded bytes, counted without building it (the q surface checks
+   * --max-reply-bytes first): per entry a 2-item list, an int and the syms, each symbol its bytes + 1.
+   */
+  replyBytes(): number {
+    let n = 8 + 1 + 6 + 6;
+    for (const [name, t] of this.tables) {
+      n += name.length * 3 + 1 + 6;
+      for (const e of t.entries.values()) {
+        n += 6 + 5 + 6 + (e.filter === null ? 2 : 0);
+        if (e.filter !== null) for (const s of e.filter) n += s.length * 3 + 1;
+      }
+    }
+    return n;
+  }
+
   /** .u.w as q shows it: table!(list of (handle;syms)), syms ` for all. */
   toQ(): QValue {
     const names = [...this.tables.keys()];
     const values: QList[] = names.map((n) => ({
       type: 0, attr: 0,
       items: [...(this.tables.get(n) as TableSubscriptions).entries.values()].map((e) =>
-        list(int(e.subscriber.handle), e.filter === null ? sym('') : symbols([...e.filter]))),
+        list(int(e.subscriber.handle), e.filter === null ? sym('') : e.filter instanceof OneSym
+          ? sym([...e.filter][0] as string) : symbols([...e.filter]))),
     }));
     return { type: 99, keys: symbols(names), values: { type: 0, attr: 0, items: values } };
   }

@@ -1,56 +1,109 @@
-// A tickerplant-shaped Env for the q tests: .u.sub, .u.upd, .u.i, .u.L, .u.t, .u.w and tables, with every
-// native call recorded so a test can prove that refused input ran nothing.
-import { QError } from '../../src/errors.js';
-import { Attr } from '../../src/ipc/types.js';
-import {
-  NULL, dict, floats, int, ints, list, long, sym, symbols, table, timespans,
-} from '../../src/ipc/values.js';
+// A real Tickerplant (q/sym.q's trade and quote, a journal in a test folder) behind a Surface whose every
+// outward call is recorded, so a test can prove that refused input ran nothing.
+import type { Test } from 'tap';
+import { ManualClock } from '../../src/clock.js';
+import { Q, QError } from '../../src/errors.js';
+import type { InvoiceInfo } from '../../src/payments/index.js';
+import { floats, ints, list, symbols } from '../../src/ipc/values.js';
 import type { QValue } from '../../src/ipc/values.js';
-import { Env } from '../../src/q/env.js';
-import type { CallContext, Native } from '../../src/q/env.js';
+import { createLogger } from '../../src/log.js';
+import type { AnswerContext, Surface } from '../../src/q/index.js';
+import { loadSchema, Tickerplant } from '../../src/tick/index.js';
+import type { Subscriber, TickEvent } from '../../src/tick/index.js';
+import { LogSink, T0 } from '../helpers/tp.js';
 
-export interface Call { readonly name: string; readonly args: QValue[]; readonly ctx: CallContext }
-
-export const ctx: CallContext = { handle: 7, user: 'alice' };
-export const LOG_PATH = ':./sym2024.01.02';
-export const TABLES = ['quote', 'trade'];
-
-export const schema = (): QValue => table(['time', 'sym', 'price', 'size'],
-  [timespans([]), symbols([], Attr.Grouped), floats([]), ints([])]);
-
-/** (name; empty schema), as .u.sub answers for one table. */
-export const subReply = (name: string): QValue => list(sym(name), schema());
-
-export function tickEnv(): { env: Env; calls: Call[] } {
-  const env = new Env();
-  const calls: Call[] = [];
-  const spy = (name: string, fn: Native): Native => (args, c) => {
-    calls.push({ name, args, ctx: c });
-    return fn(args, c);
-  };
-  env.defineFunction('.u.sub', 2, spy('.u.sub', ([t]) => {
-    if (t?.type !== -11) throw new QError('type');
-    if (t.value === '') return list(...TABLES.map(subReply));
-    if (!TABLES.includes(t.value)) throw new QError(t.value);
-    return subReply(t.value);
-  }));
-  env.defineFunction('.u.upd', 2, spy('.u.upd', () => NULL));
-  env.defineVariable('.u.i', () => long(5n));
-  env.defineVariable('.u.L', () => sym(LOG_PATH));
-  env.defineVariable('.u.t', () => symbols([...TABLES]));
-  // quote has no subscriber; trade has handle 7 for every symbol.
-  env.defineVariable('.u.w', () => dict(symbols([...TABLES]), list(list(), list(list(int(7), sym(''))))));
-  env.defineFunction('tables', 1, spy('tables', () => symbols([...TABLES])));
-  return { env, calls };
+export class Spy implements Subscriber {
+  readonly got: TickEvent[] = [];
+  constructor(readonly handle: number) {}
+  deliver(event: TickEvent): void { this.got.push(event); }
 }
 
-/** The result, failing loudly if evaluation went asynchronous. */
+export interface Rig {
+  readonly tp: Tickerplant;
+  readonly surface: Surface;
+  /** Every call the surface made outward, by name. */
+  readonly calls: string[];
+  /** The context of handle 7, user alice. */
+  readonly ctx: AnswerContext;
+  /** What the rig's .u.m answered (a chained TP's upstream replay point). */
+  readonly forwarded: string[];
+}
+
+export interface RigOptions {
+  /** Define .u.m (a chained TP). */
+  readonly chained?: boolean;
+  readonly maxReplyBytes?: number;
+  readonly withPayments?: boolean;
+}
+
+/** A row of trade with no time column (the tickerplant stamps it): (sym;price;size) as columns. */
+export const tradeRows = (syms: string[]): QValue =>
+  list(symbols(syms), floats(syms.map(() => 1)), ints(syms.map(() => 1)));
+
+/** The invoice the rig's paywall offers for trade. */
+export const INVOICE: InvoiceInfo = { hash: 'ab'.repeat(32), paymentRequest: 'lnbcrt10n1rig', amountSat: 1, addIndex: 5n, expiresAt: 0 };
+
+export function rig(t: Test, o: RigOptions = {}): Rig {
+  const dir = t.testdir();
+  const tp = new Tickerplant({
+    schemas: loadSchema('q/sym.q'), logDir: dir, clock: new ManualClock(T0), log: createLogger('silent', new LogSink()),
+  });
+  t.teardown(() => tp.close());
+  const calls: string[] = [];
+  const forwarded: string[] = [];
+  const subscribers = new Map<number, Spy>();
+  const surface: Surface = {
+    tp,
+    maxReplyBytes: o.maxReplyBytes ?? 64 * 1024 * 1024,
+    subscriberFor(c) {
+      calls.push('subscriberFor');
+      let s = subscribers.get(c.handle);
+      if (!s) subscribers.set(c.handle, s = new Spy(c.handle));
+      return s;
+    },
+    ...(o.chained ? {
+      forward: async (query: string) => {
+        calls.push('forward');
+        forwarded.push(query);
+        return list({ type: -7, value: 40n }, { type: -11, value: ':/tp/sym2024.01.02' });
+      },
+    } : {}),
+    ...(o.withPayments ? {
+      paywall: {
+        pendingTable: () => { calls.push('pendingTable'); return symbols(['pending']); },
+        pendingReplyBytes: () => 100,
+        // trade is priced (an invoice), quote free (subscribed at once), as a pricing file would say.
+        subscribe: (s, buyer, tables, filter) => {
+          calls.push(`subscribe ${tables.join(',')} ${buyer.user}`);
+          return tables.map((n) => {
+            if (n === 'trade') return { kind: 'invoice' as const, table: n, invoice: INVOICE };
+            tp.sub(s, n, filter);
+            return { kind: 'free' as const, table: n };
+          });
+        },
+        subPaid: (_s, t, _f, preimage) => {
+          calls.push(`subPaid ${t} ${preimage}`);
+          return preimage === 'ok' ? { kind: 'claimed', table: t, hash: INVOICE.hash, until: null }
+            : { kind: 'refused', table: t, error: Q.unpaid, reason: 'not settled' };
+        },
+      },
+      devPay: (request: string) => {
+        calls.push(`devPay ${request}`);
+        if (request !== 'lnbc1') throw new Error('invalid payment request: /home/secret/path');
+        return { hash: Buffer.alloc(32, 1), preimage: Buffer.alloc(32, 2), amountSat: 100n };
+      },
+    } : {}),
+  };
+  return { tp, surface, calls, forwarded, ctx: { handle: 7, user: 'alice', surface } };
+}
+
+/** The result, failing loudly if it went asynchronous. */
 export function sync(v: QValue | Promise<QValue>): QValue {
   if (v instanceof Promise) throw new Error('expected a synchronous result');
   return v;
 }
 
-/** q's error text as a client would see it ('access), or a description of what happened instead. */
+/** q's error text as a client would see it ('access), or what happened instead. */
 export function qError(fn: () => unknown): string {
   try {
     const r = fn();

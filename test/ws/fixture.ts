@@ -10,12 +10,11 @@ import { ManualClock } from '../../src/clock.js';
 import { parseCommandLine } from '../../src/config.js';
 import { startHttp } from '../../src/http/index.js';
 import type { HttpOptions, HttpServer } from '../../src/http/index.js';
-import { devPayFor } from '../../src/app.js';
+import { devPayFor, qDevPayFor } from '../../src/app.js';
 import { createBackend } from '../../src/lightning/index.js';
 import { createLogger } from '../../src/log.js';
-import { bindDevPay, bindPaywall, createPayments } from '../../src/payments/index.js';
+import { createPayments } from '../../src/payments/index.js';
 import type { InvoiceBackend, Payments } from '../../src/payments/index.js';
-import { QError } from '../../src/errors.js';
 import { connect, nodeq } from '../helpers/qclient.js';
 import type { QClient } from '../helpers/qclient.js';
 import { LogSink, startTp, T0 } from '../helpers/tp.js';
@@ -70,12 +69,8 @@ export async function startRig(t: Test, opts: RigOptions = {}): Promise<Rig> {
       invoiceExpirySeconds: config.invoiceExpirySeconds, entitlementMs: config.entitlementMs,
       maxPendingPerConn: config.maxPendingPerConn, maxPendingInvoices: config.maxPendingInvoices,
     });
-    bindPaywall(app.env, payments.paywall, app.tp, (ctx) => {
-      const s = app.registry.get(ctx.handle);
-      if (!s) throw new QError('handle');
-      return s;
-    });
-    bindDevPay(app.env, backend);
+    // The app's q surface reaches this paywall, as app.ts wires its own.
+    Object.assign(app.surface, { paywall: payments.paywall, devPay: qDevPayFor(backend) });
     await payments.start();
   }
   const devPay = devPayFor(payments?.backend);
