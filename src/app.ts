@@ -200,8 +200,8 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       if (process.platform === 'linux') addresses.push(await server.listenUnix('\0' + path));
     }
     if (config.tlsPort !== undefined) {
-      if (!config.tlsCert || !config.tlsKey) throw new QError('--tls-port needs --tls-cert and --tls-key');
-      addresses.push(await server.listenTls(config.tlsPort, readFileSync(config.tlsCert), readFileSync(config.tlsKey), config.host));
+      // parseCommandLine refuses --tls-port without both files (a command-line mistake, exit 2).
+      addresses.push(await server.listenTls(config.tlsPort, readFileSync(config.tlsCert ?? ''), readFileSync(config.tlsKey ?? ''), config.host));
     }
     if (config.httpPort !== undefined) {
       metrics = createMetrics({ tp, server, payments, nats, log: log.child({ mod: 'metrics' }) });

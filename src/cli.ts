@@ -12,7 +12,7 @@ async function main(): Promise<number> {
     args = parseCommandLine(process.argv.slice(2), process.env);
   } catch (err) {
     if (err instanceof ConfigError) {
-      process.stderr.write(`tickerplant: ${err.message}\n(see tickerplant --help)\n`);
+      process.stderr.write(`tickerplant: ${err.message} (see tickerplant --help)\n`);
       return 2;
     }
     throw err;

@@ -145,6 +145,13 @@ function origins(v: string | undefined): string[] | undefined {
   return list.map((o) => (o === '*' ? o : new URL(o).origin));
 }
 
+/** A TCP port: 0 (any free port) to 65535. */
+const portNumber = (name: string, v: string): number => {
+  const n = int(name, v);
+  if (n > 65535) throw new ConfigError(`--${name} must be a port from 0 to 65535, got '${v}'`);
+  return n;
+};
+
 /** `1h`, `30m`, `45s`, `500ms` or plain ms. */
 export function parseDuration(name: string, v: string): number {
   const m = /^(\d+(?:\.\d+)?)(ms|s|m|h|d)?$/.exec(v.trim());
@@ -187,7 +194,6 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = {}): P
   if (v['help']) command = 'help';
   else if (v['version']) command = 'version';
   else if (pos[0] === 'replay' || pos[0] === 'pay') command = pos.shift() as 'replay' | 'pay';
-  const port = int('port', get('port') ?? '5010');
   const fsync = get('fsync') ?? 'none';
   if (fsync !== 'none' && fsync !== 'batch' && fsync !== 'record') throw new ConfigError(`--fsync must be none, batch or record`);
   const logLevel = (get('log-level') ?? 'info') as Config['logLevel'];
@@ -209,12 +215,12 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = {}): P
   const config: Config = {
     src: command === 'run' ? edgeArgs[0] ?? 'sym' : 'sym',
     dst: command === 'run' ? edgeArgs[1] : undefined,
-    port,
+    port: portNumber('port', get('port') ?? '5010'),
     host: get('host'),
     unixSocket: get('unix') ?? '/tmp/kx.PORT',
     batchMs: int('timer', get('timer') ?? '0'),
     utcOffsetHours: offset === undefined ? undefined : Number(offset),
-    tlsPort: get('tls-port') === undefined ? undefined : int('tls-port', get('tls-port') as string),
+    tlsPort: get('tls-port') === undefined ? undefined : portNumber('tls-port', get('tls-port') as string),
     tlsCert: get('tls-cert'),
     tlsKey: get('tls-key'),
     usersFile: get('users'),
@@ -242,7 +248,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = {}): P
     maxPendingPerConn: int('max-pending-per-conn', get('max-pending-per-conn') ?? '16', 1),
     maxPendingInvoices: int('max-pending-invoices', get('max-pending-invoices') ?? '10000', 1),
     devAutopayMs: get('dev-autopay') === undefined ? undefined : int('dev-autopay', get('dev-autopay') as string),
-    httpPort: get('http-port') === undefined ? undefined : int('http-port', get('http-port') as string),
+    httpPort: get('http-port') === undefined ? undefined : portNumber('http-port', get('http-port') as string),
     allowedOrigins: origins(get('allowed-origins')),
     demoFeed: v['demo-feed'] === true,
     chain: get('chain') || undefined,
@@ -259,6 +265,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = {}): P
     if (pos.length > 0) throw new ConfigError('--chain takes its tables from the upstream tickerplant and keeps no journal: drop SRC/DST');
   }
   if (offset !== undefined && !Number.isFinite(config.utcOffsetHours)) throw new ConfigError(`-o must be a number of hours`);
+  if (config.tlsPort !== undefined && (!config.tlsCert || !config.tlsKey)) throw new ConfigError('--tls-port needs --tls-cert and --tls-key');
   return { command, config, positionals: pos, values: v };
 }
 

@@ -32,8 +32,16 @@ export const Q = {
   pay: 'pay',
   /** .dev.pay of an invoice that is already settled. */
   alreadyPaid: 'already paid',
+  /** lnd could not mint the invoice (or the book could not record it): the subscription is unchanged. */
+  invoice: 'invoice',
+  /** Too many unpaid invoices (--max-pending-per-conn, --max-pending-invoices). */
+  pending: 'pending',
   /** A hot standby: updates go to the leader (q/feed.q moves on). */
   standby: 'standby',
+  /** An edge tickerplant: its journal is the primary's, so local feeds are refused. */
+  edge: 'edge',
+  /** JetStream did not store the update (a hot-standby leader acknowledges nothing it has not stored). */
+  nats: 'nats',
 } as const;
 
 /** A text from the catalogue. */
@@ -81,7 +89,8 @@ export class IpcEncodeError extends TpError {
  * normal traffic (bad updates, 'access), so no stack trace is captured: it cost 9% of CPU under fuzz.
  */
 export class QError extends TpError {
-  constructor(qText: string, options?: ErrorOptions) {
+  /** Only catalogue texts compile here; a table's name (u.q's 'x) or a remote q error goes through named(). */
+  constructor(qText: QText, options?: ErrorOptions) {
     const limit = Error.stackTraceLimit;
     Error.stackTraceLimit = 0;
     try {
@@ -89,6 +98,11 @@ export class QError extends TpError {
     } finally {
       Error.stackTraceLimit = limit;
     }
+  }
+
+  /** A name as the error text: an unknown table (u.q signals 'x), or a q server's own error relayed. */
+  static named(name: string): QError {
+    return new QError(name as QText);
   }
 }
 

@@ -39,7 +39,7 @@ t.test('--help lists every option with its default and exits 0; --version prints
   const help = run(['--help']);
   t.equal(help.status, 0);
   t.match(help.stdout, /usage: tickerplant \[SRC\] \[DST\] \[-p port\] \[-t ms\]/);
-  for (const opt of ['--port', '--timer', '--fsync', '--lnd', '--lightning', '--price', '--entitlement']) t.match(help.stdout, opt);
+  for (const opt of ['--port', '--timer', '--fsync', '--lnd', '--lightning', '--price', '--entitlement', '--max-reply-bytes']) t.match(help.stdout, opt);
   const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
   t.equal(run(['--version']).stdout.trim(), pkg.version);
 });

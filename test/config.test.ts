@@ -1,9 +1,47 @@
-// Command-line options that parse into Config (src/config.ts); --allowed-origins end to end through app.ts.
+// The command line → Config (src/config.ts): defaults, the mistakes refused as ConfigError (the CLI's exit 2),
+// and --allowed-origins end to end through app.ts.
 import t from 'tap';
-import { parseCommandLine } from '../src/config.js';
 import { ConfigError } from '../src/errors.js';
+import { OPTIONS, helpText, parseCommandLine } from '../src/config.js';
 import { startTp } from './helpers/tp.js';
 import { upgradeStatus } from './ws/fixture.js';
+
+const refusal = (args: string[]): string => {
+  try {
+    parseCommandLine(args);
+    return 'accepted';
+  } catch (err) {
+    return err instanceof ConfigError ? err.message : `not a ConfigError: ${String(err)}`;
+  }
+};
+
+t.test('--max-reply-bytes defaults to 64 MiB and is documented in --help', async (t) => {
+  t.equal(parseCommandLine([]).config.maxReplyBytes, 64 * 1024 * 1024);
+  t.equal(parseCommandLine(['--max-reply-bytes', '1048576']).config.maxReplyBytes, 1048576);
+  t.equal(OPTIONS['max-reply-bytes']?.def, String(64 * 1024 * 1024));
+  t.match(helpText('0'), /--max-reply-bytes <v>.*\(default: 67108864\)/);
+  t.equal(refusal(['--max-reply-bytes', '10']), "--max-reply-bytes must be an integer >= 1024, got '10'");
+});
+
+t.test('ports outside 0..65535 are refused for -p, --tls-port and --http-port', async (t) => {
+  t.equal(refusal(['-p', '99999']), "--port must be a port from 0 to 65535, got '99999'");
+  t.equal(refusal(['--port=-1']), "--port must be an integer >= 0, got '-1'");
+  t.equal(refusal(['--http-port', '70000']), "--http-port must be a port from 0 to 65535, got '70000'");
+  t.equal(refusal(['--tls-port', '65536', '--tls-cert', 'c', '--tls-key', 'k']), "--tls-port must be a port from 0 to 65535, got '65536'");
+  t.equal(parseCommandLine(['-p', '65535']).config.port, 65535);
+  t.equal(parseCommandLine(['-p', '0']).config.port, 0);
+});
+
+t.test('--tls-port needs both --tls-cert and --tls-key', async (t) => {
+  t.equal(refusal(['--tls-port', '5011']), '--tls-port needs --tls-cert and --tls-key');
+  t.equal(refusal(['--tls-port', '5011', '--tls-cert', 'c.pem']), '--tls-port needs --tls-cert and --tls-key');
+  t.equal(refusal(['--tls-port', '5011', '--tls-key', 'k.pem']), '--tls-port needs --tls-cert and --tls-key');
+  t.equal(parseCommandLine(['--tls-port', '5011', '--tls-cert', 'c.pem', '--tls-key', 'k.pem']).config.tlsPort, 5011);
+});
+
+t.test('an unknown option is a ConfigError, not a crash', async (t) => {
+  t.match(refusal(['--no-such-option']), /no-such-option/);
+});
 
 t.test('--allowed-origins takes * or a comma list of origins and refuses paths and non-URLs', async (t) => {
   t.equal(parseCommandLine([]).config.allowedOrigins, undefined, 'absent: the page and localhost');

@@ -104,7 +104,7 @@ export class QConnection extends EventEmitter {
     const p = this.pending.shift();
     if (!p) return;
     p.onAnswer?.();
-    if (value.type === -128) p.reject(new QError(value.message));
+    if (value.type === -128) p.reject(QError.named(value.message));
     else p.resolve(value);
   }
 

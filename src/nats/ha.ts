@@ -17,7 +17,7 @@ import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
 import type { Clock, Timer } from '../clock.js';
 import { localNow } from '../clock.js';
-import { QError } from '../errors.js';
+import { Q, QError } from '../errors.js';
 import { formatQDate, NULL } from '../ipc/index.js';
 import type { QValue } from '../ipc/index.js';
 import { backoffDelay } from '../backoff.js';
@@ -219,7 +219,7 @@ export class HotStandby {
           this.revision = 0;
           void this.reclaim();
         }
-        throw new QError('nats');
+        throw new QError(Q.nats);
       });
   }
 

@@ -2,14 +2,14 @@
 // tick.<SRC>._end, and the Nats-Msg-Id of each message, `<yyyy.mm.dd>:<record index>` (`<date>:end` for
 // end of day), which orders every message of a stream and makes a re-publish a duplicate.
 // Spec: docs.nats.io JetStream model (streams, subjects, message deduplication).
-import { QError } from '../errors.js';
+import { ConfigError } from '../errors.js';
 import { EPOCH_OFFSET_DAYS, formatQDate } from '../ipc/index.js';
 
 /** A subject or stream token: NATS forbids '.', '*', '>' and whitespace inside one. */
 const TOKEN = /^[A-Za-z0-9_-]+$/;
 
 export function checkSource(src: string): string {
-  if (!TOKEN.test(src)) throw new QError(`nats: SRC '${src}' must be letters, digits, _ or - to name a stream`);
+  if (!TOKEN.test(src)) throw new ConfigError(`nats: SRC '${src}' must be letters, digits, _ or - to name a stream`);
   return src;
 }
 

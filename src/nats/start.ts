@@ -2,7 +2,7 @@
 // hot-standby member), behind one small interface.
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
-import { QError } from '../errors.js';
+import { ConfigError, Q, QError } from '../errors.js';
 import type { QValue } from '../ipc/index.js';
 import type { Tickerplant } from '../tick/index.js';
 import { PrimaryBridge } from './bridge.js';
@@ -43,7 +43,7 @@ export function startNats(mode: NatsMode, o: NatsStartOptions): NatsPart {
   const src = checkSource(o.src);
   const common = { servers: o.servers, credsFile: o.credsFile, src, clock: o.clock, log: o.log };
   if (mode === 'primary') {
-    if (o.dir === undefined) throw new QError('nats: the primary bridge needs DST');
+    if (o.dir === undefined) throw new ConfigError('nats: the primary bridge needs DST');
     const bridge = new PrimaryBridge({ ...common, dir: o.dir, replicas: o.replicas, tp: o.tp });
     const timer = o.clock.every(1000, bridge.wake); // end of day without a record after it
     bridge.start();
@@ -58,7 +58,7 @@ export function startNats(mode: NatsMode, o: NatsStartOptions): NatsPart {
     return {
       mode, lag: () => edge.lag(), wake: () => {}, role: () => 'edge', close: () => edge.close(),
       // An edge's journal is the primary's: a local feed would fork it.
-      upd: () => { throw new QError('edge'); },
+      upd: () => { throw new QError(Q.edge); },
     };
   }
   const ha = new HotStandby({ ...common, replicas: o.replicas, tp: o.tp, failoverMs: o.failoverMs });

@@ -19,7 +19,8 @@
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { Clock, Timer } from '../clock.js';
-import { TpError } from '../errors.js';
+import { Q, TpError } from '../errors.js';
+import type { QText } from '../errors.js';
 import { dict, encodeMessage, list, MsgType, Outbound, str, sym, symbols, table } from '../ipc/index.js';
 import type { QValue } from '../ipc/index.js';
 import type { Subscriber, SymFilter, Tickerplant } from '../tick/index.js';
@@ -69,11 +70,11 @@ export interface InvoiceInfo {
 export type Offer =
   | { readonly kind: 'free'; readonly table: string }
   | { readonly kind: 'invoice'; readonly table: string; readonly invoice: InvoiceInfo }
-  | { readonly kind: 'refused'; readonly table: string; readonly error: string; readonly reason: string };
+  | { readonly kind: 'refused'; readonly table: string; readonly error: QText; readonly reason: string };
 
 export type Claim =
   | { readonly kind: 'claimed'; readonly table: string; readonly hash: string; readonly until: number | null }
-  | { readonly kind: 'refused'; readonly table: string; readonly error: string; readonly reason: string };
+  | { readonly kind: 'refused'; readonly table: string; readonly error: QText; readonly reason: string };
 
 /** An unpaid invoice waiting for its buyer's payment (rows of .u.pendingInvoices, one per request). */
 interface Pending {
@@ -152,9 +153,9 @@ export class Paywall {
    */
   subscribe(s: Subscriber, buyer: Buyer, tables: readonly string[], filter: SymFilter): Offer[] | Promise<Offer[]> {
     const priced = tables.filter((t) => this.o.pricing.amount(t, filter) > 0);
-    const refuse = (error: string, reason: string): Offer[] => priced.map((table) => ({ kind: 'refused', table, error, reason }));
+    const refuse = (error: QText, reason: string): Offer[] => priced.map((table) => ({ kind: 'refused', table, error, reason }));
     if (priced.length > 0 && !this.o.backend.status().up) {
-      return refuse('lightning unavailable', this.o.backend.status().reason ?? 'payment backend down');
+      return refuse(Q.lightningUnavailable, this.o.backend.status().reason ?? 'payment backend down');
     }
     const offers = new Map<string, Offer>();
     for (const t of tables) {
@@ -180,7 +181,7 @@ export class Paywall {
       this.stats.refusedPending++;
       const reason = mine >= this.maxPerConn ? `at most ${this.maxPerConn} unpaid invoices per connection` : `at most ${this.maxTotal} unpaid invoices in all`;
       this.log.warn({ h: s.handle, reason }, 'invoice refused');
-      return answer(refuse('pending', reason));
+      return answer(refuse(Q.pending, reason));
     }
     const amount = priced.reduce((n, t) => n + this.o.pricing.amount(t, filter), 0);
     this.minting.set(s.handle, (this.minting.get(s.handle) ?? 0) + 1);
@@ -195,7 +196,7 @@ export class Paywall {
         done();
         if (this.o.lookup(s.handle) !== s) {
           this.log.info({ h: s.handle, hash: info.hash }, 'buyer left before the invoice was ready');
-          return answer(refuse('handle', 'the buyer disconnected'));
+          return answer(refuse(Q.handle, 'the buyer disconnected'));
         }
         // Only now, with the new invoice booked, does the caller's old subscription and request go.
         for (const t of priced) {
@@ -207,7 +208,7 @@ export class Paywall {
       }, (err: unknown) => {
         done();
         const unavailable = err instanceof TpError && err.code === 'LN_ERR_UNAVAILABLE';
-        return answer(refuse(unavailable ? 'lightning unavailable' : 'invoice', err instanceof Error ? err.message : String(err)));
+        return answer(refuse(unavailable ? Q.lightningUnavailable : Q.invoice, err instanceof Error ? err.message : String(err)));
       });
   }
 
@@ -403,26 +404,26 @@ export class Paywall {
    * the ledger that covers (t;syms), whose period has not ended and that no other live connection holds.
    */
   subPaid(s: Subscriber, t: string, filter: SymFilter, preimage: string): Claim {
-    const refuse = (error: string, reason: string): Claim => ({ kind: 'refused', table: t, error, reason });
-    if (!this.o.tp.tables.has(t)) return refuse(t, 'no such table');
+    const refuse = (error: QText, reason: string): Claim => ({ kind: 'refused', table: t, error, reason });
+    if (!this.o.tp.tables.has(t)) return refuse(Q.access, 'no such table'); // callers name the table first (u.q's 'x)
     const bytes = /^[0-9a-fA-F]{64}$/.test(preimage) ? Buffer.from(preimage, 'hex') : Buffer.from(preimage, 'base64');
-    if (bytes.length !== 32) return refuse('preimage', 'a preimage is 32 bytes, hex or base64');
+    if (bytes.length !== 32) return refuse(Q.preimage, 'a preimage is 32 bytes, hex or base64');
     const hash = createHash('sha256').update(bytes).digest('hex');
     const entry = this.o.ledger.get(hash);
-    if (!entry) return refuse('unpaid', 'no settled invoice of ours has this preimage');
+    if (!entry) return refuse(Q.unpaid, 'no settled invoice of ours has this preimage');
     // A renewal's preimage and the original's are one payment chain: one claim, one period.
     const key = entry.renews ?? hash;
     const e = this.entitlements.get(key);
     const recorded = entry.until === null ? null : Math.max(Date.parse(entry.until), this.extended.get(key) ?? 0);
     const end = e ? e.until : recorded;
-    if (end !== null && end <= this.now) return refuse('expired', 'the paid period has ended');
+    if (end !== null && end <= this.now) return refuse(Q.expired, 'the paid period has ended');
     const covered = entry.requests.some((r) => r.table === t &&
       (r.syms === null || (filter !== null && [...filter].every((x) => (r.syms as readonly string[]).includes(x)))));
-    if (!covered) return refuse('unpaid', 'the payment does not cover this table and these syms');
+    if (!covered) return refuse(Q.unpaid, 'the payment does not cover this table and these syms');
     const holder = this.claims.get(key);
     if (holder !== undefined && holder !== s.handle && this.o.lookup(holder)) {
       this.stats.claimsInUse++;
-      return refuse('in use', 'another connection holds this payment');
+      return refuse(Q.inUse, 'another connection holds this payment');
     }
     this.claims.set(key, s.handle);
     this.o.tp.sub(s, t, filter);

@@ -50,7 +50,7 @@ function sub([x, y]: readonly QValue[], c: AnswerContext): Reply {
   const t = tableName(x);
   const filter = readFilter(y);
   const { tp, paywall } = c.surface;
-  if (t !== '' && !tp.tables.has(t)) throw new QError(t);
+  if (t !== '' && !tp.tables.has(t)) throw QError.named(t);
   const s = c.surface.subscriberFor(c);
   const tables = t === '' ? tp.names : [t];
   const shape = (r: QValue[]): QValue => (t === '' ? list(...r) : r[0] as QValue);
@@ -74,6 +74,7 @@ function subPaid([x, y, z]: readonly QValue[], c: AnswerContext): Reply {
   const paywall = c.surface.paywall;
   if (!paywall) throw access();
   const t = tableName(x);
+  if (!c.surface.tp.tables.has(t)) throw QError.named(t);
   const filter = readFilter(y);
   const preimage = textOf(z) ?? (z?.type === -11 ? z.value : undefined);
   if (preimage === undefined) throw new QError(Q.type);

@@ -269,7 +269,7 @@ export class Tickerplant {
     try {
       if (this.closed) throw new QError('closed');
       state = this.byName.get(t);
-      if (!state) throw new QError(t);
+      if (!state) throw QError.named(t);
       if (nowNs >= this.checkAt) this.dayCheck(nowNs);
       // tick.q zero-latency .u.upd: the end-of-day check runs on every update (.u.ts "d"$.z.P).
       if (!this.batch && this._d < this.localDate) this.ts(this.localDate);
@@ -327,7 +327,7 @@ export class Tickerplant {
     const nowNs = clock.nowNanos();
     try {
       const state = this.byName.get(t);
-      if (!state) throw new QError(t);
+      if (!state) throw QError.named(t);
       return updRecord(t, readUpdate(state.schema, x, () => localAt(clock, nowNs).timeOfDay).logged());
     } catch (err) {
       this.counters.badUpdates++;
@@ -472,7 +472,7 @@ export class Tickerplant {
 
   /** u.q sub[t;syms] for one table: replaces the caller's subscription and returns (t;schema). */
   sub(subscriber: Subscriber, t: string, filter: SymFilter): QValue {
-    if (!this.byName.has(t)) throw new QError(t);
+    if (!this.byName.has(t)) throw QError.named(t);
     this.w.set(t, subscriber, filter);
     return this.schemaReply(t);
   }
@@ -480,7 +480,7 @@ export class Tickerplant {
   /** u.q add's reply: (t; empty table with g# on sym). */
   schemaReply(t: string): QValue {
     const state = this.byName.get(t);
-    if (!state) throw new QError(t);
+    if (!state) throw QError.named(t);
     return list(sym(t), state.empty);
   }
 

@@ -7,6 +7,7 @@ import {
 } from '../ipc/index.js';
 import type { QValue } from '../ipc/index.js';
 import type { EndEvent, UpdEvent } from '../tick/index.js';
+import { guidText } from '../ipc/decode.js';
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -91,17 +92,12 @@ function int64ToJson(type: number, v: bigint): Json {
   return type === 12 ? formatTimestamp(v) : formatQTimespan(v);
 }
 
-function guidAt(bytes: Uint8Array, i: number): string {
-  const h = Buffer.from(bytes.buffer, bytes.byteOffset + i * 16, 16).toString('hex');
-  return `${h.slice(0, 8)}-${h.slice(8, 12)}-${h.slice(12, 16)}-${h.slice(16, 20)}-${h.slice(20)}`;
-}
-
 /** A vector or general list as a JSON array (a char vector is a string, not an array). */
 function itemsToJson(v: QValue): Json[] {
   switch (v.type) {
     case 0: return v.items.map(toJson);
     case 1: return Array.from(v.data, (b) => b !== 0);
-    case 2: return Array.from({ length: v.data.length / 16 }, (_, i) => guidAt(v.data, i));
+    case 2: return Array.from({ length: v.data.length / 16 }, (_, i) => guidText(v.data, i * 16));
     case 4: return Array.from(v.data);
     case 5: return Array.from(v.data, (x) => (x === NULL_SHORT ? null : x));
     case 6: case 13: case 14: case 17: case 18: case 19: {

@@ -10,6 +10,7 @@ import fc from 'fast-check';
 import type { Arbitrary, Parameters as FcParameters } from 'fast-check';
 import { INF_INT, INF_LONG, INF_SHORT, NULL_INT, NULL_LONG, NULL_SHORT } from '../../src/ipc/types.js';
 import type { Attr } from '../../src/ipc/types.js';
+import { guidText } from '../../src/ipc/decode.js';
 import type {
   QAtom, QDict, QErrorValue, QFunction, QList, QTable, QValue, QVector, QVectorType, QIntegralAtomType,
   QFloatAtomType, QBigAtomType,
@@ -61,12 +62,8 @@ export const symbolText: Arbitrary<string> = fc.oneof(
   { weight: 6, arbitrary: nonEmptySymbol },
 );
 
-const HEX = Array.from({ length: 256 }, (_, i) => i.toString(16).padStart(2, '0'));
-export function guidOf(bytes: Uint8Array): string {
-  let s = '';
-  for (let i = 0; i < 16; i++) s += (i === 4 || i === 6 || i === 8 || i === 10 ? '-' : '') + HEX[bytes[i] as number];
-  return s;
-}
+/** 16 bytes → 8-4-4-4-12 text, as the codec writes a guid atom. */
+export const guidOf = (bytes: Uint8Array): string => guidText(bytes, 0);
 const guidBytes = fc.oneof(
   { weight: 1, arbitrary: fc.constant(new Uint8Array(16)) },
   { weight: 4, arbitrary: fc.uint8Array({ minLength: 16, maxLength: 16 }) },

@@ -41,10 +41,10 @@ export async function startTp(t: Test, opts: StartOptions = {}): Promise<App & {
 export const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 /** Polls until pred holds, or fails the wait after `ms`. For state another process or socket changes. */
-export async function until(pred: () => boolean, ms = 5000): Promise<void> {
+export async function until(pred: () => boolean, ms = 5000, what = 'condition'): Promise<void> {
   const end = Date.now() + ms;
   while (!pred()) {
-    if (Date.now() > end) throw new Error('condition not reached');
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
     await sleep(5);
   }
 }

@@ -15,7 +15,7 @@ import { createLogger } from '../../src/log.js';
 import { IpcServer } from '../../src/server/index.js';
 import type { Authenticator, CloseReason, Connection, Handler, Limits } from '../../src/server/index.js';
 import { nodeq, QClient } from '../helpers/qclient.js';
-import { LogSink } from '../helpers/tp.js';
+import { LogSink, until } from '../helpers/tp.js';
 
 const require = createRequire(import.meta.url);
 
@@ -103,27 +103,27 @@ export class TestHandler implements Handler {
     switch (name) {
       case 'ping': return sym('pong');
       case '': return NULL;
-      case 'boom': throw new QError('boom');
+      case 'boom': throw QError.named('boom');
       case 'crash': throw new Error('internal detail that must not reach the client');
       case 'slow': return this.gate.promise.then(() => sym('slow'));
-      case 'slowfail': return this.gate.promise.then(() => { throw new QError('late'); });
+      case 'slowfail': return this.gate.promise.then(() => { throw QError.named('late'); });
       case 'add': return add(args);
       case 'push': {
         const n = args.length === 1 ? numberOf(args[0] as QValue) : undefined;
-        if (n === undefined || !Number.isInteger(n) || n < 0 || n > MAX_PUSH) throw new QError('domain');
+        if (n === undefined || !Number.isInteger(n) || n < 0 || n > MAX_PUSH) throw QError.named('domain');
         for (let i = 0; i < n; i++) conn.sendValue(list(sym('upd'), sym('trade'), long(BigInt(i))));
         return long(BigInt(n));
       }
       case 'unencodable': return sym('nul\0inside'); // a symbol cannot hold NUL: encoding the reply fails
       case 'slowunencodable': return this.gate.promise.then(() => sym('nul\0inside'));
-      case 'nulerror': throw new QError('nul\0inside'); // q error text is a symbol too
+      case 'nulerror': throw QError.named('nul\0inside'); // q error text is a symbol too
       case 'big': {
         const n = args.length === 1 ? numberOf(args[0] as QValue) : undefined;
-        if (n === undefined || !Number.isInteger(n) || n < 0 || n > MAX_PUSH) throw new QError('domain');
+        if (n === undefined || !Number.isInteger(n) || n < 0 || n > MAX_PUSH) throw QError.named('domain');
         conn.sendValue(bigUpdate(n));
         return long(BigInt(n));
       }
-      default: throw new QError('nyi');
+      default: throw QError.named('nyi');
     }
   }
 }
@@ -325,14 +325,8 @@ export function readWithNodeQ(msg: Buffer): unknown {
   }
 }
 
-/** Resolves when pred holds, checking once per event-loop turn; rejects after timeoutMs. */
-export async function eventually(pred: () => boolean, what: string, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!pred()) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise<void>((r) => setImmediate(r));
-  }
-}
+/** Resolves when pred holds; rejects after timeoutMs naming what it waited for (helpers/tp.ts's until). */
+export const eventually = (pred: () => boolean, what: string, timeoutMs = 5000): Promise<void> => until(pred, timeoutMs, what);
 
 /** Warn/error lines (pino levels ≥ 40) written for one handle. */
 export function offences(sink: LogSink, h: number, from = 0): Array<Record<string, unknown>> {

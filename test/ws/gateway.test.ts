@@ -10,7 +10,7 @@ import { decodePaymentRequest } from '../../src/lightning/bolt11.js';
 import { originAllowed } from '../../src/ws/gateway.js';
 import { open, publishQuote, publishTrades, startRig, upgradeStatus } from './fixture.js';
 import type { Msg, TestClient } from './fixture.js';
-import { LogSink, startTp, T0 } from '../helpers/tp.js';
+import { LogSink, startTp, T0, until } from '../helpers/tp.js';
 import { startHttp } from '../../src/http/index.js';
 import { createLogger } from '../../src/log.js';
 
@@ -18,13 +18,6 @@ const T0_MS = Number(T0 / 1_000_000n);
 const symsOf = (updates: Msg[]): string[] =>
   updates.flatMap((u) => ((u['data'] as { data: { sym: string[] } }).data.sym));
 
-async function until(pred: () => boolean, ms = 5000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!pred()) {
-    if (Date.now() > end) throw new Error('condition not reached');
-    await new Promise((r) => setImmediate(r));
-  }
-}
 
 t.test('a client is greeted with the tables, their columns and the payment backend', async (t) => {
   const rig = await startRig(t);

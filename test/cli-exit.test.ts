@@ -1,0 +1,34 @@
+// The `tickerplant` command's exit codes as an operator meets them: a command-line mistake exits 2 and a
+// failure at start exits 1, each as one line on stderr without a stack. (test/cli.test.ts has the rest.)
+import t from 'tap';
+import { spawnSync } from 'node:child_process';
+import { createServer } from 'node:net';
+import { join } from 'node:path';
+
+const CLI = join(process.cwd(), 'dist', 'cli.js');
+const run = (args: string[]): { status: number | null; stderr: string } => {
+  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 30_000 });
+  return { status: r.status, stderr: r.stderr };
+};
+
+t.test('a port out of range is a command-line mistake: exit 2, one line', async (t) => {
+  const r = run(['-p', '99999']);
+  t.equal(r.status, 2);
+  t.match(r.stderr, /^tickerplant: --port must be a port from 0 to 65535, got '99999' \(see tickerplant --help\)\n$/);
+});
+
+t.test('--tls-port without a certificate is a command-line mistake: exit 2, one line', async (t) => {
+  const r = run(['--tls-port', '5011', '-p', '0', '--unix', '']);
+  t.equal(r.status, 2);
+  t.match(r.stderr, /^tickerplant: --tls-port needs --tls-cert and --tls-key \(see tickerplant --help\)\n$/);
+});
+
+t.test('a port already taken is a runtime failure: exit 1, one line without a stack', async (t) => {
+  const blocker = createServer();
+  await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
+  t.teardown(() => blocker.close());
+  const port = (blocker.address() as { port: number }).port;
+  const r = run(['-p', String(port), '--host', '127.0.0.1', '--unix', '']);
+  t.equal(r.status, 1);
+  t.match(r.stderr, /^tickerplant: .*EADDRINUSE[^\n]*\n$/);
+});
