@@ -1,15 +1,15 @@
 // The `tickerplant` command's exit codes as an operator meets them: a command-line mistake exits 2 and a
 // failure at start exits 1, each as one line on stderr without a stack. (test/cli.test.ts has the rest.)
 import t from 'tap';
-import { spawnSync } from 'node:child_process';
 import { createServer } from 'node:net';
-import { join } from 'node:path';
+import { run } from './helpers/cli.js';
 
-const CLI = join(process.cwd(), 'dist', 'cli.js');
-const run = (args: string[]): { status: number | null; stderr: string } => {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 30_000 });
-  return { status: r.status, stderr: r.stderr };
-};
+t.test('a bad command line exits 2 with one line and no stack', async (t) => {
+  const r = run(['--fsync', 'sometimes']);
+  t.equal(r.status, 2);
+  t.match(r.stderr, /--fsync must be none, batch or record/);
+  t.notMatch(r.stderr, /\n\s+at /);
+});
 
 t.test('a port out of range is a command-line mistake: exit 2, one line', async (t) => {
   const r = run(['-p', '99999']);

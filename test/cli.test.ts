@@ -1,39 +1,15 @@
 // The `tickerplant` command as an operator runs it: help, version, exit codes, signals, replay.
 import t from 'tap';
-import type { Test } from 'tap';
-import { spawn, spawnSync } from 'node:child_process';
+import { spawn } from 'node:child_process';
 import { connect as netConnect } from 'node:net';
 import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, nodeq } from './helpers/qclient.js';
+import { CLI, run, start } from './helpers/cli.js';
 import { validate } from '../src/journal/index.js';
 
-const CLI = join(process.cwd(), 'dist', 'cli.js');
 const q = nodeq as unknown as Record<string, (x: unknown) => unknown>;
 const s = (x: string): unknown => q['symbol']?.(x);
-
-function run(args: string[]): { status: number | null; stdout: string; stderr: string } {
-  const r = spawnSync(process.execPath, [CLI, ...args], { encoding: 'utf8', timeout: 20_000 });
-  return { status: r.status, stdout: r.stdout, stderr: r.stderr };
-}
-
-/** Starts the CLI on a free port and resolves with the port it printed. */
-function start(t: Test, args: string[]): Promise<{ port: number; stop: (signal: NodeJS.Signals) => Promise<number | null> }> {
-  const child = spawn(process.execPath, [CLI, '-p', '0', '--unix', '', '--log-level', 'warn', ...args], { stdio: ['ignore', 'pipe', 'pipe'] });
-  t.teardown(() => { child.kill('SIGKILL'); });
-  return new Promise((resolve, reject) => {
-    let out = '';
-    child.stdout.on('data', (d: Buffer) => {
-      out += d.toString();
-      const m = /listening on :(\d+)/.exec(out);
-      if (m) resolve({
-        port: Number(m[1]),
-        stop: (signal) => new Promise((r) => { child.once('exit', (code) => r(code)); child.kill(signal); }),
-      });
-    });
-    child.once('exit', (code) => reject(new Error(`exited ${code}`)));
-  });
-}
 
 t.test('--help lists every option with its default and exits 0; --version prints the version', async (t) => {
   const help = run(['--help']);
@@ -42,13 +18,6 @@ t.test('--help lists every option with its default and exits 0; --version prints
   for (const opt of ['--port', '--timer', '--fsync', '--lnd', '--lightning', '--price', '--entitlement', '--max-reply-bytes']) t.match(help.stdout, opt);
   const pkg = JSON.parse(readFileSync('package.json', 'utf8')) as { version: string };
   t.equal(run(['--version']).stdout.trim(), pkg.version);
-});
-
-t.test('a bad command line exits 2 with one line and no stack', async (t) => {
-  const r = run(['--fsync', 'sometimes']);
-  t.equal(r.status, 2);
-  t.match(r.stderr, /--fsync must be none, batch or record/);
-  t.notMatch(r.stderr, /\n\s+at /);
 });
 
 t.test('a corrupt journal exits 1 with tick.q\'s message', async (t) => {
@@ -112,31 +81,6 @@ t.test('q\'s unix socket: /tmp/kx.PORT as a file and, on Linux, in the abstract 
     t.same([...reply], [3], 'the abstract socket answers the handshake');
   }
   child.kill('SIGTERM');
-});
-
-t.test('`tickerplant pay` pays a dev-node invoice and the subscriber starts receiving', async (t) => {
-  const dir = t.testdir();
-  const tp = await start(t, ['--lightning', 'dev', '--data-dir', dir]);
-  const sub = await connect({ port: tp.port });
-  const feed = await connect({ port: tp.port });
-  t.teardown(() => Promise.all([sub.close(), feed.close()]));
-  const reply = await sub.sync('.u.sub[`trade;`IBM]') as [string, unknown, { payment_request: string }];
-  const paid = await new Promise<{ code: number | null; out: string }>((resolve) => {
-    const c = spawn(process.execPath, [CLI, 'pay', reply[2].payment_request, '-p', String(tp.port)]);
-    let out = '';
-    c.stdout.on('data', (d: Buffer) => { out += d.toString(); });
-    c.on('exit', (code) => resolve({ code, out }));
-  });
-  t.equal(paid.code, 0);
-  t.match(paid.out, /^paid: payment_hash=\S+ payment_preimage=\S+ amount_sat=100/);
-  for (let i = 0; i < 100 && sub.updates.length === 0; i++) {
-    await feed.sync('.u.upd', s('trade'), [q['timespan']?.(new Date(0)), s('IBM'), q['float']?.(1), q['int']?.(1)]);
-    await new Promise((r) => setTimeout(r, 20));
-  }
-  t.ok(sub.updates.length > 0, 'data flows after the payment');
-  const again = spawnSync(process.execPath, [CLI, 'pay', reply[2].payment_request, '-p', String(tp.port)], { encoding: 'utf8' });
-  t.equal(again.status, 1, 'paying twice fails');
-  t.match(again.stderr, /already paid/);
 });
 
 t.test('write-ahead: when a sync chaser is answered, every async update before it is in the journal file', async (t) => {
