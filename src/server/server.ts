@@ -120,6 +120,7 @@ export class IpcServer {
       },
       onMessage: handler.onMessage.bind(handler),
       ...(handler.onFrame ? { onFrame: handler.onFrame.bind(handler) } : {}),
+      ...(handler.admit ? { admit: handler.admit.bind(handler) } : {}),
       ...(handler.beforeFlush ? { beforeFlush: handler.beforeFlush.bind(handler) } : {}),
       onClose: (c: Connection, reason: Parameters<NonNullable<Handler['onClose']>>[1]) => {
         this.connections.delete(c.handle);
