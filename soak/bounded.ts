@@ -162,32 +162,55 @@ const closedOrTimeout = (s: net.Socket, ms: number): Promise<boolean> =>
     s.once('close', () => { clearTimeout(timer); resolve(true); });
   });
 
-/** The compressed message: a general list of n `::` (type 101, index 0), 2n + 14 bytes uncompressed. */
-export function nullListMessage(n: number): Buffer {
-  const plain = Buffer.alloc(8 + 6 + 2 * n);
+/** The `.u.sub` call head that gets a message past pre-decode admission, so that the decoder itself is attacked. */
+const CALL_HEAD = Buffer.from([0, 0, 3, 0, 0, 0, 0xf5, ...Buffer.from('.u.sub\0', 'latin1'), 0xf5, ...Buffer.from('trade\0', 'latin1')]);
+
+/**
+ * The compressed sync message: a general list of n `::` (type 101, index 0), 2n + 14 bytes uncompressed;
+ * with `call`, that list is the third item of (`.u.sub;`trade;list), a form admission lets through.
+ */
+export function nullListMessage(n: number, call: boolean): Buffer {
+  const head = call ? CALL_HEAD.length : 0;
+  const plain = Buffer.alloc(8 + head + 6 + 2 * n);
   plain[0] = 1;
-  plain[1] = 0;
+  plain[1] = 1;
   plain.writeUInt32LE(plain.length, 4);
-  plain.writeInt32LE(n, 10);
-  for (let i = 14; i < plain.length; i += 2) plain[i] = 101;
+  if (call) CALL_HEAD.copy(plain, 8);
+  plain.writeInt32LE(n, 8 + head + 2);
+  for (let i = 8 + head + 6; i < plain.length; i += 2) plain[i] = 101;
   const wire = compress(plain);
   if (!wire) throw new Error('the :: list did not compress');
   return wire;
 }
 
+/** Whether the socket was closed, or answered a q error, within ms. */
+const refusedOrClosed = (s: net.Socket, ms: number): Promise<boolean> =>
+  new Promise((resolve) => {
+    if (s.destroyed) { resolve(true); return; }
+    const timer = setTimeout(() => resolve(false), ms);
+    s.once('close', () => { clearTimeout(timer); resolve(true); });
+    s.once('data', (d: Buffer) => { clearTimeout(timer); resolve(d.length > 8 && d[8] === 0x80); }); // type -128: an error
+  });
+
+/**
+ * Decode amplification, twice over: the bare list is refused by admission ('access, never decoded); inside
+ * a `.u.sub` call it reaches the decoder, whose work budget refuses it (8 × payload + 1 MiB) and closes.
+ */
 async function decodeAttack({ tp, o }: Ctx): Promise<AttackOutcome> {
-  const wire = nullListMessage(o.nullItems);
-  let closed = 0;
-  for (let i = 0; i < 3; i++) {
+  // One item fewer per call message, so both stay within --max-message-bytes when n is the 256 MiB maximum.
+  const bare = nullListMessage(o.nullItems, false);
+  const call = nullListMessage(o.nullItems - CALL_HEAD.length, true);
+  let refused = 0;
+  for (const wire of [bare, call, bare, call]) {
     const s = await attacker(tp.port);
     s.write(wire);
-    if (await closedOrTimeout(s, 60_000)) closed++;
+    if (await refusedOrClosed(s, 60_000)) refused++;
     s.destroy();
   }
-  const refused = tp.count('undecodable message');
+  const defences = tp.count('undecodable message') + tp.count('message refused');
   return {
-    defences: refused, breaches: 3 - closed,
-    note: `${(wire.length / MiB).toFixed(1)} MB compressed → ${((2 * o.nullItems + 14) / MiB).toFixed(0)} MiB of ${o.nullItems.toLocaleString('en-US')} \`::\`, sent 3 times`,
+    defences, breaches: 4 - refused,
+    note: `${(call.length / MiB).toFixed(1)} MB compressed → ${((2 * o.nullItems + 14) / MiB).toFixed(0)} MiB of ${o.nullItems.toLocaleString('en-US')} \`::\`, bare (admission) and in a .u.sub call (decode budget), twice each`,
   };
 }
 

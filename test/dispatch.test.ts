@@ -6,7 +6,7 @@ import { encodeMessage, list, long, MsgType, str, sym, symbols } from '../src/ip
 import type { QValue } from '../src/ipc/index.js';
 import { admit } from '../src/dispatch.js';
 import { connect } from './helpers/qclient.js';
-import { startTp } from './helpers/tp.js';
+import { LogSink, startTp } from './helpers/tp.js';
 import { RawClient, readWithNodeQ } from './server/fixture.js';
 
 const body = (v: QValue): Buffer => encodeMessage(v, MsgType.Sync);
@@ -69,8 +69,9 @@ t.test('over IPC a refused call is answered with access and the client goes on (
   t.equal(c.closed, false);
 });
 
-t.test('a 1 MiB general list of nulls is refused with access, undecoded, over a raw socket', async (t) => {
-  const tp = await startTp(t);
+t.test('a 1 MiB general list of nulls is refused with access, undecoded, over a raw socket, in one log line', async (t) => {
+  const sink = new LogSink();
+  const tp = await startTp(t, { sink });
   const raw = await RawClient.connect({ port: tp.port });
   t.teardown(() => raw.destroy());
   await raw.handshake();
@@ -84,4 +85,5 @@ t.test('a 1 MiB general list of nulls is refused with access, undecoded, over a 
   const err = readWithNodeQ(refused as Buffer);
   t.equal(err instanceof Error ? err.message : 'a value', 'access');
   t.same(readWithNodeQ(next as Buffer), ['quote', 'trade'], 'the next message is answered');
+  t.same(sink.lines.filter((l) => l['msg'] === 'message refused').map((l) => [l['err'], l['bytes']]), [['access', msg.length]]);
 });

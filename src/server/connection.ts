@@ -361,7 +361,11 @@ export class Connection implements InboundHolder {
     try {
       msg = decodeMessage(frame, this.limits, this.handler.admit ? this.admitBody : undefined);
     } catch (err) {
-      if (err instanceof QError) { this.reply(frame[1] as MsgType, undefined, err); return; } // refused by admit
+      if (err instanceof QError) { // refused by admit, never decoded
+        this.log.warn({ err: err.message, bytes: frame.length }, 'message refused');
+        this.reply(frame[1] as MsgType, undefined, err);
+        return;
+      }
       this.fail('badmsg', 'undecodable message', err);
       return;
     }
