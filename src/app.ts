@@ -98,7 +98,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   const schemaPath = resolveSchemaPath(config.src);
   // --chain (chainedtick.q): upstream first; its .u.sub[`;`] reply gives the tables instead of SRC.
   const chain = config.chain !== undefined
-    ? await startChain(config.chain, { log, maxMessageBytes: config.maxMessageBytes }) : undefined;
+    ? await startChain(config.chain, { log, timers: clock, maxMessageBytes: config.maxMessageBytes }) : undefined;
   const schemas = chain ? [...chain.schemas] : loadSchema(schemaPath);
   // JetStream: a primary publishes its journal; an edge or an HA member follows the stream (days included).
   const natsMode: NatsMode | undefined = config.fromNats !== undefined ? 'edge'
@@ -132,7 +132,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     const backend = createBackend({
       lightning: config.lightning, dataDir: config.dataDir, stateDir, devAutopayMs: config.devAutopayMs,
       lnd: config.lnd, lndTlsCert: config.lndTlsCert, lndMacaroon: config.lndMacaroon,
-      now: () => Number(clock.nowNanos() / 1_000_000n), log,
+      now: () => Number(clock.nowNanos() / 1_000_000n), timers: clock, log,
     });
     payments = backend && createPayments({
       backend, tp, clock, log, lookup: (h) => registry.get(h), stateDir,
@@ -225,7 +225,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     throw err;
   }
   tp.start();
-  const demo = config.demoFeed ? startDemoFeed({ tp, log: log.child({ mod: 'demo-feed' }) }) : undefined;
+  const demo = config.demoFeed ? startDemoFeed({ tp, clock, log: log.child({ mod: 'demo-feed' }) }) : undefined;
   log.info({ ...(chain ? { upstream: chain.upstream } : { schema: schemaPath }), tables: tp.names, mode: tp.batch ? `batch ${config.batchMs}ms` : 'zero-latency',
     journal: tp.logFile ?? null, listen: addresses.map((a) => a.port ?? a.address), http: http?.port ?? null }, 'tickerplant started');
   return {

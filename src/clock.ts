@@ -5,6 +5,8 @@ import { EPOCH_OFFSET_MS, NANOS_PER_DAY } from './ipc/types.js';
 /** A pending timer; cancel() is idempotent. */
 export interface Timer {
   cancel(): void;
+  /** Lets the process exit while this timer is pending (Node's timeout.unref()); returns the timer. */
+  unref(): Timer;
 }
 
 export interface Clock {
@@ -27,20 +29,27 @@ export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 function systemAfter(ms: number, fn: () => void): Timer {
   let handle: NodeJS.Timeout | undefined;
   let cancelled = false;
+  let unrefd = false;
   const arm = (left: number): void => {
     const step = Math.min(Math.max(0, left), MAX_TIMEOUT_MS);
     handle = setTimeout(() => {
       if (cancelled) return;
       if (left > MAX_TIMEOUT_MS) arm(left - MAX_TIMEOUT_MS); else fn();
     }, step);
+    if (unrefd) handle.unref();
   };
   arm(Number.isFinite(ms) ? ms : MAX_TIMEOUT_MS);
-  return { cancel() { cancelled = true; if (handle) clearTimeout(handle); } };
+  const timer: Timer = {
+    cancel() { cancelled = true; if (handle) clearTimeout(handle); },
+    unref() { unrefd = true; handle?.unref(); return timer; },
+  };
+  return timer;
 }
 
 function systemEvery(ms: number, fn: () => void): Timer {
   const handle = setInterval(fn, Math.min(Math.max(1, ms), MAX_TIMEOUT_MS));
-  return { cancel() { clearInterval(handle); } };
+  const timer: Timer = { cancel() { clearInterval(handle); }, unref() { handle.unref(); return timer; } };
+  return timer;
 }
 
 /**
@@ -106,7 +115,8 @@ export class ManualClock implements Clock {
     const delay = Number.isFinite(ms) ? BigInt(Math.max(0, Math.round(ms * 1e6))) : 2n ** 62n;
     const timer: ManualTimer = { at: this.nanos + delay, seq: this.seq++, period, fn, live: true };
     this.timers.push(timer);
-    return { cancel: () => { timer.live = false; } };
+    const handle: Timer = { cancel: () => { timer.live = false; }, unref: () => handle };
+    return handle;
   }
 
   /** Moves time to target, firing each due timer at its own instant (a timer may arm more timers). */

@@ -1,6 +1,7 @@
 // Simulated market data for --demo-feed: random-walk trades and quotes for a few tickers, published
 // in-process through tp.upd as a q feed sends them (one vector per column, no time column: tick.q stamps it).
 import type { Logger } from 'pino';
+import type { Clock, Timer } from './clock.js';
 import { list, symbols, vector } from './ipc/index.js';
 import type { QValue, QVectorType } from './ipc/index.js';
 import type { TableSchema, Tickerplant } from './tick/index.js';
@@ -8,6 +9,8 @@ import type { TableSchema, Tickerplant } from './tick/index.js';
 export interface DemoFeedOptions {
   readonly tp: Pick<Tickerplant, 'upd' | 'tables'>;
   readonly log: Logger;
+  /** Paces the updates (the app's one clock). */
+  readonly clock: Pick<Clock, 'every'>;
   /** Updates per second, tables taken in turn. [ratePerSec=20] */
   readonly ratePerSec?: number;
   readonly syms?: readonly string[];
@@ -41,7 +44,7 @@ export function startDemoFeed(options: DemoFeedOptions): DemoFeed {
   const mid = new Map(syms.map((s) => [s, START_PRICE[s] ?? 100]));
   const warned = new Set<string>();
   let turn = 0;
-  let timer: NodeJS.Timeout | undefined;
+  let timer: Timer | undefined;
 
   const step = (): void => {
     const schema = schemas[turn++ % schemas.length];
@@ -77,14 +80,13 @@ export function startDemoFeed(options: DemoFeedOptions): DemoFeed {
   if (schemas.length === 0) {
     log.warn({ tables: TABLES }, 'demo feed has no trade or quote table it can fill');
   } else if (rate > 0) {
-    timer = setInterval(step, 1000 / rate);
-    timer.unref();
+    timer = options.clock.every(1000 / rate, step).unref();
     log.info({ tables: schemas.map((s) => s.name), syms, ratePerSec: rate }, 'demo feed started');
   }
   return {
     step,
     stop() {
-      if (timer) clearInterval(timer);
+      timer?.cancel();
       timer = undefined;
     },
   };

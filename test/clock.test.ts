@@ -1,6 +1,7 @@
 // The injected clock: manual timers fire in due order only when time is moved; system timers honour
 // delays past setTimeout's 2^31-1 ms range instead of firing at once.
 import t from 'tap';
+import { spawnSync } from 'node:child_process';
 import { ManualClock, MAX_TIMEOUT_MS, offsetMinutesOf, systemClock } from '../src/clock.js';
 
 t.test('a manual timer fires when time reaches it, not before, and once', async (t) => {
@@ -76,4 +77,27 @@ t.test("-o N is hours, or minutes when |N| > 23, as in q", async (t) => {
   t.equal(systemClock(330).offsetMinutes(0n), 330, '-o 330: minutes (+05:30)');
   t.equal(systemClock(-24).offsetMinutes(0n), -24, '-o -24: minutes');
   t.equal(offsetMinutesOf(-300), -300);
+});
+
+t.test('an unref’d system timer lets the process exit; a ref’d one keeps it alive until it fires', async (t) => {
+  const script = (unref: boolean): string => `import { systemClock } from ${JSON.stringify(new URL('../dist/clock.js', import.meta.url).href)};
+const started = Date.now();
+const timer = systemClock().after(${unref ? 60_000 : 300}, () => process.stdout.write('fired ' + (Date.now() - started)));
+${unref ? 'timer.unref();' : ''}`;
+  const run = (unref: boolean): { status: number | null; stdout: string } =>
+    spawnSync(process.execPath, ['--input-type=module', '-e', script(unref)], { encoding: 'utf8', timeout: 30_000 });
+  const quiet = run(true);
+  t.equal(quiet.status, 0);
+  t.equal(quiet.stdout, '', 'exited without waiting 60 s for the timer');
+  const kept = run(false);
+  t.match(kept.stdout, /^fired \d+$/, 'the ref’d timer ran before exit');
+});
+
+t.test('a manual timer’s unref changes nothing: it still fires when time is moved', async (t) => {
+  const clock = new ManualClock(0n);
+  let fired = 0;
+  const timer = clock.after(5, () => { fired++; });
+  t.equal(timer.unref(), timer);
+  clock.advanceMs(5);
+  t.equal(fired, 1);
 });

@@ -7,7 +7,8 @@ import { QError } from '../src/errors.js';
 import { createLogger } from '../src/log.js';
 import { connect } from './helpers/qclient.js';
 import type { QClient } from './helpers/qclient.js';
-import { LogSink, startTp } from './helpers/tp.js';
+import { LogSink, startTp, T0 } from './helpers/tp.js';
+import { ManualClock } from '../src/clock.js';
 
 type Row = Record<string, unknown>;
 const rowsOf = (c: QClient, table: string): Row[] =>
@@ -28,10 +29,15 @@ t.test('a node-q subscriber receives valid trades and quotes while the feed runs
   const sub = await connect({ port: app.port });
   t.teardown(() => sub.close());
   await sub.sync('.u.sub[`;`]');
-  const feed = startDemoFeed({ tp: app.tp, log: createLogger('info', sink), ratePerSec: 200 });
+  const clock = new ManualClock(T0);
+  const feed = startDemoFeed({ tp: app.tp, clock, log: createLogger('info', sink), ratePerSec: 200 });
   t.teardown(() => feed.stop());
-  await sub.waitFor(() => rowsOf(sub, 'trade').length >= 10 && rowsOf(sub, 'quote').length >= 10);
+  clock.advanceMs(100); // 20 updates at 200 a second, trade and quote in turn
+  t.equal(app.tp.stats.updates, 20, 'the clock paces the feed');
   feed.stop();
+  clock.advanceMs(1000);
+  t.equal(app.tp.stats.updates, 20, 'stopped: no more updates');
+  await sub.waitFor(() => rowsOf(sub, 'trade').length >= 10 && rowsOf(sub, 'quote').length >= 10);
   const badTrades = rowsOf(sub, 'trade').filter((r) => !(
     DEMO_SYMS.includes(String(r['sym'])) && r['time'] instanceof Date &&
     typeof r['price'] === 'number' && r['price'] > 0 && Math.round(r['price'] * 100) / 100 === r['price'] &&
@@ -51,7 +57,7 @@ t.test('each step publishes one update of 1..maxRows rows, trade and quote in tu
   t.teardown(() => sub.close());
   await sub.sync('.u.sub[`;`AAPL`IBM]');
   const feed = startDemoFeed({
-    tp: app.tp, log: createLogger('silent'), ratePerSec: 0, syms: ['AAPL', 'IBM'], maxRows: 3, random: seeded(42),
+    tp: app.tp, clock: new ManualClock(T0), log: createLogger('silent'), ratePerSec: 0, syms: ['AAPL', 'IBM'], maxRows: 3, random: seeded(42),
   });
   for (let i = 0; i < 40; i++) feed.step();
   t.equal(app.tp.stats.updates, 40, 'one update per step');
@@ -75,14 +81,14 @@ t.test('a failing update is logged once and never thrown; a schema without trade
     tables: new Map([['trade', { schema }]]),
     upd(): void { calls++; throw new QError('type'); },
   } as unknown as DemoFeedOptions['tp'];
-  const feed = startDemoFeed({ tp, log, ratePerSec: 0 });
+  const feed = startDemoFeed({ tp, clock: new ManualClock(T0), log, ratePerSec: 0 });
   for (let i = 0; i < 5; i++) t.doesNotThrow(() => feed.step());
   t.equal(calls, 5);
   t.same(sink.messages().filter((m) => m === 'demo feed update failed'), ['demo feed update failed'], 'one log line');
   t.equal(sink.lines.find((l) => l['msg'] === 'demo feed update failed')?.['err'], 'type');
 
   const other = { tables: new Map(), upd(): void { calls++; } } as unknown as DemoFeedOptions['tp'];
-  const idle = startDemoFeed({ tp: other, log, ratePerSec: 50 });
+  const idle = startDemoFeed({ tp: other, clock: new ManualClock(T0), log, ratePerSec: 50 });
   idle.step();
   idle.stop();
   t.equal(calls, 5, 'nothing to publish');

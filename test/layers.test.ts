@@ -11,14 +11,14 @@ const ALLOWED: Record<string, readonly string[]> = {
   ipc: ['errors.ts'],
   server: ['errors.ts', 'ipc', 'clock.ts'],
   journal: ['errors.ts', 'ipc'],
-  client: ['errors.ts', 'ipc'],
+  client: ['errors.ts', 'ipc', 'clock.ts'],
   tick: ['errors.ts', 'ipc', 'journal', 'clock.ts'],
   payments: ['errors.ts', 'ipc', 'tick', 'journal', 'clock.ts'],
   // lnd and the dev node implement payments' backend interface, and import nothing else of payments.
-  lightning: ['errors.ts', 'backoff.ts', 'payments/backend.ts'],
+  lightning: ['errors.ts', 'backoff.ts', 'clock.ts', 'payments/backend.ts'],
   ws: ['errors.ts', 'ipc', 'tick', 'payments', 'clock.ts'],
   http: ['errors.ts', 'tick', 'ws', 'payments', 'clock.ts'],
-  chain: ['errors.ts', 'ipc', 'tick', 'client', 'backoff.ts'],
+  chain: ['errors.ts', 'ipc', 'tick', 'client', 'clock.ts', 'backoff.ts'],
   nats: ['errors.ts', 'ipc', 'journal', 'tick', 'clock.ts', 'backoff.ts'],
   // L402 over HTTP: an outer layer beside ws/ (tokens now; the SSE stream will use tick and payments).
   l402: ['errors.ts', 'tick', 'payments', 'clock.ts'],

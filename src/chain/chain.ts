@@ -2,6 +2,7 @@
 // at once; batch: published on the timer), upstream's .u.end to the chained TP's subscribers, and
 // forward() is .u.m for chainedr.q's `(`.u `m)"`.u `i`L"`: upstream's (.u.i;.u.L).
 // Spec: KxSystems/kdb tick/chainedtick.q, tick/chainedr.q; kdb-ipc-and-tick.md §6.6.
+import type { Clock } from '../clock.js';
 import type { Logger } from 'pino';
 import { ConfigError } from '../errors.js';
 import { str } from '../ipc/index.js';
@@ -15,6 +16,8 @@ import type { Subscription } from './upstream.js';
 
 export interface ChainOptions extends BackoffOptions {
   readonly log: Logger;
+  /** Retry and connect timers (the app's one clock); the system clock by default. */
+  readonly timers?: Pick<Clock, 'after'>;
   readonly timeoutMs?: number;
   readonly maxMessageBytes?: number;
 }

@@ -2,6 +2,8 @@
 // table with the sync string .u.sub[`;`], hand on what upstream pushes ((`upd;t;x), (`.u.end;d)) in order,
 // and reconnect with backoff when upstream is down or goes away. Spec: KxSystems/kdb tick/chainedtick.q;
 // kdb-ipc-and-tick.md §6.6, §8 (messages that arrive while a sync request is out are processed first).
+import { systemClock } from '../clock.js';
+import type { Clock, Timer } from '../clock.js';
 import type { Logger } from 'pino';
 import { QConnection } from '../client/index.js';
 import { ConfigError, QError, TpError } from '../errors.js';
@@ -37,6 +39,8 @@ export interface UpstreamOptions extends BackoffOptions {
   /** Connect and handshake timeout. [timeoutMs=5000] */
   readonly timeoutMs?: number;
   readonly maxMessageBytes?: number;
+  /** Retry and connect timers; the system clock by default. */
+  readonly timers?: Pick<Clock, 'after'>;
 }
 
 type State = 'connecting' | 'up' | 'down' | 'closed';
@@ -65,7 +69,8 @@ export class Upstream {
   private trying: QConnection | undefined;
   private handler: UpstreamHandler | undefined;
   private attempt = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private timer: Timer | undefined;
+  private readonly timers: Pick<Clock, 'after'>;
   private wake: (() => void) | undefined;
   private readonly held: Held[] = [];
   private readonly queries: Query[] = [];
@@ -76,6 +81,7 @@ export class Upstream {
 
   constructor(private readonly o: UpstreamOptions) {
     this.name = describeUpstream(o.address);
+    this.timers = o.timers ?? systemClock();
     this.log = o.log.child({ mod: 'chain', upstream: this.name });
   }
 
@@ -142,7 +148,7 @@ export class Upstream {
   close(): void {
     if (this.closed) return;
     this.state = 'closed';
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = undefined;
     this.wake?.();
     this.conn?.close();
@@ -157,7 +163,7 @@ export class Upstream {
       host: address.host, port: address.port,
       ...(address.user !== undefined ? { user: address.user } : {}),
       ...(address.password !== undefined ? { password: address.password } : {}),
-      timeoutMs: this.o.timeoutMs ?? 5000,
+      timeoutMs: this.o.timeoutMs ?? 5000, timers: this.timers,
       ...(this.o.maxMessageBytes !== undefined ? { maxMessageBytes: this.o.maxMessageBytes } : {}),
     });
     if (this.closed) { conn.close(); throw new TpError('IPC_ERR_TRUNCATED', 'closed'); }
@@ -218,10 +224,10 @@ export class Upstream {
 
   private retryLater(): void {
     if (this.closed) return;
-    this.timer = setTimeout(() => {
+    this.timer = this.timers.after(backoffDelay(this.attempt++, this.o), () => {
       this.timer = undefined;
       void this.reconnect();
-    }, backoffDelay(this.attempt++, this.o));
+    });
   }
 
   private async reconnect(): Promise<void> {
@@ -249,7 +255,7 @@ export class Upstream {
   private sleep(ms: number): Promise<void> {
     return new Promise((resolve) => {
       this.wake = () => { this.wake = undefined; resolve(); };
-      this.timer = setTimeout(() => { this.timer = undefined; this.wake?.(); }, ms);
+      this.timer = this.timers.after(ms, () => { this.timer = undefined; this.wake?.(); });
     });
   }
 

@@ -1,5 +1,7 @@
 // A minimal q client on our own codec: used by `tickerplant replay --to`, `tickerplant pay` and
 // chained tickerplants. Responses match requests by order, as in q (kdb-ipc-and-tick.md §2.1, §8).
+import { systemClock } from '../clock.js';
+import type { Clock } from '../clock.js';
 import { EventEmitter } from 'node:events';
 import net from 'node:net';
 import { QError, TpError } from '../errors.js';
@@ -16,6 +18,8 @@ export interface ClientOptions {
   readonly timeoutMs?: number;
   /** [maxMessageBytes=1 GiB] */
   readonly maxMessageBytes?: number;
+  /** Runs the connect timeout; the system clock by default. */
+  readonly timers?: Pick<Clock, 'after'>;
 }
 
 interface Pending { resolve(v: QValue): void; reject(e: Error): void; onAnswer: (() => void) | undefined }
@@ -53,14 +57,14 @@ export class QConnection extends EventEmitter {
       const socket = options.unixSocket !== undefined
         ? net.connect({ path: options.unixSocket })
         : net.connect({ host: options.host ?? '127.0.0.1', port: options.port ?? 5010 });
-      const timer = setTimeout(() => { socket.destroy(); reject(new Error('connect timeout')); }, timeoutMs);
-      socket.once('error', (err) => { clearTimeout(timer); reject(err); });
+      const timer = (options.timers ?? systemClock()).after(timeoutMs, () => { socket.destroy(); reject(new Error('connect timeout')); });
+      socket.once('error', (err) => { timer.cancel(); reject(err); });
       socket.once('connect', () => {
         socket.setNoDelay(true);
         const creds = `${options.user ?? ''}:${options.password ?? ''}`;
         socket.write(Buffer.concat([Buffer.from(creds, 'utf8'), Buffer.from([3, 0])]));
         socket.once('data', (reply: Buffer) => {
-          clearTimeout(timer);
+          timer.cancel();
           socket.removeAllListeners('error');
           const cap = reply[0];
           if (cap === undefined) { reject(new QError('access')); return; }
@@ -68,7 +72,7 @@ export class QConnection extends EventEmitter {
           if (reply.length > 1) socket.emit('data', reply.subarray(1));
           resolve(conn);
         });
-        socket.once('close', () => { clearTimeout(timer); reject(new QError('access')); });
+        socket.once('close', () => { timer.cancel(); reject(new QError('access')); });
       });
     });
   }

@@ -1,5 +1,6 @@
 // Which invoice backend to run (none, the dev node, lnd), from plain options the composition root
 // fills in from the command line.
+import type { Clock } from '../clock.js';
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Logger } from 'pino';
@@ -20,6 +21,8 @@ export interface BackendChoice {
   readonly lndMacaroon?: string | undefined;
   /** Unix ms. */
   readonly now: () => number;
+  /** Retry, recheck, sweep and autopay timers (the app's one clock). */
+  readonly timers?: Pick<Clock, 'after'> | undefined;
   readonly log: Logger;
 }
 
@@ -33,7 +36,7 @@ function readSecretFile(what: string, path: string | undefined): Buffer {
 export function createBackend(c: BackendChoice): InvoiceBackend | undefined {
   if (c.lightning === 'dev') {
     return new DevBackend({
-      dataDir: c.dataDir, now: c.now, log: c.log.child({ mod: 'dev-ln' }),
+      dataDir: c.dataDir, now: c.now, log: c.log.child({ mod: 'dev-ln' }), ...(c.timers ? { timers: c.timers } : {}),
       ...(c.devAutopayMs !== undefined ? { autopayMs: c.devAutopayMs } : {}),
     });
   }
@@ -43,6 +46,7 @@ export function createBackend(c: BackendChoice): InvoiceBackend | undefined {
       tlsCert: readSecretFile("lnd's tls.cert (--lnd-tlscert)", c.lndTlsCert),
       macaroon: readSecretFile('a macaroon (--lnd-macaroon)', c.lndMacaroon),
       stateFile: join(c.stateDir, 'lnd-cursor.json'),
+      ...(c.timers ? { timers: c.timers } : {}),
       log: c.log.child({ mod: 'lnd' }),
     });
   }

@@ -1,6 +1,8 @@
 // The built-in development Lightning node (no lnd needed): mints real signed regtest BOLT11 requests with
 // its own persistent key, keeps invoices on disk, settles them when paid in-process, and otherwise looks
 // like lnd from outside (indices, states, expiry, error texts). Spec: lnd's lightning.proto, BOLT #11.
+import { systemClock } from '../clock.js';
+import type { Clock, Timer } from '../clock.js';
 import { createHash, randomBytes } from 'node:crypto';
 import { EventEmitter } from 'node:events';
 import { mkdirSync } from 'node:fs';
@@ -39,6 +41,8 @@ export interface DevBackendOptions {
   readonly autopayMs?: number;
   /** Milliseconds clock; Date.now by default. */
   readonly now?: () => number;
+  /** Expiry sweep and autopay timers (the app's one clock); the system clock by default. */
+  readonly timers?: Pick<Clock, 'after'>;
   readonly log?: Logger;
 }
 
@@ -90,14 +94,15 @@ export class DevBackend extends EventEmitter implements InvoiceBackend {
   private readonly invoices = new Map<string, DevInvoiceRecord>();
   /** r_hash (hex) of invoices still OPEN, for the expiry sweep. */
   private readonly openHashes = new Set<string>();
-  private readonly autopayTimers = new Map<string, NodeJS.Timeout>();
+  private readonly autopayTimers = new Map<string, Timer>();
   /** r_hash (hex) of canceled invoices in the order they were canceled: forgotten FORGET_CANCELED_MS later. */
   private readonly canceledOrder: string[] = [];
   private file: DevInvoiceFile | undefined;
   private key: NodeKey | undefined;
   private lastAddIndex = 0n;
   private lastSettleIndex = 0n;
-  private sweepTimer: NodeJS.Timeout | undefined;
+  private sweepTimer: Timer | undefined;
+  private readonly timers: Pick<Clock, 'after'>;
   private sweepAt = Number.POSITIVE_INFINITY;
 
   constructor(options: DevBackendOptions) {
@@ -111,6 +116,7 @@ export class DevBackend extends EventEmitter implements InvoiceBackend {
     this.dataDir = options.dataDir;
     this.autopayMs = options.autopayMs;
     this.now = options.now ?? Date.now;
+    this.timers = options.timers ?? systemClock();
     this.log = options.log;
   }
 
@@ -157,10 +163,10 @@ export class DevBackend extends EventEmitter implements InvoiceBackend {
 
   /** Stops timers and writes the invoice file compactly. Settlement events already queued still fire. */
   async close(): Promise<void> {
-    if (this.sweepTimer !== undefined) clearTimeout(this.sweepTimer);
+    this.sweepTimer?.cancel();
     this.sweepTimer = undefined;
     this.sweepAt = Number.POSITIVE_INFINITY;
-    for (const timer of this.autopayTimers.values()) clearTimeout(timer);
+    for (const timer of this.autopayTimers.values()) timer.cancel();
     this.autopayTimers.clear();
     const file = this.file;
     if (file === undefined) return;
@@ -367,16 +373,15 @@ export class DevBackend extends EventEmitter implements InvoiceBackend {
 
   private armSweep(deadlineMs: number): void {
     if (this.file === undefined || deadlineMs >= this.sweepAt) return;
-    if (this.sweepTimer !== undefined) clearTimeout(this.sweepTimer);
+    this.sweepTimer?.cancel();
     this.sweepAt = deadlineMs;
     const delay = Math.min(Math.max(deadlineMs - this.now() + 1, 1), MAX_TIMER_MS);
-    this.sweepTimer = setTimeout(() => this.sweep(), delay);
-    this.sweepTimer.unref();
+    this.sweepTimer = this.timers.after(delay, () => this.sweep()).unref();
   }
 
   private armAutopay(hash: string): void {
     if (this.autopayMs === undefined || this.autopayTimers.has(hash)) return;
-    const timer = setTimeout(() => {
+    const timer = this.timers.after(this.autopayMs, () => {
       this.autopayTimers.delete(hash);
       const record = this.invoices.get(hash);
       if (record === undefined || this.file === undefined) return;
@@ -386,15 +391,14 @@ export class DevBackend extends EventEmitter implements InvoiceBackend {
         if (err instanceof LightningError) this.log?.debug({ err, rHash: hash }, 'autopay skipped');
         else this.log?.warn({ err, rHash: hash }, 'autopay failed');
       }
-    }, this.autopayMs);
-    timer.unref();
+    }).unref();
     this.autopayTimers.set(hash, timer);
   }
 
   private disarmAutopay(hash: string): void {
     const timer = this.autopayTimers.get(hash);
     if (timer === undefined) return;
-    clearTimeout(timer);
+    timer.cancel();
     this.autopayTimers.delete(hash);
   }
 

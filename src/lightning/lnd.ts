@@ -1,6 +1,8 @@
 // The InvoiceBackend on a real lnd over gRPC: AddInvoice/LookupInvoice, plus the loss-free settlement
 // listener (reconcile with ListInvoices, then SubscribeInvoices from the cursor, reconnect with backoff).
 // Follows lnd's docs/grpc/javascript.md (TLS + macaroon) and rpcserver.go's SubscribeInvoices replay rules.
+import { systemClock } from '../clock.js';
+import type { Clock, Timer } from '../clock.js';
 import { EventEmitter } from 'node:events';
 import { status as GrpcStatus } from '@grpc/grpc-js';
 import type { ClientReadableStream, StatusObject } from '@grpc/grpc-js';
@@ -29,6 +31,8 @@ export interface LndBackendOptions {
   readonly backoff?: { readonly initialMs?: number; readonly maxMs?: number };
   /** Milliseconds since the epoch; stamps creationDate on fresh invoices. */
   readonly now?: () => number;
+  /** Reconnect and recheck timers (the app's one clock). */
+  readonly timers?: Pick<Clock, 'after'>;
   /** Deadline of each unary call. Default 10 000. */
   readonly callTimeoutMs?: number;
   /** With a saved cursor, how many recent invoices to re-list on (re)connect. Default 100. */
@@ -62,8 +66,9 @@ export class LndBackend extends EventEmitter implements InvoiceBackend {
   private rpc: LndRpc | undefined;
   private stream: ClientReadableStream<unknown> | undefined;
   private cursor: Cursor = NO_CURSOR;
-  private timer: NodeJS.Timeout | undefined;
-  private recheckTimer: NodeJS.Timeout | undefined;
+  private timer: Timer | undefined;
+  private readonly timers: Pick<Clock, 'after'>;
+  private recheckTimer: Timer | undefined;
   private failures = 0;
   /** Bumped whenever a connection is abandoned, so its late callbacks are ignored. */
   private generation = 0;
@@ -76,6 +81,7 @@ export class LndBackend extends EventEmitter implements InvoiceBackend {
     this.host = options.host;
     this.log = options.log;
     this.now = options.now ?? Date.now;
+    this.timers = options.timers ?? systemClock();
     this.timeoutMs = options.callTimeoutMs ?? 10_000;
     this.initialBackoffMs = options.backoff?.initialMs ?? 250;
     this.maxBackoffMs = options.backoff?.maxMs ?? 30_000;
@@ -262,11 +268,11 @@ export class LndBackend extends EventEmitter implements InvoiceBackend {
       // The first event proves lnd has registered the stream; the timer covers a quiet node.
       const run = (): void => {
         if (this.recheckTimer === undefined || generation !== this.generation) return;
-        clearTimeout(this.recheckTimer);
+        this.recheckTimer.cancel();
         this.recheckTimer = undefined;
         void this.recheck(rpc, tracker, generation);
       };
-      this.recheckTimer = setTimeout(run, this.recheckMs);
+      this.recheckTimer = this.timers.after(this.recheckMs, run);
       stream.once('data', run);
     }
     stream.on('status', (s: StatusObject) => {
@@ -294,14 +300,14 @@ export class LndBackend extends EventEmitter implements InvoiceBackend {
     this.abandon();
     this.setStatus({ up: false, reason: error.message });
     const delay = backoffDelay(this.failures++, { minDelayMs: this.initialBackoffMs, maxDelayMs: this.maxBackoffMs });
-    this.timer = setTimeout(() => void this.connect(), delay);
+    this.timer = this.timers.after(delay, () => void this.connect());
   }
 
   private abandon(): void {
     this.generation++;
-    if (this.timer) clearTimeout(this.timer);
+    this.timer?.cancel();
     this.timer = undefined;
-    if (this.recheckTimer) clearTimeout(this.recheckTimer);
+    this.recheckTimer?.cancel();
     this.recheckTimer = undefined;
     this.stream?.cancel();
     this.stream = undefined;

@@ -232,7 +232,7 @@ export class Connection implements InboundHolder {
       // but never wait on a peer that does not close its side.
       if (this.corked) { this.corked = false; this.flushHook(); this.writeOut(); }
       this.socket.end();
-      setTimeout(() => this.socket.destroy(), 1000).unref();
+      this.clock.after(1000, () => this.socket.destroy()).unref();
     } else {
       this.socket.destroy(reason === 'slow' ? new Error('slow consumer') : undefined); // one error for all queued writes: without it Node builds one per write (a stall of ~70 ms per 8 MiB backlog)
       this.out = [];

@@ -1,7 +1,6 @@
 // Behaviour of the development Lightning node (src/lightning/dev.ts): real regtest BOLT11 requests checked
 // with the bolt11 package's own decoder, a stable node key, settlement events, expiry and persistence.
 import { createECDH, createHash } from 'node:crypto';
-import { once } from 'node:events';
 import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { Writable } from 'node:stream';
@@ -10,6 +9,7 @@ import bolt11 from 'bolt11';
 import { pino } from 'pino';
 import t from 'tap';
 
+import { ManualClock } from '../../src/clock.js';
 import type { LightningError } from '../../src/errors.js';
 import type { Invoice } from '../../src/payments/backend.js';
 import {
@@ -151,14 +151,19 @@ nodeTest('settle_index counts settlements in the order they happen, not the orde
 });
 
 nodeTest('autopay settles each invoice once the configured delay has passed', async (tt, open) => {
-  const node = await open('n', { autopayMs: 20 });
-  const added = Date.now();
+  const clock = new ManualClock(BigInt(T0) * 1_000_000n);
+  const now = (): number => Number(clock.nowNanos() / 1_000_000n);
+  const node = await open('n', { autopayMs: 20, now, timers: clock });
+  const seen = recordSettled(node);
   const inv = await node.addInvoice({ valueSat: 5n, memo: 'demo', expirySeconds: 600 });
+  clock.advanceMs(19);
+  await tick();
+  tt.equal(seen.length, 0, 'not before the delay');
   tt.equal((await node.lookupInvoice(inv.rHash))?.state, 'OPEN');
-  const guard = setTimeout(() => tt.fail('no settlement within 2 s'), 2000);
-  const [settled] = (await once(node, 'settled')) as [Invoice];
-  clearTimeout(guard);
-  tt.ok(Date.now() - added >= 15, 'not before the delay');
+  clock.advanceMs(1);
+  await tick();
+  const settled = seen[0] as Invoice;
+  tt.equal(seen.length, 1, 'settled at the delay');
   tt.same(settled.rHash, inv.rHash);
   tt.equal(settled.amountPaidSat, 5n);
   tt.equal((await node.lookupInvoice(inv.rHash))?.state, 'SETTLED');
@@ -192,15 +197,14 @@ nodeTest('the expiry timer cancels an invoice that nobody looks at', async (tt, 
       done();
     },
   });
-  // One ms before a second boundary, so the 1 s expiry's deadline is 1 ms away on the fake clock and the
-  // node's timer (real time, unref'd) fires 2 ms after the invoice is added.
-  let now = T0 + 999;
-  const node = await open('n', { now: () => now, log: pino({ level: 'debug' }, sink) });
+  // One ms before a second boundary, so the 1 s expiry's deadline is 1 ms away: the node's timer fires
+  // when the clock passes it, with no lookup in between.
+  const clock = new ManualClock(BigInt(T0 + 999) * 1_000_000n);
+  const now = (): number => Number(clock.nowNanos() / 1_000_000n);
+  const node = await open('n', { now, timers: clock, log: pino({ level: 'debug' }, sink) });
   const inv = await node.addInvoice({ valueSat: 1n, memo: 'x', expirySeconds: 1 });
-  now += 2;
-  const guard = setTimeout(() => { tt.fail('timer never fired'); heard(); }, 2000);
+  clock.advanceMs(2);
   await expired;
-  clearTimeout(guard);
   const onDisk = readFileSync(join(root, 'n', DEV_INVOICES_FILE), 'utf8').trim().split('\n')
     .map((l) => JSON.parse(l) as { rHash: string; state: string });
   tt.match(onDisk.at(-1), { rHash: inv.rHash.toString('hex'), state: 'CANCELED' }, 'recorded without any lookup');
