@@ -111,7 +111,7 @@ export class Upstream {
           throw err instanceof QError ? new TpError('Q_ERR', `upstream ${this.name}: ${err.message}`, { cause: err }) : err;
         }
         this.down(err);
-        await this.sleep(backoffDelay(this.attempt++, this.o));
+        await this.sleep(this.nextDelay());
         if (this.closed) break;
       }
     }
@@ -222,9 +222,16 @@ export class Upstream {
     this.retryLater();
   }
 
+  /** The next retry's backoff, on the clock; one debug line each so an operator (and a test) sees the retries. */
+  private nextDelay(): number {
+    const delayMs = backoffDelay(this.attempt++, this.o);
+    this.log.debug({ attempt: this.attempt, delayMs }, 'upstream retry scheduled');
+    return delayMs;
+  }
+
   private retryLater(): void {
     if (this.closed) return;
-    this.timer = this.timers.after(backoffDelay(this.attempt++, this.o), () => {
+    this.timer = this.timers.after(this.nextDelay(), () => {
       this.timer = undefined;
       void this.reconnect();
     });

@@ -173,10 +173,16 @@ t.test('batch mode: the buffered rows of the day go out before the forwarded .u.
 t.test('a chained TP started before its upstream connects when upstream comes up', async (t) => {
   const port = await freePort();
   const sink = new LogSink();
-  const starting = startChained(t, port, [], new ManualClock(T0, 0), sink);
+  const clock = new ManualClock(T0, 0);
+  const starting = startChained(t, port, [], clock, sink);
   await until(() => sink.messages().includes('upstream unavailable'));
-  await sleep(300); // several retries while upstream is down
+  const retries = (): number => sink.messages().filter((m) => m === 'upstream retry scheduled').length;
+  for (let n = 2; n <= 4; n++) { // several retries while upstream is down, each when its backoff has passed on the clock
+    clock.advanceMs(5000);
+    await until(() => retries() >= n);
+  }
   const upstream = await startTp(t, { args: ['-p', String(port)] });
+  clock.advanceMs(5000);
   const chained = await starting;
   t.equal(upstream.tp.w.count(), 2, 'subscribed to every upstream table');
   const feed = await client(t, upstream.port);
@@ -195,7 +201,8 @@ t.test('an upstream restart: the chained TP reconnects and resubscribes; its sub
   const first = await startTp(t);
   const port = first.port;
   const sink = new LogSink();
-  const chained = await startChained(t, port, [], new ManualClock(T0, 0), sink);
+  const clock = new ManualClock(T0, 0);
+  const chained = await startChained(t, port, [], clock, sink);
   const sub = await client(t, chained.port);
   await sub.sync('.u.sub[`trade;`IBM]');
   const feed1 = await client(t, port);
@@ -205,9 +212,9 @@ t.test('an upstream restart: the chained TP reconnects and resubscribes; its sub
   await feed1.close();
   await first.close();
   await until(() => sink.messages().includes('upstream lost'));
-  await sleep(150);
   const second = await startTp(t, { args: ['-p', String(port)] });
-  await until(() => second.tp.w.count() === 2);
+  // The retry waits for its backoff on the chained TP's clock: move it on until the retry has subscribed.
+  await until(() => { clock.advanceMs(1000); return second.tp.w.count() === 2; });
   const feed2 = await client(t, port);
   await publish(feed2, [['AAPL', 2], ['IBM', 3]]);
   await sub.waitFor(() => rowsOf(sub, 'trade').length === 2);
@@ -223,11 +230,16 @@ t.test('an upstream back with other tables is refused and retried, not followed'
   const first = await startTp(t);
   const port = first.port;
   const sink = new LogSink();
-  const chained = await startChained(t, port, [], new ManualClock(T0, 0), sink);
+  const clock = new ManualClock(T0, 0);
+  const chained = await startChained(t, port, [], clock, sink);
   await first.close();
   const dir = t.testdir({ 'other.q': 'trade:([]time:`timespan$();sym:`symbol$();px:`float$())\n' });
   const second = await startTp(t, { args: [join(dir, 'other.q'), '-p', String(port)] });
-  await until(() => sink.lines.some((l) => l['msg'] === 'upstream unavailable' && String(l['err']).includes('upstream tables changed')));
+  // Retries wait for their backoff on the chained TP's clock: move it on until one has reached the new upstream.
+  await until(() => {
+    clock.advanceMs(1000);
+    return sink.lines.some((l) => l['msg'] === 'upstream unavailable' && String(l['err']).includes('upstream tables changed'));
+  });
   await until(() => second.tp.w.count() === 0);
   t.pass('not subscribed to the changed upstream');
   t.same(chained.tp.names, ['quote', 'trade'], 'the chained TP keeps its tables');
