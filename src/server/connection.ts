@@ -58,6 +58,8 @@ export class Connection implements InboundHolder {
   /** Whether this turn's messages are waiting for the end of the turn. */
   private corked = false;
   private out: Buffer[] = [];
+  /** Bytes that follow the last queued buffer in its ArrayBuffer and belong to it: adjacent messages join it without a view each. */
+  private outTail = 0;
   /** Each queued message's journal gate (Outbound.gate): withdrawn ones never leave. */
   private outGates: Array<OutboundGate | undefined> = [];
   private outBytes = 0;
@@ -145,12 +147,22 @@ export class Connection implements InboundHolder {
     // (Only under one journal gate: a withdrawn row must stay separable.)
     const last = this.out.length > 0 ? this.out[this.out.length - 1] as Buffer : undefined;
     if (last !== undefined && this.outGates[this.outGates.length - 1] === msg.gate &&
-      last.buffer === bytes.buffer && last.byteOffset + last.length === bytes.byteOffset) {
-      this.out[this.out.length - 1] = Buffer.from(last.buffer, last.byteOffset, last.length + bytes.length);
+      last.buffer === bytes.buffer && last.byteOffset + last.length + this.outTail === bytes.byteOffset) {
+      this.outTail += bytes.length;
       return;
     }
+    this.joinTail();
     this.out.push(bytes);
     this.outGates.push(msg.gate);
+  }
+
+  /** Makes the last queued buffer cover the adjacent bytes that joined it. */
+  private joinTail(): void {
+    if (this.outTail === 0) return;
+    const i = this.out.length - 1;
+    const last = this.out[i] as Buffer;
+    this.out[i] = Buffer.from(last.buffer, last.byteOffset, last.length + this.outTail);
+    this.outTail = 0;
   }
 
   private readonly uncork = (): void => {
@@ -166,6 +178,7 @@ export class Connection implements InboundHolder {
    */
   private writeOut(): void {
     if (this.out.length === 0) return;
+    this.joinTail();
     let batch = this.out;
     const gates = this.outGates;
     this.out = [];
@@ -236,6 +249,7 @@ export class Connection implements InboundHolder {
     } else {
       this.socket.destroy(reason === 'slow' ? new Error('slow consumer') : undefined); // one error for all queued writes: without it Node builds one per write (a stall of ~70 ms per 8 MiB backlog)
       this.out = [];
+      this.outTail = 0;
       this.outGates = [];
       this.outBytes = 0;
       this.backlog = [];
