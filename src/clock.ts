@@ -64,17 +64,19 @@ export function offsetMinutesOf(n: number): number {
 export function systemClock(utcOffsetHours?: number): Clock {
   const baseWall = BigInt(Date.now()) * 1_000_000n;
   const baseHr = process.hrtime.bigint();
+  const wallMinusHr = baseWall - baseHr;
   const fixed = utcOffsetHours === undefined ? undefined : offsetMinutesOf(utcOffsetHours);
-  // The zone's offset only changes on the hour (DST): ask Date once per hour, not once per update.
+  // A zone's offset changes only on a UTC quarter-hour (offsets are whole quarter-hours, and so are the
+  // local times they change at): ask Date once per quarter-hour, not once per update.
   let hour = -1n;
   let offset = 0;
   return {
-    nowNanos: () => baseWall + (process.hrtime.bigint() - baseHr),
+    nowNanos: () => process.hrtime.bigint() + wallMinusHr, // one bigint add per reading
     after: systemAfter,
     every: systemEvery,
     offsetMinutes: (unixNanos) => {
       if (fixed !== undefined) return fixed;
-      const h = unixNanos / 3_600_000_000_000n;
+      const h = unixNanos / 900_000_000_000n;
       if (h !== hour) {
         hour = h;
         offset = -new Date(Number(unixNanos / 1_000_000n)).getTimezoneOffset();

@@ -23,7 +23,8 @@ import type { Publication, SymFilter } from './subscriptions.js';
 import { readUpdate } from './update.js';
 import type { Update } from './update.js';
 
-const NANOS_PER_HOUR = 3_600_000_000_000n;
+/** Zone offsets change on a UTC quarter-hour (they are whole quarter-hours, e.g. Adelaide's +10:30 at 16:30 UTC). */
+const NANOS_PER_QUARTER_HOUR = 900_000_000_000n;
 
 export interface TickerplantOptions {
   readonly schemas: readonly TableSchema[];
@@ -152,6 +153,8 @@ export class Tickerplant {
   /** The local date as last read from the clock, and the instant to read it again (dayCheck). */
   private localDate: number;
   private checkAt = -1n;
+  /** UTC ns of the local midnight dayCheck saw: until checkAt, an update's time of day is one subtraction. */
+  private dayStart = 0n;
   private flushScheduled = false;
   private timer: Timer | undefined;
   private readonly batchMs: number;
@@ -237,7 +240,7 @@ export class Tickerplant {
     const nowNs = clock.nowNanos();
     if (nowNs >= this.checkAt) this.dayCheck(nowNs);
     if (!this.batch && this._d < this.localDate) this.ts(this.localDate);
-    const time = shape.hasTime ? 0n : localAt(clock, nowNs).timeOfDay;
+    const time = shape.hasTime ? 0n : this.timeOfDay(nowNs);
     this.count(state, shape.count);
     if (this.batch) {
       if (!shape.hasTime && this._d < this.localDate) this.tick(this.localDate);
@@ -273,7 +276,7 @@ export class Tickerplant {
       if (nowNs >= this.checkAt) this.dayCheck(nowNs);
       // tick.q zero-latency .u.upd: the end-of-day check runs on every update (.u.ts "d"$.z.P).
       if (!this.batch && this._d < this.localDate) this.ts(this.localDate);
-      u = readUpdate(state.schema, x, () => localAt(clock, nowNs).timeOfDay);
+      u = readUpdate(state.schema, x, () => this.timeOfDay(nowNs));
     } catch (err) {
       this.counters.badUpdates++;
       throw err;
@@ -337,15 +340,22 @@ export class Tickerplant {
 
   /**
    * Reads the local date (q's "d"$.z.P) and when to read it again: the next local midnight, or the next
-   * hour if sooner (an offset change, e.g. daylight saving, moves midnight). Between the two, updates
+   * quarter-hour if sooner (an offset change, e.g. daylight saving, moves midnight). Between the two, updates
    * compare one bigint instead of converting the clock.
    */
+  /** tick.q's stamp (.z.P's time of day, local) for nowNs, read after dayCheck has run for it. */
+  private timeOfDay(nowNs: bigint): bigint {
+    // Same local day and offset as dayCheck saw (checkAt bounds both); a clock moved back converts in full.
+    return nowNs >= this.dayStart && nowNs < this.checkAt ? nowNs - this.dayStart : localAt(this.options.clock, nowNs).timeOfDay;
+  }
+
   private dayCheck(nowNs: bigint): void {
     const { date, timeOfDay } = localAt(this.options.clock, nowNs);
     this.localDate = date;
+    this.dayStart = nowNs - timeOfDay;
     const midnight = nowNs + (NANOS_PER_DAY - timeOfDay);
-    const hour = (nowNs / NANOS_PER_HOUR + 1n) * NANOS_PER_HOUR;
-    this.checkAt = midnight < hour ? midnight : hour;
+    const quarter = (nowNs / NANOS_PER_QUARTER_HOUR + 1n) * NANOS_PER_QUARTER_HOUR;
+    this.checkAt = midnight < quarter ? midnight : quarter;
   }
 
   /** The journal record of the update the layout walk just read, written in place into the journal's stage. */

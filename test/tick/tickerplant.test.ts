@@ -5,7 +5,7 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { ManualClock } from '../../src/clock.js';
+import { ManualClock, localAt } from '../../src/clock.js';
 import {
   encodeMessage, float, floats, int, ints, list, MsgType, readUpdHead, sym, symbols, timespan, timespans,
 } from '../../src/ipc/index.js';
@@ -108,4 +108,34 @@ t.test('a subscriber whose delivery throws is dropped and logged once; the other
   const lines = sink.lines.filter((l) => l['msg'] === 'subscriber dropped: delivery failed');
   t.equal(lines.length, 1, 'one log line');
   t.equal(lines[0]?.['h'], 5);
+});
+
+t.test('every stamp is the local time of day of its own instant: across an offset change, midnight and a clock moved back', async (t) => {
+  const HOUR = 3_600_000_000_000n;
+  const D0 = T0 - (T0 % (24n * HOUR)); // midnight UTC of T0's day
+  // The offset goes from +0 to +60 min at 22:45 UTC (zones change on a quarter-hour: Adelaide's at 16:30 UTC).
+  const shift = D0 + 22n * HOUR + 45n * 60_000_000_000n;
+  let now = D0 + 22n * HOUR;
+  const timer = { cancel(): void {}, unref() { return timer; } };
+  const clock = { nowNanos: () => now, offsetMinutes: (utc: bigint) => (utc >= shift ? 60 : 0), after: () => timer, every: () => timer };
+  const tp = new Tickerplant({ schemas: SCHEMAS, clock, log: createLogger('silent', new LogSink()) });
+  t.teardown(() => tp.close());
+  const s = new Spy(1);
+  tp.sub(s, 'trade', null);
+  const instants = [D0 + 22n * HOUR + 5n, D0 + 22n * HOUR + 7n * 60_000_000_000n, shift - 1n, shift, shift + 1n,
+    D0 + 24n * HOUR - 1n, D0 + 24n * HOUR + 30n, D0 + 20n * HOUR, D0 + 20n * HOUR + 1n];
+  for (const [k, at] of instants.entries()) {
+    now = at;
+    const x = list(sym('IBM'), float(k), int(k));
+    if (k % 2 === 0) {
+      const msg = encodeMessage(list(sym('.u.upd'), sym('trade'), x), MsgType.Async);
+      const head: UpdHead = { table: '', xAt: 0 };
+      t.ok(readUpdHead(msg, head) && tp.updBytes(msg, head, false), `update ${k} taken from its bytes`);
+    } else {
+      tp.upd('trade', x);
+    }
+    const e = s.got.at(-1);
+    const stamp = e?.kind === 'upd' ? (e.columns()[0] as { data: BigInt64Array }).data[0] : undefined;
+    t.equal(stamp, localAt(clock, at).timeOfDay, `update ${k} (${k % 2 === 0 ? 'from its bytes' : 'decoded'}): stamped with its own local time`);
+  }
 });
