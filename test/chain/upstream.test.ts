@@ -76,7 +76,8 @@ t.test('a forwarded query without upstream is q error upstream unavailable; a lo
   await until(() => !up.connected);
   await t.rejects(up.query(str('`.u `i`L')), new QError('upstream unavailable'));
   await until(() => up.connected);
-  t.same(sink.messages().filter((m) => m.startsWith('upstream')), ['upstream subscribed', 'upstream lost', 'upstream subscribed']);
+  t.same(sink.messages().filter((m) => m.startsWith('upstream')),
+    ['upstream subscribed', 'upstream lost', 'upstream retry scheduled', 'upstream subscribed'], 'one retry, after its backoff');
 });
 
 t.test('close() ends a start() that is still waiting for upstream', async (t) => {
