@@ -23,6 +23,7 @@ import { startDemoFeed } from './demo-feed.js';
 import { startHttp } from './http/index.js';
 import type { HttpServer } from './http/index.js';
 import type { DevPay } from './ws/gateway.js';
+import { originAllowed } from './ws/gateway.js';
 import { startChain } from './chain/index.js';
 import { Q, QError } from './errors.js';
 import { startNats } from './nats/index.js';
@@ -180,6 +181,8 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       maxConnectionsPerPeer: config.maxConnectionsPerPeer,
     },
     clock,
+    // kdb+ over WebSocket on -p: browsers' pages from other sites are held to the gateway's origin rule.
+    acceptOrigin: (origin, host) => originAllowed(origin, host, config.allowedOrigins),
   });
 
   try {

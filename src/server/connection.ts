@@ -1,6 +1,5 @@
 // One q client: handshake → frames → handler, sync replies in order, coalesced async sends,
 // a bound on queued outbound bytes. Spec: code.kx.com/q/basics/ipc; kdb-ipc-and-tick.md §1, §2, §8.
-import type { Socket } from 'node:net';
 import type { Logger } from 'pino';
 import type { Clock, Timer } from '../clock.js';
 import { clientText, QError } from '../errors.js';
@@ -12,6 +11,14 @@ import type { Authenticator } from './auth.js';
 import type { InboundBudget, InboundHolder } from './inbound.js';
 import { MIN_PROGRESS_BYTES } from './limits.js';
 import type { Limits } from './limits.js';
+import type { Transport } from './transport.js';
+
+/** A transport that authenticated its peer itself (a WebSocket upgrade's credentials): no kdb+ handshake. */
+export interface Preauthenticated {
+  readonly user: string;
+  /** The capability the peer is treated as having; nothing is compressed to it. */
+  readonly capability: number;
+}
 
 /** What the layer above does with a connection's traffic (q's .z.po, .z.pg/.z.ps, .z.pc). */
 export interface Handler {
@@ -75,7 +82,7 @@ export class Connection implements InboundHolder {
   private missingAtMark = 0;
 
   constructor(
-    readonly socket: Socket,
+    readonly socket: Transport,
     handle: number,
     private readonly handler: Handler,
     private readonly auth: Authenticator,
@@ -84,10 +91,11 @@ export class Connection implements InboundHolder {
     isUnix: boolean,
     private readonly clock: Clock,
     private readonly inbound?: InboundBudget,
+    preauthenticated?: Preauthenticated,
   ) {
     this.handle = handle;
     const addr = socket.remoteAddress ?? '';
-    this.local = isUnix || isLoopback(addr);
+    this.local = isUnix || isLoopback(addr) || preauthenticated !== undefined;
     this.peer = isUnix ? 'unix' : `${addr}:${socket.remotePort ?? 0}`;
     this.log = log.child({ h: handle, peer: this.peer });
     this.framer = new Framer({ maxMessageBytes: limits.maxMessageBytes });
@@ -95,7 +103,24 @@ export class Connection implements InboundHolder {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.log.debug({ err }, 'socket error'));
     socket.on('close', () => this.closed('peer'));
+    if (preauthenticated) {
+      this.opened(preauthenticated.user, preauthenticated.capability);
+      return;
+    }
     this.handshakeTimer = clock.after(limits.handshakeTimeoutMs, () => this.fail('handshake', 'handshake timeout'));
+  }
+
+  /** After the handshake (or a transport's own authentication): .z.po. */
+  private opened(user: string, capability: number): void {
+    this.user = user;
+    this.capability = capability;
+    this.log = this.log.child({ user });
+    this.state = 'open';
+    try {
+      this.handler.onOpen?.(this);
+    } catch (err) {
+      this.log.error({ err }, 'open hook failed');
+    }
   }
 
   get open(): boolean { return this.state === 'open'; }
@@ -293,17 +318,9 @@ export class Connection implements InboundHolder {
         this.socket.destroy();
         return;
       }
-      this.user = hs.user;
-      this.capability = replyCapability(hs.capability);
-      this.log = this.log.child({ user: hs.user });
-      this.state = 'open';
       // Written alone: node-q requires the reply byte to be its whole first read.
-      this.socket.write(Buffer.from([this.capability]));
-      try {
-        this.handler.onOpen?.(this);
-      } catch (err) {
-        this.log.error({ err }, 'open hook failed');
-      }
+      this.socket.write(Buffer.from([replyCapability(hs.capability)]));
+      this.opened(hs.user, replyCapability(hs.capability));
       chunk = chunk.subarray(hs.consumed);
       if (chunk.length === 0) return;
     }

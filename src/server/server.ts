@@ -1,5 +1,6 @@
 // Listeners for q clients: TCP, unix domain socket (q's `:unix://PORT), and TLS, all feeding the same
 // handle registry. Handles are small integers like q's .z.w. Spec: code.kx.com/q/basics/ipc.
+// On TCP, as q, a connection that starts with `GET ` is a WebSocket upgrade (websocket.ts).
 import { existsSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -9,10 +10,12 @@ import type { Clock } from '../clock.js';
 import type { Authenticator } from './auth.js';
 import { allowAll } from './auth.js';
 import { Connection } from './connection.js';
-import type { Handler } from './connection.js';
+import type { Handler, Preauthenticated } from './connection.js';
 import { InboundBudget } from './inbound.js';
 import { DEFAULT_LIMITS } from './limits.js';
 import type { Limits } from './limits.js';
+import { sniff, WebSocketUpgrader } from './websocket.js';
+import type { Transport } from './transport.js';
 
 export interface ServerOptions {
   readonly handler: Handler;
@@ -21,6 +24,10 @@ export interface ServerOptions {
   readonly limits?: Partial<Limits>;
   /** Timers (handshake timeout, minimum progress). [systemClock()] */
   readonly clock?: Clock;
+  /** kdb+ over WebSocket on the TCP port. [true] */
+  readonly webSocket?: boolean;
+  /** Browser origins allowed on the WebSocket upgrade; absent: any, as q. */
+  readonly acceptOrigin?: (origin: string | undefined, host: string | undefined) => boolean;
 }
 
 export interface ListenAddress {
@@ -35,6 +42,10 @@ export class IpcServer {
   private readonly connections = new Map<number, Connection>();
   /** Every accepted socket's connection, including those still in the handshake. */
   private readonly all = new Set<Connection>();
+  /** Every admitted socket, until it closes: what --max-connections counts. */
+  private readonly sockets = new Set<net.Socket>();
+  /** Admitted sockets without a Connection yet (first bytes not seen, or a WebSocket upgrade under way). */
+  private readonly unattached = new Set<net.Socket>();
   private nextHandle = 4; // q's first client handles are small file descriptors; never reused here
   readonly limits: Limits;
   private readonly auth: Authenticator;
@@ -45,6 +56,7 @@ export class IpcServer {
   private readonly perPeer = new Map<string, number>();
   /** Connections refused at accept (max connections, total or per peer). */
   refused = 0;
+  private upgrader: WebSocketUpgrader | undefined;
 
   constructor(private readonly options: ServerOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
@@ -53,8 +65,8 @@ export class IpcServer {
     this.inbound = new InboundBudget(this.limits.maxInboundBytes);
   }
 
-  /** Accepted connections, handshaking ones included. */
-  get size(): number { return this.all.size; }
+  /** Accepted connections, handshaking and upgrading ones included. */
+  get size(): number { return this.sockets.size; }
 
   /** Open connections by handle. */
   get handles(): ReadonlyMap<number, Connection> { return this.connections; }
@@ -62,21 +74,38 @@ export class IpcServer {
   get(handle: number): Connection | undefined { return this.connections.get(handle); }
 
   listenTcp(port: number, host?: string): Promise<ListenAddress> {
-    const server = net.createServer((s) => this.accept(s, false));
+    const server = net.createServer((s) => {
+      if (!this.admit(s, false)) return;
+      if (this.options.webSocket === false) { this.connect(s, false); return; }
+      // Until its first bytes say kdb+ IPC or `GET ` (a WebSocket upgrade), a silent socket is held to
+      // the handshake timeout, as one that never completes the kdb+ handshake.
+      const silent = this.clock.after(this.limits.handshakeTimeoutMs, () => {
+        this.options.log.warn({ peer: `${s.remoteAddress ?? ''}:${s.remotePort ?? 0}` }, 'handshake timeout');
+        s.destroy();
+      });
+      s.once('close', () => silent.cancel());
+      sniff(s, (kind) => {
+        silent.cancel();
+        if (kind === 'ipc') { this.connect(s, false); s.resume(); return; }
+        this.webSockets().take(s);
+      });
+    });
     return this.start(server, { port, ...(host !== undefined ? { host } : {}) }, 'tcp');
   }
 
   /** A unix domain socket at `path` ('\0'-prefixed: Linux abstract namespace). An old socket file is replaced. */
   listenUnix(path: string): Promise<ListenAddress> {
     if (!path.startsWith('\0') && existsSync(path)) unlinkSync(path);
-    const server = net.createServer((s) => this.accept(s, true));
+    const server = net.createServer((s) => { if (this.admit(s, true)) this.connect(s, true); });
     if (!path.startsWith('\0')) this.unixPaths.push(path);
     return this.start(server, { path }, 'unix');
   }
 
   listenTls(port: number, cert: Buffer, key: Buffer, host?: string): Promise<ListenAddress> {
     // Node's TLS handshake timeout (120 s by default) bounds a silent socket before ours can start.
-    const server = tls.createServer({ cert, key, handshakeTimeout: this.limits.handshakeTimeoutMs }, (s) => this.accept(s, false));
+    const server = tls.createServer({ cert, key, handshakeTimeout: this.limits.handshakeTimeoutMs }, (s) => {
+      if (this.admit(s, false)) this.connect(s, false);
+    });
     return this.start(server, { port, ...(host !== undefined ? { host } : {}) }, 'tls');
   }
 
@@ -94,22 +123,54 @@ export class IpcServer {
     });
   }
 
-  private accept(socket: net.Socket, isUnix: boolean): void {
-    // Checked before anything is read or allocated: idle connections up to the fd limit would lock
-    // honest clients out. The socket is closed at once; a q client sees the connection end.
+  private webSockets(): WebSocketUpgrader {
+    this.upgrader ??= new WebSocketUpgrader({
+      auth: this.auth, limits: this.limits, log: this.options.log, acceptOrigin: this.options.acceptOrigin,
+      clock: this.clock,
+      opened: (transport, user, raw) => {
+        // No compression over WebSocket (q never compresses to it); capability 3 for the rest.
+        this.connect(transport, false, { user, capability: 3 }, raw);
+        raw.resume();
+      },
+    });
+    return this.upgrader;
+  }
+
+  /**
+   * Counts a new socket against --max-connections (total and per peer) before anything is read or
+   * allocated: idle connections up to the fd limit would lock honest clients out. Every TCP socket
+   * counts from accept, whatever it turns out to speak (kdb+ IPC or a WebSocket upgrade). Refused: the
+   * socket is closed at once (a q client sees the connection end) and false is returned.
+   */
+  private admit(socket: net.Socket, isUnix: boolean): boolean {
     const address = isUnix ? undefined : socket.remoteAddress ?? '';
     const fromPeer = address === undefined ? 0 : this.perPeer.get(address) ?? 0;
     const { maxConnections, maxConnectionsPerPeer } = this.limits;
-    if (this.all.size >= maxConnections || fromPeer >= maxConnectionsPerPeer) {
+    socket.on('error', () => undefined); // reported by its Connection once it has one; before, nothing to tell
+    if (this.sockets.size >= maxConnections || fromPeer >= maxConnectionsPerPeer) {
       this.refused++;
-      const total = this.all.size >= maxConnections;
-      this.options.log.warn({ peer: address ?? 'unix', connections: total ? this.all.size : fromPeer,
+      const total = this.sockets.size >= maxConnections;
+      this.options.log.warn({ peer: address ?? 'unix', connections: total ? this.sockets.size : fromPeer,
         max: total ? maxConnections : maxConnectionsPerPeer, scope: total ? 'total' : 'peer' }, 'connection refused: too many connections');
-      socket.on('error', () => undefined);
       socket.destroy();
-      return;
+      return false;
     }
     if (address !== undefined) this.perPeer.set(address, fromPeer + 1);
+    this.sockets.add(socket);
+    this.unattached.add(socket);
+    socket.once('close', () => {
+      this.sockets.delete(socket);
+      this.unattached.delete(socket);
+      if (address === undefined) return;
+      const n = (this.perPeer.get(address) ?? 1) - 1;
+      if (n <= 0) this.perPeer.delete(address); else this.perPeer.set(address, n);
+    });
+    return true;
+  }
+
+  /** A Connection over an admitted socket, or over a WebSocket upgraded from one (`raw`). */
+  private connect(socket: Transport, isUnix: boolean, preauthenticated?: Preauthenticated, raw?: net.Socket): void {
+    this.unattached.delete(raw ?? socket as net.Socket);
     const handle = this.nextHandle++;
     const handler = this.options.handler;
     const wrapped = {
@@ -130,20 +191,19 @@ export class IpcServer {
       },
     };
     const conn = new Connection(socket, handle, wrapped, this.auth, this.limits, this.options.log, isUnix,
-      this.clock, this.inbound);
+      this.clock, this.inbound, preauthenticated);
     this.all.add(conn);
     socket.once('close', () => {
       this.all.delete(conn);
       this.inbound.release(conn);
-      if (address === undefined) return;
-      const n = (this.perPeer.get(address) ?? 1) - 1;
-      if (n <= 0) this.perPeer.delete(address); else this.perPeer.set(address, n);
     });
   }
 
   /** Stops listening and closes every client. */
   async close(): Promise<void> {
     for (const c of [...this.all]) c.close('shutdown');
+    for (const s of [...this.unattached]) s.destroy(); // still sniffed or upgrading: nothing to drain
+    this.upgrader?.close();
     await Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r()))));
     this.servers.length = 0;
     for (const p of this.unixPaths) if (existsSync(p)) unlinkSync(p);
