@@ -13,10 +13,13 @@ import { MIN_PROGRESS_BYTES } from './limits.js';
 import type { Limits } from './limits.js';
 import type { Transport } from './transport.js';
 
-/** A transport that authenticated its peer itself (a WebSocket upgrade's credentials): no kdb+ handshake. */
+/**
+ * A transport that authenticated its peer itself (a WebSocket upgrade's credentials): no kdb+ handshake,
+ * and nothing compressed to it (q does not compress over WebSocket).
+ */
 export interface Preauthenticated {
   readonly user: string;
-  /** The capability the peer is treated as having; nothing is compressed to it. */
+  /** The capability the peer is treated as having. */
   readonly capability: number;
 }
 
@@ -53,7 +56,7 @@ export class Connection implements InboundHolder {
   readonly handle: number;
   user = '';
   capability = 0;
-  /** Loopback or unix socket: q never compresses to these (kdb-ipc-and-tick.md §1.4). */
+  /** Loopback, unix socket or WebSocket: q never compresses to these (kdb-ipc-and-tick.md §1.4). */
   readonly local: boolean;
   readonly peer: string;
   log: Logger;
@@ -103,6 +106,8 @@ export class Connection implements InboundHolder {
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.log.debug({ err }, 'socket error'));
     socket.on('close', () => this.closed('peer'));
+    // A WebSocket's framing errors (unmasked, too large, text...) are bad input like a bad kdb+ frame.
+    socket.violations?.((message, detail) => this.fail('badmsg', message, undefined, detail));
     if (preauthenticated) {
       this.opened(preauthenticated.user, preauthenticated.capability);
       return;

@@ -130,7 +130,6 @@ export class IpcServer {
       opened: (transport, user, raw) => {
         // No compression over WebSocket (q never compresses to it); capability 3 for the rest.
         this.connect(transport, false, { user, capability: 3 }, raw);
-        raw.resume();
       },
     });
     return this.upgrader;
