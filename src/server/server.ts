@@ -1,6 +1,6 @@
 // Listeners for q clients: TCP, unix domain socket (q's `:unix://PORT), and TLS, all feeding the same
 // handle registry. Handles are small integers like q's .z.w. Spec: code.kx.com/q/basics/ipc.
-// On TCP, as q, a connection that starts with `GET ` is a WebSocket upgrade (websocket.ts).
+// On TCP and TLS, as q, a connection that starts with `GET ` is a WebSocket upgrade (websocket.ts).
 import { existsSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
@@ -24,7 +24,7 @@ export interface ServerOptions {
   readonly limits?: Partial<Limits>;
   /** Timers (handshake timeout, minimum progress). [systemClock()] */
   readonly clock?: Clock;
-  /** kdb+ over WebSocket on the TCP port. [true] */
+  /** kdb+ over WebSocket on the TCP and TLS ports. [true] */
   readonly webSocket?: boolean;
   /** Browser origins allowed on the WebSocket upgrade; absent: any, as q. */
   readonly acceptOrigin?: (origin: string | undefined, host: string | undefined) => boolean;
@@ -74,23 +74,27 @@ export class IpcServer {
   get(handle: number): Connection | undefined { return this.connections.get(handle); }
 
   listenTcp(port: number, host?: string): Promise<ListenAddress> {
-    const server = net.createServer((s) => {
-      if (!this.admit(s, false)) return;
-      if (this.options.webSocket === false) { this.connect(s, false); return; }
-      // Until its first bytes say kdb+ IPC or `GET ` (a WebSocket upgrade), a silent socket is held to
-      // the handshake timeout, as one that never completes the kdb+ handshake.
-      const silent = this.clock.after(this.limits.handshakeTimeoutMs, () => {
-        this.options.log.warn({ peer: `${s.remoteAddress ?? ''}:${s.remotePort ?? 0}` }, 'handshake timeout');
-        s.destroy();
-      });
-      s.once('close', () => silent.cancel());
-      sniff(s, (kind) => {
-        silent.cancel();
-        if (kind === 'ipc') { this.connect(s, false); s.resume(); return; }
-        this.webSockets().take(s);
-      });
-    });
+    const server = net.createServer((s) => { if (this.admit(s, false)) this.kdbOrWebSocket(s); });
     return this.start(server, { port, ...(host !== undefined ? { host } : {}) }, 'tcp');
+  }
+
+  /**
+   * kdb+ IPC, or, when the first bytes are `GET `, a WebSocket upgrade (TCP and TLS ports, as q). Until
+   * they are seen, a silent socket is held to the handshake timeout like one that never completes the
+   * kdb+ handshake.
+   */
+  private kdbOrWebSocket(s: net.Socket): void {
+    if (this.options.webSocket === false) { this.connect(s, false); return; }
+    const silent = this.clock.after(this.limits.handshakeTimeoutMs, () => {
+      this.options.log.warn({ peer: `${s.remoteAddress ?? ''}:${s.remotePort ?? 0}` }, 'handshake timeout');
+      s.destroy();
+    });
+    s.once('close', () => silent.cancel());
+    sniff(s, (kind) => {
+      silent.cancel();
+      if (kind === 'ipc') { this.connect(s, false); s.resume(); return; }
+      this.webSockets().take(s);
+    });
   }
 
   /** A unix domain socket at `path` ('\0'-prefixed: Linux abstract namespace). An old socket file is replaced. */
@@ -104,7 +108,7 @@ export class IpcServer {
   listenTls(port: number, cert: Buffer, key: Buffer, host?: string): Promise<ListenAddress> {
     // Node's TLS handshake timeout (120 s by default) bounds a silent socket before ours can start.
     const server = tls.createServer({ cert, key, handshakeTimeout: this.limits.handshakeTimeoutMs }, (s) => {
-      if (this.admit(s, false)) this.connect(s, false);
+      if (this.admit(s, false)) this.kdbOrWebSocket(s); // wss:// for pages served over https
     });
     return this.start(server, { port, ...(host !== undefined ? { host } : {}) }, 'tls');
   }

@@ -4,7 +4,7 @@
 import t from 'tap';
 import { ManualClock } from '../../src/clock.js';
 import { T0 } from '../helpers/tp.js';
-import { RawClient, startServer, syncRequest } from './fixture.js';
+import { connectQ, RawClient, selfSignedCert, startServer, syncRequest } from './fixture.js';
 import { frame, openWs, RawWs, syncMsg } from './ws-client.js';
 
 t.test('an unmasked client frame is closed with 1002 (RFC 6455 §5.1), with one log line', async (t) => {
@@ -159,4 +159,16 @@ t.test('an upgrade request that never ends, or a socket that stops after "GE", i
   await ge.closed;
   t.equal(sink.lines.filter((l) => l['msg'] === 'websocket upgrade timeout').length, 1, 'one line for the request');
   t.equal(sink.lines.filter((l) => l['msg'] === 'handshake timeout').length, 1, 'one for the unsniffed socket');
+});
+
+t.test('the TLS port takes wss:// as the TCP port takes ws://, beside kdb+ IPC over TLS', async (t) => {
+  const { server } = await startServer(t);
+  const { cert, key } = selfSignedCert(t);
+  const addr = await server.listenTls(0, cert, key, '127.0.0.1');
+  const ws = await openWs(t, `wss://127.0.0.1:${addr.port as number}/`, { ca: [cert] });
+  t.same((await ws.sync(['add', 2, 3])).value, 5, 'a sync request over wss is answered');
+  ws.ws.ping(Buffer.from('tls'));
+  await ws.until(() => ws.pongs.length === 1, 'the pong');
+  const q = await connectQ(t, { port: addr.port, useTLS: true, ca: [cert] });
+  t.equal(await q.sync('ping'), 'pong', 'kdb+ IPC over TLS still shares the port');
 });
