@@ -74,7 +74,6 @@ export class WebSocketUpgrader {
     // The request line and headers are bounded (16 KiB) like a kdb+ handshake, and in time by take().
     this.http = createServer({ maxHeaderSize: 16 * 1024 });
     this.http.on('request', (req: IncomingMessage, res) => {
-      this.timers.get(req.socket)?.cancel();
       // Not an upgrade: only WebSockets are served here. One that names websocket but lacks
       // `Connection: Upgrade` is a malformed upgrade (400); any other GET is told to upgrade (426).
       const malformed = req.headers.upgrade !== undefined;
@@ -84,6 +83,9 @@ export class WebSocketUpgrader {
       res.writeHead(status, {
         'content-type': 'text/plain; charset=utf-8', connection: 'close', ...(malformed ? {} : { upgrade: 'websocket' }),
       });
+      // Closed once answered (a peer that never closes its side must not keep the socket); the
+      // handshake timer of take() stays armed for one that does not read the answer.
+      res.once('finish', () => req.socket.destroy());
       res.end('kdb+ IPC port: connect with kdb+ IPC or a WebSocket\n');
     });
     this.http.on('clientError', (err: Error, socket: Duplex) => {
@@ -139,7 +141,7 @@ export class WebSocketUpgrader {
     socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
       `Sec-WebSocket-Accept: ${accept}\r\n` +
       (offered.includes(KDB_PROTOCOL) ? `Sec-WebSocket-Protocol: ${KDB_PROTOCOL}\r\n` : '') + '\r\n');
-    const transport = new WebSocketTransport(socket, this.o.limits.maxMessageBytes);
+    const transport = new WebSocketTransport(socket, this.o.limits.maxMessageBytes, this.o.clock);
     this.o.opened(transport, user, socket);
     transport.start(head);
   }
@@ -176,6 +178,9 @@ function refuse(socket: Socket, status: number, reason: string, headers: Record<
   socket.once('finish', () => socket.destroy());
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\n${extra}Content-Length: 0\r\n\r\n`);
 }
+
+/** How long a closing WebSocket waits for the peer's TCP close after the close frame. */
+const CLOSE_GRACE_MS = 1000;
 
 /** RFC 6455 §5.2 opcodes. */
 const enum Op { Continuation = 0, Text = 1, Binary = 2, Close = 8, Ping = 9, Pong = 10 }
@@ -240,7 +245,7 @@ export class WebSocketTransport extends EventEmitter implements Transport {
   /** Paused by the Connection (a request still being answered). */
   private paused = false;
 
-  constructor(private readonly raw: Socket, private readonly maxMessageBytes: number) {
+  constructor(private readonly raw: Socket, private readonly maxMessageBytes: number, private readonly clock: Clock) {
     super();
     raw.on('error', (err: Error) => this.emit('error', err));
     raw.on('close', () => this.emit('close'));
@@ -474,9 +479,13 @@ export class WebSocketTransport extends EventEmitter implements Transport {
   pause(): this { this.paused = true; this.raw.pause(); return this; }
   resume(): this { this.paused = false; this.raw.resume(); return this; }
 
-  /** Sends the close frame (the violation's code, or 1000) once, then ends the TCP stream. */
+  /**
+   * Sends the close frame (the violation's code, or 1000) once, then ends the TCP stream; a peer that
+   * does not close its side within CLOSE_GRACE_MS is cut off (RFC 6455 §7.1.1: the server closes first).
+   */
   end(): this {
     if (!this.closeSent) {
+      this.clock.after(CLOSE_GRACE_MS, () => this.raw.destroy());
       this.closeSent = true;
       const text = Buffer.from(this.closeText.slice(0, 120), 'utf8');
       const body = Buffer.alloc(2 + text.length);

@@ -1,10 +1,11 @@
 // RFC 6455 as a browser or KX's c.js exercises it on the IPC port (src/server/websocket.ts): masking,
 // fragmentation, ping/pong, the close handshake, text frames, malformed frames and upgrades. Frames are
 // sent by a real client (`ws`) where it can send them, else built byte by byte (ws-client.ts).
+import net from 'node:net';
 import t from 'tap';
 import { ManualClock } from '../../src/clock.js';
 import { T0 } from '../helpers/tp.js';
-import { connectQ, RawClient, selfSignedCert, startServer, syncRequest } from './fixture.js';
+import { connectQ, eventually, RawClient, selfSignedCert, startServer, syncRequest } from './fixture.js';
 import { frame, openWs, RawWs, syncMsg } from './ws-client.js';
 
 t.test('an unmasked client frame is closed with 1002 (RFC 6455 §5.1), with one log line', async (t) => {
@@ -171,4 +172,33 @@ t.test('the TLS port takes wss:// as the TCP port takes ws://, beside kdb+ IPC o
   await ws.until(() => ws.pongs.length === 1, 'the pong');
   const q = await connectQ(t, { port: addr.port, useTLS: true, ca: [cert] });
   t.equal(await q.sync('ping'), 'pong', 'kdb+ IPC over TLS still shares the port');
+});
+
+t.test('a peer that keeps its side open after a close handshake or a refused GET is cut off: it cannot hold a connection slot', async (t) => {
+  const clock = new ManualClock(T0);
+  const { port, server } = await startServer(t, { clock });
+  const halfOpen = (request: string): Promise<{ socket: net.Socket; ended: Promise<void> }> =>
+    new Promise((resolve) => {
+      const socket = net.connect({ port, host: '127.0.0.1', allowHalfOpen: true }, () => {
+        socket.write(request);
+        resolve({ socket, ended: new Promise((r) => socket.once('end', r)) });
+      });
+      socket.on('error', () => undefined);
+      socket.on('data', () => undefined);
+      t.teardown(() => socket.destroy());
+    });
+  const upgrade = 'GET / HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n';
+  const closer = await halfOpen(upgrade);
+  await eventually(() => server.handles.size === 1, 'the upgrade');
+  closer.socket.write(frame(8, Buffer.from([0x03, 0xe8])));
+  await closer.ended;
+  t.equal(server.size, 1, 'after the close handshake the server has ended its side; the peer has not');
+  clock.advanceMs(1000);
+  await eventually(() => server.size === 0, 'the slot to free');
+  t.pass('cut off after the grace period');
+  const plain = await halfOpen('GET / HTTP/1.1\r\nHost: x\r\n\r\n');
+  await plain.ended;
+  await eventually(() => server.size === 0, 'the slot to free');
+  t.pass('a refused plain GET is closed once answered');
 });
