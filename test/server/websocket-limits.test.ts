@@ -5,6 +5,7 @@
 // upgrade. Each attack runs on a real socket beside an honest client that keeps being served.
 import t from 'tap';
 import { ManualClock } from '../../src/clock.js';
+import { compress } from '../../src/ipc/compress.js';
 import { UsersFile } from '../../src/server/auth.js';
 import { T0 } from '../helpers/tp.js';
 import { eventually, RawClient, startServer, syncRequest } from './fixture.js';
@@ -184,4 +185,28 @@ t.test('-u applies to the upgrade: HTTP Basic or an auth. subprotocol, 401 other
   q.write(Buffer.from('alice:wrong\x03\x00'));
   await q.closed;
   t.equal(q.bytes.length, 0, 'kdb+ IPC on the same port is held to the same users');
+});
+
+t.test('the decoding work budget holds over a WebSocket: a compressed list of 16M :: is refused at its header, one line, others served', async (t) => {
+  const { port, handler, sink } = await startServer(t);
+  const honest = await openWs(t, `ws://127.0.0.1:${port}/`);
+  // A general list of 16M `::` (type 101): 32 MiB that compress to about 1 MB.
+  const n = 16 * 1024 * 1024;
+  const plain = Buffer.alloc(8 + 6 + 2 * n);
+  plain[0] = 1;
+  plain[1] = 1; // sync
+  plain.writeUInt32LE(plain.length, 4);
+  plain.writeInt32LE(n, 10);
+  for (let i = 0; i < n; i++) plain[14 + 2 * i] = 101;
+  const wire = compress(plain) as Buffer;
+  t.ok(wire.length < plain.length / 20, `${plain.length} bytes compress to ${wire.length}`);
+  const ws = await RawWs.upgraded(t, port);
+  await eventually(() => handler.conns.size === 2, 'both open');
+  const h = [...handler.conns.keys()].at(-1) as number;
+  ws.send(wire);
+  t.equal(await handler.waitClosed(h), 'badmsg', 'closed as bad input');
+  const lines = sink.lines.filter((l) => l['h'] === h && Number(l['level']) >= 40);
+  t.same(lines.map((l) => l['msg']), ['undecodable message'], 'one log line');
+  t.same(handler.calls, [], 'nothing reached the handler');
+  t.same((await honest.sync('ping')).value, 'pong', 'the honest client is still served');
 });
