@@ -11,6 +11,7 @@
 // counted in the inbound budget and the minimum-progress check, by the Framer, as on TCP.
 import { createHash } from 'node:crypto';
 import { EventEmitter } from 'node:events';
+import { endianness } from 'node:os';
 import { createServer } from 'node:http';
 import type { IncomingMessage, Server } from 'node:http';
 import type { Socket } from 'node:net';
@@ -179,6 +180,27 @@ function refuse(socket: Socket, status: number, reason: string, headers: Record<
   socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\n${extra}Content-Length: 0\r\n\r\n`);
 }
 
+const readWord = endianness() === 'LE' ? 'readUInt32LE' : 'readUInt32BE';
+
+/**
+ * XORs `p` with the mask key in place (RFC 6455 §5.3), starting at key byte `at`: 4 bytes a step where
+ * aligned (about 5x faster than byte by byte, which would cost a second per 256 MiB message).
+ */
+function unmask(p: Buffer, mask: Buffer, at: number): void {
+  const n = p.length;
+  let i = 0;
+  for (; i < n && ((p.byteOffset + i) & 3) !== 0; i++) p[i] = (p[i] as number) ^ (mask[(at + i) & 3] as number);
+  const words = (n - i) >>> 2;
+  if (words > 0) {
+    const r = (at + i) & 3;
+    const key = Buffer.from([mask[r] as number, mask[(r + 1) & 3] as number, mask[(r + 2) & 3] as number, mask[(r + 3) & 3] as number])[readWord](0);
+    const w = new Uint32Array(p.buffer, p.byteOffset + i, words);
+    for (let j = 0; j < words; j++) w[j] = (w[j] as number) ^ key;
+    i += words * 4;
+  }
+  for (; i < n; i++) p[i] = (p[i] as number) ^ (mask[(at + i) & 3] as number);
+}
+
 /** How long a closing WebSocket waits for the peer's TCP close after the close frame. */
 const CLOSE_GRACE_MS = 1000;
 
@@ -293,7 +315,7 @@ export class WebSocketTransport extends EventEmitter implements Transport {
       const payload = chunk.subarray(at, at + n);
       at += n;
       this.payloadLeft -= n;
-      for (let i = 0; i < n; i++) payload[i] = (payload[i] as number) ^ (this.mask[(this.maskAt + i) & 3] as number);
+      unmask(payload, this.mask, this.maskAt);
       this.maskAt = (this.maskAt + n) & 3;
       if (this.op >= Op.Close) {
         this.controlFilled += payload.copy(this.control as Buffer, this.controlFilled);

@@ -35,6 +35,17 @@ t.test('a message in continuation frames is reassembled and answered, a ping bet
   const big = syncMsg(['add', ...Array.from({ length: 200 }, (_, i) => i)]);
   for (let at = 0; at < big.length; at += 7) ws.ws.send(big.subarray(at, at + 7), { binary: true, fin: at + 7 >= big.length });
   t.same((await ws.next(2)).value, 19_900, 'and one sent 7 bytes a frame');
+  // About 1 MB in fragments of odd sizes: every alignment of the payload and of the mask key is unmasked.
+  const n = 100_000;
+  const large = syncMsg(['add', ...Array.from({ length: n }, (_, i) => i % 1000)]);
+  const sizes = [1, 2, 3, 5, 4093, 65_537, 131_071];
+  let at = 0;
+  for (let k = 0; at < large.length; k++) {
+    const end = Math.min(large.length, at + (sizes[k % sizes.length] as number));
+    ws.ws.send(large.subarray(at, end), { binary: true, fin: end === large.length });
+    at = end;
+  }
+  t.same((await ws.next(2)).value, 100 * 499_500, `a ${large.length}-byte message in fragments of odd sizes`);
 });
 
 t.test('ping is answered with pong, its payload echoed, before and between messages', async (t) => {
