@@ -74,7 +74,7 @@ export class IpcServer {
   get(handle: number): Connection | undefined { return this.connections.get(handle); }
 
   listenTcp(port: number, host?: string): Promise<ListenAddress> {
-    const server = net.createServer((s) => { if (this.admit(s, false)) this.kdbOrWebSocket(s); });
+    const server = net.createServer((s) => { if (this.admitSocket(s, false)) this.kdbOrWebSocket(s); });
     return this.start(server, { port, ...(host !== undefined ? { host } : {}) }, 'tcp');
   }
 
@@ -100,7 +100,7 @@ export class IpcServer {
   /** A unix domain socket at `path` ('\0'-prefixed: Linux abstract namespace). An old socket file is replaced. */
   listenUnix(path: string): Promise<ListenAddress> {
     if (!path.startsWith('\0') && existsSync(path)) unlinkSync(path);
-    const server = net.createServer((s) => { if (this.admit(s, true)) this.connect(s, true); });
+    const server = net.createServer((s) => { if (this.admitSocket(s, true)) this.connect(s, true); });
     if (!path.startsWith('\0')) this.unixPaths.push(path);
     return this.start(server, { path }, 'unix');
   }
@@ -108,7 +108,7 @@ export class IpcServer {
   listenTls(port: number, cert: Buffer, key: Buffer, host?: string): Promise<ListenAddress> {
     // Node's TLS handshake timeout (120 s by default) bounds a silent socket before ours can start.
     const server = tls.createServer({ cert, key, handshakeTimeout: this.limits.handshakeTimeoutMs }, (s) => {
-      if (this.admit(s, false)) this.kdbOrWebSocket(s); // wss:// for pages served over https
+      if (this.admitSocket(s, false)) this.kdbOrWebSocket(s); // wss:// for pages served over https
     });
     return this.start(server, { port, ...(host !== undefined ? { host } : {}) }, 'tls');
   }
@@ -145,7 +145,7 @@ export class IpcServer {
    * counts from accept, whatever it turns out to speak (kdb+ IPC or a WebSocket upgrade). Refused: the
    * socket is closed at once (a q client sees the connection end) and false is returned.
    */
-  private admit(socket: net.Socket, isUnix: boolean): boolean {
+  private admitSocket(socket: net.Socket, isUnix: boolean): boolean {
     const address = isUnix ? undefined : socket.remoteAddress ?? '';
     const fromPeer = address === undefined ? 0 : this.perPeer.get(address) ?? 0;
     const { maxConnections, maxConnectionsPerPeer } = this.limits;

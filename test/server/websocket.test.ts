@@ -5,7 +5,8 @@ import t from 'tap';
 import { request } from 'node:http';
 import { join } from 'node:path';
 import { connect, nodeq } from '../helpers/qclient.js';
-import { startTp } from '../helpers/tp.js';
+import { compress } from '../../src/ipc/compress.js';
+import { LogSink, startTp } from '../helpers/tp.js';
 import { asyncMsg, basic, openWs as open, upgradeStatus } from './ws-client.js';
 
 const q = nodeq as unknown as Record<string, (x: unknown) => unknown>;
@@ -107,4 +108,23 @@ t.test('the same closed whitelist answers on the WebSocket as on kdb+ IPC, form 
     t.same(wsSide, overTcp, `${form}: ${JSON.stringify(overTcp)}`);
   }
   t.same((await ws.sync('count .u.w')).value, 2, 'the WebSocket is still served after every refusal');
+});
+
+t.test('pre-decode admission applies on the WebSocket: a bare list of 16M :: is refused unbuilt, one line, the socket still served', async (t) => {
+  const sink = new LogSink();
+  const tp = await startTp(t, { sink });
+  const ws = await open(t, `ws://127.0.0.1:${tp.port}/`);
+  const n = 16 * 1024 * 1024;
+  const plain = Buffer.alloc(8 + 6 + 2 * n);
+  plain[0] = 1;
+  plain[1] = 1; // sync
+  plain.writeUInt32LE(plain.length, 4);
+  plain.writeInt32LE(n, 10);
+  for (let i = 0; i < n; i++) plain[14 + 2 * i] = 101;
+  const wire = compress(plain) as Buffer;
+  ws.ws.send(wire, { binary: true });
+  const refused = await ws.next(2);
+  t.equal(refused.error, 'access', `answered 'access (${wire.length} bytes on the wire)`);
+  t.same(sink.lines.filter((l) => l['msg'] === 'message refused').map((l) => l['err']), ['access'], 'one log line');
+  t.same((await ws.sync('count .u.w')).value, 2, 'the connection stays open and is served');
 });
