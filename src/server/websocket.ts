@@ -507,7 +507,7 @@ export class WebSocketTransport extends EventEmitter implements Transport {
    */
   end(): this {
     if (!this.closeSent) {
-      this.clock.after(CLOSE_GRACE_MS, () => this.raw.destroy());
+      this.clock.after(CLOSE_GRACE_MS, () => this.raw.destroy()).unref();
       this.closeSent = true;
       const text = Buffer.from(this.closeText.slice(0, 120), 'utf8');
       const body = Buffer.alloc(2 + text.length);
