@@ -30,8 +30,10 @@ export interface ValidateResult {
 }
 
 export interface ReplayOptions extends ReadOptions {
-  /** Deliver at most this many records (-11!(n;L)); negative or absent: all. */
+  /** Deliver at most this many records (-11!(n;L)); negative or absent: all. Skipped records count. */
   readonly limit?: number;
+  /** Records before this index are walked over, not decoded (a reader resuming at a position). [0] */
+  readonly from?: number;
   /** Called after each block is read and once at the end, with the bytes of good records so far. */
   readonly onProgress?: (bytesDone: number, fileBytes: number) => void;
 }
@@ -59,7 +61,7 @@ export function validate(path: string, options: ReadOptions = {}): ValidateResul
 export function replay(path: string, onRecord: (record: QValue, index: number) => void,
   options: ReplayOptions = {}): ReplayResult {
   const it = walk(path, options, options.limit ?? -1, true, options.onProgress);
-  let index = 0;
+  let index = options.from ?? 0;
   try {
     for (let step = it.next(); ; step = it.next()) {
       if (step.done) return { chunks: step.value.chunks, validBytes: step.value.validBytes, ok: step.value.ok };
@@ -111,10 +113,11 @@ export function truncate(path: string, validBytes: number): void {
  * [base, base + have); `p` is the start of the next record inside it. A record cut by the block's
  * end moves to the front of the block (growing it if the record alone fills it) and more is read.
  */
-function* walk(path: string, options: ReadOptions, limit: number, decode: boolean,
+function* walk(path: string, options: ReadOptions & { readonly from?: number }, limit: number, decode: boolean,
   onProgress: ((bytesDone: number, fileBytes: number) => void) | undefined): Generator<QValue, ValidateResult, undefined> {
   const blockBytes = Math.max(16, options.blockBytes ?? DEFAULT_BLOCK_BYTES);
   const maxRecordBytes = options.maxRecordBytes ?? DEFAULT_MAX_RECORD_BYTES;
+  const from = options.from ?? 0;
   let fd: number;
   try {
     fd = fs.openSync(path, 'r');
@@ -162,7 +165,7 @@ function* walk(path: string, options: ReadOptions, limit: number, decode: boolea
         onProgress?.(base + p, fileBytes);
         continue;
       }
-      if (decode) {
+      if (decode && chunks >= from) {
         let value: QValue;
         try {
           value = decodePayload(buf, p, end);

@@ -171,10 +171,13 @@ function dictToJson(keys: QValue, values: QValue): Json {
 
 /** An update as its JSON text (UTF-8), rendered once per event from its columns. */
 export function updJson(e: UpdEvent): Buffer {
-  return e.message.derived('json', () => {
-    const event: PushEvent = { type: 'upd', table: e.table, data: tableToJson(e.names, e.columns() as QValue[]) };
-    return Buffer.from(JSON.stringify(event), 'utf8');
-  });
+  return e.message.derived('json', () => updText(e.table, e.names, e.columns() as QValue[]));
+}
+
+/** The JSON text of (`upd;t;columns): what updJson renders, for rows read back from the journal too. */
+export function updText(table: string, names: readonly string[], columns: readonly QValue[]): Buffer {
+  const event: PushEvent = { type: 'upd', table, data: tableToJson(names, columns) };
+  return Buffer.from(JSON.stringify(event), 'utf8');
 }
 
 /** End of day as its JSON text: {"type":"end","date":"2024.01.02"}. */
