@@ -10,6 +10,8 @@
 //     {kind:'refused', table, error, reason}    error = q text ('lightning unavailable, 'invoice,
 //                                               'pending); reason = one line for operators
 //   subPaid(s, table, filter, preimage) → Claim: a credit (a settled invoice of ours) re-attached.
+//   L402 (HTTP buyers without a connection): price, mintFor(table, filter, buyer) → TokenOffer,
+//   purchase(hash) → what a settled booked invoice bought, hold(hash, s) → one payment, one stream.
 //   cancel(handle, table), disconnect(handle), pending() / pendingTable(), describe(hash), stats.
 // The money rules it keeps (README "Money model"):
 //   - only invoices in the book (minted here, recorded before the buyer sees them) count;
@@ -72,6 +74,20 @@ export type Offer =
   | { readonly kind: 'invoice'; readonly table: string; readonly invoice: InvoiceInfo }
   | { readonly kind: 'refused'; readonly table: string; readonly error: QText; readonly reason: string };
 
+/** An L402 invoice: the invoice and the end of what it buys (unix ms), for the token's expiry caveat. */
+export type TokenOffer =
+  | { readonly kind: 'invoice'; readonly invoice: InvoiceInfo; readonly until: number }
+  | { readonly kind: 'free' }
+  | { readonly kind: 'refused'; readonly error: QText; readonly reason: string };
+
+/** The book's user of L402 purchases (HTTP buyers have no -u user; their peer address is booked). */
+export const L402_USER = 'l402';
+/** How long an L402 token lasts from its invoice's creation when no --entitlement period is sold. */
+export const L402_DEFAULT_LIFETIME_MS = 86_400_000;
+
+/** An unpaid L402 invoice: counted against the caps until it settles, is canceled or expires. */
+interface TokenPending { readonly peer: string; readonly timer: Timer }
+
 export type Claim =
   | { readonly kind: 'claimed'; readonly table: string; readonly hash: string; readonly until: number | null }
   | { readonly kind: 'refused'; readonly table: string; readonly error: QText; readonly reason: string };
@@ -119,6 +135,9 @@ export class Paywall {
   /** Mints in flight per handle (counted against the caps). */
   private readonly minting = new Map<number, number>();
   private mintingTotal = 0;
+  /** Unpaid L402 invoices by hash, and L402 mints in flight per peer address. */
+  private readonly tokenPending = new Map<string, TokenPending>();
+  private readonly tokenMinting = new Map<string, number>();
   readonly stats: PaywallStats = {
     invoices: 0, reused: 0, settled: 0, satsEarned: 0, orphans: 0, expired: 0, canceled: 0, foreign: 0,
     refusedPending: 0, claims: 0, claimsInUse: 0,
@@ -141,6 +160,9 @@ export class Paywall {
   }
 
   private get now(): number { return Number(this.o.clock.nowNanos() / 1_000_000n); }
+
+  /** Unpaid invoices of every kind (q, WebSocket, L402) and mints in flight: what --max-pending-invoices caps. */
+  private get unpaid(): number { return this.pendingByHash.size + this.tokenPending.size + this.mintingTotal; }
 
   /** A backend event handler that throws must not take the process (and the other buyers) with it. */
   private guard(what: string, fn: () => void): void {
@@ -177,7 +199,7 @@ export class Paywall {
       p.requests.every((r) => priced.includes(r.table))).map(([h]) => h));
     const mine = [...this.pendingByHash].filter(([h, p]) => p.handle === s.handle && !replaced.has(h)).length +
       (this.minting.get(s.handle) ?? 0);
-    if (mine >= this.maxPerConn || this.pendingByHash.size - replaced.size + this.mintingTotal >= this.maxTotal) {
+    if (mine >= this.maxPerConn || this.unpaid - replaced.size >= this.maxTotal) {
       this.stats.refusedPending++;
       const reason = mine >= this.maxPerConn ? `at most ${this.maxPerConn} unpaid invoices per connection` : `at most ${this.maxTotal} unpaid invoices in all`;
       this.log.warn({ h: s.handle, reason }, 'invoice refused');
@@ -284,7 +306,7 @@ export class Paywall {
 
   /** lnd canceled an invoice (seen on the stream or in ListInvoices): its request goes at once. */
   private canceled(hash: string): void {
-    if (this.dropInvoice(hash, 'canceled')) this.stats.canceled++;
+    if (this.dropInvoice(hash, 'canceled') || this.dropToken(hash)) this.stats.canceled++;
     this.o.book.close(hash, 'canceled');
   }
 
@@ -302,12 +324,15 @@ export class Paywall {
     const p = this.pendingByHash.get(hash);
     const renewed = this.renewals.get(hash);
     this.dropInvoice(hash, 'settled');
+    this.dropToken(hash);
+    const l402 = booked.user === L402_USER;
     const buyer = p ? this.o.lookup(p.handle) : undefined;
     const holder = renewed && this.entitlements.get(renewed.hash) === renewed ? this.o.lookup(renewed.handle) : undefined;
     const period = this.o.entitlementMs;
     const base = renewed ? Math.max(renewed.until, this.now)
       : booked.renews ? Math.max(this.extended.get(booked.renews) ?? 0, this.now) : this.now;
-    const until = period === undefined ? null : base + period;
+    // An L402 token's expiry caveat is fixed when it is minted: the ledger records the same instant.
+    const until = l402 ? this.tokenUntil(booked.created) : period === undefined ? null : base + period;
     const entry: LedgerEntry = {
       time: new Date(this.now).toISOString(),
       r_hash: hash,
@@ -315,7 +340,7 @@ export class Paywall {
       requests: booked.requests,
       handle: booked.handle,
       user: booked.user,
-      orphan: !buyer && !holder,
+      orphan: !buyer && !holder && !l402, // an L402 purchase is claimed with its token, never orphaned
       until: until === null ? null : new Date(until).toISOString(),
       renews: booked.renews,
     };
@@ -478,6 +503,104 @@ export class Paywall {
     }
   }
 
+  // ---- L402: buyers over HTTP, with no connection to hold a pending request --------------------------
+
+  /** Sats for (table; filter), 0 = free: the price .u.sub charges. */
+  price(table: string, filter: SymFilter): number { return this.o.pricing.amount(table, filter); }
+
+  /** The end (unix ms) of what an L402 invoice created at `createdSeconds` (lnd's creation_date) buys. */
+  private tokenUntil(createdSeconds: number): number {
+    return createdSeconds * 1000 + (this.o.entitlementMs ?? L402_DEFAULT_LIFETIME_MS);
+  }
+
+  /**
+   * An invoice for (table; filter) for an HTTP buyer, booked before it is returned, priced as .u.sub.
+   * The caps: --max-pending-invoices over every kind, and --max-pending-per-conn per peer address
+   * (an address counts as one connection), so a stranger cannot mint without bound.
+   */
+  async mintFor(table: string, filter: SymFilter, buyer: Buyer): Promise<TokenOffer> {
+    const refuse = (error: QText, reason: string): TokenOffer => ({ kind: 'refused', error, reason });
+    if (!this.o.tp.tables.has(table)) return refuse(Q.access, 'no such table');
+    const amount = this.price(table, filter);
+    if (amount <= 0) return { kind: 'free' };
+    const status = this.o.backend.status();
+    if (!status.up) return refuse(Q.lightningUnavailable, status.reason ?? 'payment backend down');
+    const peer = buyer.peer ?? '';
+    const inFlight = this.tokenMinting.get(peer) ?? 0;
+    const mine = [...this.tokenPending.values()].filter((p) => p.peer === peer).length + inFlight;
+    if (mine >= this.maxPerConn || this.unpaid >= this.maxTotal) {
+      this.stats.refusedPending++;
+      const reason = mine >= this.maxPerConn ? `at most ${this.maxPerConn} unpaid invoices per peer address` : `at most ${this.maxTotal} unpaid invoices in all`;
+      this.log.warn({ peer, reason }, 'invoice refused');
+      return refuse(Q.pending, reason);
+    }
+    this.tokenMinting.set(peer, inFlight + 1);
+    this.mintingTotal++;
+    let info: InvoiceInfo;
+    try {
+      info = await this.mint([{ table, filter }], amount, 'Invoice', { handle: 0, user: L402_USER, peer: buyer.peer ?? null, renews: null });
+    } catch (err) {
+      const unavailable = err instanceof TpError && err.code === 'LN_ERR_UNAVAILABLE';
+      return refuse(unavailable ? Q.lightningUnavailable : Q.invoice, err instanceof Error ? err.message : String(err));
+    } finally {
+      const n = (this.tokenMinting.get(peer) ?? 1) - 1;
+      if (n > 0) this.tokenMinting.set(peer, n); else this.tokenMinting.delete(peer);
+      this.mintingTotal--;
+    }
+    // As addPending: lnd stops accepting payment at creation_date + expiry; then the invoice no longer counts.
+    const timer = this.o.clock.after(Math.max(0, info.expiresAt - this.now + 1), () => {
+      if (this.dropToken(info.hash)) this.stats.expired++;
+      this.o.book.close(info.hash, 'expired');
+    });
+    this.tokenPending.set(info.hash, { peer, timer });
+    this.log.info({ hash: info.hash, amount, table, peer }, 'l402 invoice issued');
+    const created = this.o.book.get(info.hash)?.created ?? Math.floor(this.now / 1000);
+    return { kind: 'invoice', invoice: info, until: this.tokenUntil(created) };
+  }
+
+  private dropToken(hash: string): boolean {
+    const p = this.tokenPending.get(hash);
+    if (!p) return false;
+    p.timer.cancel();
+    this.tokenPending.delete(hash);
+    return true;
+  }
+
+  /**
+   * What a booked invoice bought, once it is settled: its ledger entry. A settlement the backend has not
+   * reported yet is asked for (aperture's strict verification), so a buyer who comes back at once is not
+   * turned away. Undefined: not ours, or not settled.
+   */
+  async purchase(hashHex: string): Promise<LedgerEntry | undefined> {
+    const known = this.o.ledger.get(hashHex);
+    if (known || !this.o.book.has(hashHex)) return known;
+    let inv: Invoice | undefined;
+    try {
+      inv = await this.o.backend.lookupInvoice(Buffer.from(hashHex, 'hex'));
+    } catch (err) {
+      this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'settlement not looked up');
+      return undefined;
+    }
+    if (inv?.state === 'SETTLED') this.guard('settlement', () => this.processInvoice(inv as Invoice));
+    return this.o.ledger.get(hashHex);
+  }
+
+  /**
+   * One payment, one stream: `s` holds the payment `hashHex` unless another live subscriber does (the
+   * same claims .u.subPaid keeps, so an L402 token and its preimage over q cannot stream twice).
+   * Released when `s` disconnects (disconnect(handle)).
+   */
+  hold(hashHex: string, s: Subscriber): boolean {
+    const holder = this.claims.get(hashHex);
+    if (holder !== undefined && holder !== s.handle && this.o.lookup(holder)) {
+      this.stats.claimsInUse++;
+      return false;
+    }
+    this.claims.set(hashHex, s.handle);
+    this.stats.claims++;
+    return true;
+  }
+
   get pendingCount(): number {
     let n = 0;
     for (const p of this.pendingByHash.values()) n += p.requests.length;
@@ -517,6 +640,7 @@ export class Paywall {
 
   close(): void {
     this.closed = true;
+    for (const p of this.tokenPending.values()) p.timer.cancel();
     for (const p of this.pendingByHash.values()) p.timer.cancel();
     for (const e of this.entitlements.values()) for (const t of e.timers) t.cancel();
   }
