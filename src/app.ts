@@ -21,6 +21,7 @@ import { createMetrics } from './metrics.js';
 import type { Metrics } from './metrics.js';
 import { startDemoFeed } from './demo-feed.js';
 import { startHttp } from './http/index.js';
+import { loadRootKey } from './l402/root-key.js';
 import type { HttpServer } from './http/index.js';
 import type { DevPay } from './ws/gateway.js';
 import { originAllowed } from './ws/gateway.js';
@@ -159,7 +160,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     peerOf: (h: number) => server.get(h)?.peer,
     ...(chain ? { forward: (query: string) => chain.forward(query) } : {}),
   };
-  // -u applies to every interface: IPC, the WebSocket gateway and /metrics.
+  // -u applies to every interface: IPC, the WebSocket gateway, /metrics and the L402 routes (--l402-public).
   const users = config.usersFile ? loadUsersFile(config.usersFile) : undefined;
   const natsUpd = nats?.upd;
   const server: IpcServer = new IpcServer({
@@ -215,6 +216,9 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
         metrics: metrics.handler,
         authenticator: users,
         allowedOrigins: config.allowedOrigins,
+        // L402: macaroons signed with a root key kept (0600) in the data directory.
+        l402RootKey: payments ? loadRootKey(config.dataDir) : undefined,
+        l402Public: config.l402Public,
       });
     }
   } catch (err) {

@@ -50,6 +50,8 @@ export interface Config {
   /** --allowed-origins: browser origins (scheme://host[:port]) that may open the WebSocket besides the
    * page's own; ['*'] = any; undefined = the page's own and localhost. */
   readonly allowedOrigins: readonly string[] | undefined;
+  /** --l402-public: under -u, the L402 routes sell to anyone who pays (README "L402"). */
+  readonly l402Public: boolean;
   readonly demoFeed: boolean;
   /** --chain [host]:port[:user:password]: a chained TP (chainedtick.q) of that upstream; undefined: off. */
   readonly chain: string | undefined;
@@ -107,7 +109,8 @@ export const OPTIONS: Record<string, OptionSpec> = {
   'max-pending-per-conn': { type: 'string', help: "unpaid invoices one connection may hold; the next priced .u.sub gets 'pending", def: '16' },
   'max-pending-invoices': { type: 'string', help: "unpaid invoices in total; beyond it priced .u.sub gets 'pending", def: '10000' },
   'dev-autopay': { type: 'string', help: 'dev backend: settle every invoice after this many ms', def: 'off' },
-  'http-port': { type: 'string', help: 'HTTP port for the web page, WebSocket gateway and /metrics', def: 'off' },
+  'http-port': { type: 'string', help: 'HTTP port for the web page, WebSocket gateway, /metrics and the L402 routes', def: 'off' },
+  'l402-public': { type: 'boolean', help: 'with -u: serve /l402/* to anyone who pays (a paid token is the credential); without it they are refused under -u', def: 'false' },
   'allowed-origins': { type: 'string', help: "comma-separated browser origins allowed on the WebSocket besides the page's own, '*' = any", def: 'the page and localhost' },
   'demo-feed': { type: 'boolean', help: 'publish simulated trades and quotes', def: 'false' },
   chain: { type: 'string', help: 'chained TP (chainedtick.q): subscribe to the upstream TP [host]:port[:user:password] and republish; its tables, no journal, no SRC/DST; upstream must not charge it', def: 'off' },
@@ -250,6 +253,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = {}): P
     devAutopayMs: get('dev-autopay') === undefined ? undefined : int('dev-autopay', get('dev-autopay') as string),
     httpPort: get('http-port') === undefined ? undefined : portNumber('http-port', get('http-port') as string),
     allowedOrigins: origins(get('allowed-origins')),
+    l402Public: v['l402-public'] === true,
     demoFeed: v['demo-feed'] === true,
     chain: get('chain') || undefined,
     nats: get('nats') || undefined,

@@ -134,3 +134,29 @@ export class LightningError extends TpError {
     this.grpcCode = grpcCode;
   }
 }
+
+/**
+ * What an HTTP client of the L402 routes is told: a stable code, its status and one fixed sentence —
+ * never a path, a stack or a backend's own words (those go to the log). Body: {"code","message"}.
+ */
+export const HTTP_ERRORS = {
+  notFound: { status: 404, code: 'not_found', message: 'no such route' },
+  method: { status: 405, code: 'method_not_allowed', message: 'use GET' },
+  badRequest: { status: 400, code: 'bad_request', message: 'table=<name> and optionally syms=A,B,… (at most 256, 64 characters each)' },
+  noSuchTable: { status: 404, code: 'no_such_table', message: 'no such table' },
+  badLastEventId: { status: 400, code: 'bad_last_event_id', message: 'Last-Event-ID is not an id this stream sent' },
+  access: { status: 401, code: 'access', message: 'credentials required' },
+  l402Off: { status: 403, code: 'l402_off', message: 'L402 is off under -u: start the tickerplant with --l402-public to sell to anyone who pays' },
+  badToken: { status: 401, code: 'bad_token', message: 'not a token of ours, or not for this table and these syms' },
+  expired: { status: 401, code: 'expired', message: 'the token has expired: ask again without it for a new invoice' },
+  unpaid: { status: 401, code: 'unpaid', message: 'the invoice of this token is not settled' },
+  paymentRequired: { status: 402, code: 'payment_required', message: 'pay the invoice, then send Authorization: L402 <macaroon>:<preimage>' },
+  inUse: { status: 409, code: 'in_use', message: 'another stream holds this payment' },
+  pending: { status: 429, code: 'pending', message: 'too many unpaid invoices: pay or let some expire' },
+  tooMany: { status: 503, code: 'too_many_streams', message: 'too many streams' },
+  lightningUnavailable: { status: 503, code: 'lightning_unavailable', message: 'the payment backend is unavailable' },
+  noJournal: { status: 503, code: 'no_journal', message: 'this tickerplant keeps no journal (no DST): nothing to read back' },
+  internal: { status: 500, code: 'internal', message: 'internal error' },
+} as const;
+
+export type HttpError = (typeof HTTP_ERRORS)[keyof typeof HTTP_ERRORS];

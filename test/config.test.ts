@@ -63,3 +63,8 @@ t.test('with --allowed-origins a listed origin opens the WebSocket and others, l
   t.equal(await upgradeStatus(url, { origin: 'http://localhost:3000' }), 403, 'the list replaces the localhost default');
   t.equal(await upgradeStatus(url, { origin: `http://127.0.0.1:${tp.httpPort}` }), 0, "the page's own origin still works");
 });
+
+t.test('--l402-public is off unless given', async (t) => {
+  t.equal(parseCommandLine([]).config.l402Public, false);
+  t.equal(parseCommandLine(['--l402-public']).config.l402Public, true);
+});

@@ -17,10 +17,10 @@ const ALLOWED: Record<string, readonly string[]> = {
   // lnd and the dev node implement payments' backend interface, and import nothing else of payments.
   lightning: ['errors.ts', 'backoff.ts', 'clock.ts', 'payments/backend.ts'],
   ws: ['errors.ts', 'ipc', 'tick', 'payments', 'clock.ts'],
-  http: ['errors.ts', 'tick', 'ws', 'payments', 'clock.ts'],
+  http: ['errors.ts', 'ipc', 'journal', 'tick', 'ws', 'payments', 'l402', 'clock.ts'],
   chain: ['errors.ts', 'ipc', 'tick', 'client', 'clock.ts', 'backoff.ts'],
   nats: ['errors.ts', 'ipc', 'journal', 'tick', 'clock.ts', 'backoff.ts'],
-  // L402 over HTTP: an outer layer beside ws/ (tokens now; the SSE stream will use tick and payments).
+  // L402 tokens (macaroons, the challenge, caveat checks); the routes that use them are http/'s.
   l402: ['errors.ts', 'tick', 'payments', 'clock.ts'],
   // The q surface is an outer layer: it reads the domain (tick, payments); only the root imports it.
   q: ['errors.ts', 'ipc', 'tick', 'payments'],

@@ -14,6 +14,8 @@ import type { Paywall } from '../payments/index.js';
 import { SubscriberRegistry } from '../tick/index.js';
 import type { Tickerplant } from '../tick/index.js';
 import { WsGateway, refuse } from '../ws/gateway.js';
+import { L402Routes } from './l402.js';
+import type { L402Limits } from './l402.js';
 import type { DevPay, GatewayLimits } from '../ws/gateway.js';
 
 export interface HttpOptions {
@@ -44,6 +46,11 @@ export interface HttpOptions {
    * "Credentials"); /healthz and the page's files stay open. [anyone]
    */
   readonly authenticator?: { check(user: string, password: string): boolean } | undefined;
+  /** The L402 macaroons' root key (needed with a paywall for /l402/*; docs: README "L402"). */
+  readonly l402RootKey?: Buffer | undefined;
+  /** --l402-public: under -u, the L402 routes sell to anyone who pays (free tables still need -u). [off] */
+  readonly l402Public?: boolean | undefined;
+  readonly l402Limits?: Partial<L402Limits> | undefined;
 }
 
 /** The WebSocket subprotocol the gateway speaks; a client sending credentials offers it beside them. */
@@ -84,6 +91,8 @@ export interface HttpServer {
   /** The port actually bound (useful with port 0). */
   readonly port: number;
   readonly gateway: WsGateway;
+  /** /l402/stream and /l402/snapshot. */
+  readonly l402: L402Routes;
   close(): Promise<void>;
 }
 
@@ -130,9 +139,16 @@ function plain(res: ServerResponse, status: number, text: string, headers: Recor
 export async function startHttp(o: HttpOptions): Promise<HttpServer> {
   const log = o.log.child({ mod: 'http' });
   const assets = loadAssets(WEB_ROOT);
+  const registry = o.registry ?? new SubscriberRegistry();
+  const clock = o.clock ?? systemClock();
   const gateway = new WsGateway({
-    tp: o.tp, registry: o.registry ?? new SubscriberRegistry(), clock: o.clock ?? systemClock(), paywall: o.paywall, devPay: o.devPay, log: o.log.child({ mod: 'ws' }),
+    tp: o.tp, registry, clock, paywall: o.paywall, devPay: o.devPay, log: o.log.child({ mod: 'ws' }),
     allowedOrigins: o.allowedOrigins, limits: o.limits, heartbeatMs: o.heartbeatMs, now: o.now,
+  });
+  const l402 = new L402Routes({
+    tp: o.tp, registry, clock, log: o.log.child({ mod: 'l402' }),
+    paywall: o.paywall, rootKey: o.l402RootKey, authenticator: o.authenticator, public: o.l402Public,
+    credentials: (req) => requestCredentials(req, false), limits: o.l402Limits,
   });
   /** Whether the request may pass: no users file, or credentials it accepts. */
   const authorized = (req: IncomingMessage, allowProtocol: boolean): boolean => {
@@ -147,6 +163,7 @@ export async function startHttp(o: HttpOptions): Promise<HttpServer> {
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    if (l402.handles(path)) { await l402.handle(req, res, path); return; }
     const known = assets.has(path) || path === '/healthz' || path === '/metrics' || path === '/ws';
     if (!known || (path === '/metrics' && !o.metrics)) { plain(res, 404, 'not found'); return; }
     if (req.method !== 'GET' && req.method !== 'HEAD') { plain(res, 405, 'method not allowed', { allow: 'GET, HEAD' }); return; }
@@ -205,8 +222,10 @@ export async function startHttp(o: HttpOptions): Promise<HttpServer> {
   return {
     port,
     gateway,
+    l402,
     close: () => new Promise<void>((resolveClose) => {
       gateway.close();
+      l402.close();
       server.close(() => resolveClose());
       server.closeAllConnections();
     }),

@@ -1,0 +1,326 @@
+// The L402 routes end to end (src/http/l402.ts as app.ts wires it): the tickerplant with a journal,
+// the dev node and --http-port; a node-q feed; independent clients on the other side — npm `macaroon`
+// decodes and verifies the challenge's macaroon, npm `bolt11` reads its invoice, npm `eventsource`
+// (the WHATWG EventSource for Node) streams, reconnects with Last-Event-ID by itself and sees the end.
+// Time is a ManualClock: the token's expiry is driven, never slept for.
+import t from 'tap';
+import type { Test } from 'tap';
+import { createHash, randomBytes } from 'node:crypto';
+import { createRequire } from 'node:module';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { EventSource } from 'eventsource';
+import WebSocket from 'ws';
+import { ManualClock } from '../../src/clock.js';
+import { ROOT_KEY_FILE } from '../../src/l402/root-key.js';
+import { LEDGER_FILE } from '../../src/payments/index.js';
+import type { App } from '../../src/app.js';
+import type { InvoiceBackend } from '../../src/payments/index.js';
+import { connect } from '../helpers/qclient.js';
+import type { QClient } from '../helpers/qclient.js';
+import { LogSink, startTp, T0, until } from '../helpers/tp.js';
+import { publishQuote, publishTrades } from '../ws/fixture.js';
+
+const require = createRequire(import.meta.url);
+interface JsMacaroon {
+  readonly identifier: Uint8Array;
+  readonly location: string;
+  readonly caveats: Array<{ identifier: Uint8Array }>;
+  exportBinary(): Uint8Array;
+  addFirstPartyCaveat(c: string): void;
+  verify(rootKey: Uint8Array, check: (condition: string) => string | null): void;
+}
+const macaroons = require('macaroon') as {
+  importMacaroon(b: Uint8Array): JsMacaroon;
+  newMacaroon(o: { identifier: Uint8Array; rootKey: Uint8Array; version: number }): JsMacaroon;
+};
+const bolt11 = require('bolt11') as { decode(pr: string): { tagsObject: { payment_hash?: string }; satoshis: number | null } };
+
+interface Rig {
+  readonly app: App;
+  readonly base: string;
+  readonly feed: QClient;
+  readonly clock: ManualClock;
+  readonly sink: LogSink;
+  readonly dataDir: string;
+  readonly dst: string;
+}
+
+/** The app with a journal, the dev node and quote free; `users`: a -u file's contents. */
+async function rig(t: Test, extra: string[] = [], users?: string): Promise<Rig> {
+  const clock = new ManualClock(T0);
+  const sink = new LogSink();
+  const dataDir = t.testdir({ 'pricing.json': JSON.stringify({ default: 100, tables: { quote: 0 } }), journal: {}, ...(users ? { users } : {}) });
+  const dst = join(dataDir, 'journal');
+  if (users) extra = ['-u', join(dataDir, 'users'), ...extra];
+  const app = await startTp(t, {
+    clock, sink,
+    args: ['sym', dst, '--lightning', 'dev', '--data-dir', dataDir, '--pricing', join(dataDir, 'pricing.json'), '--http-port', '0',
+      '--host', '127.0.0.1', ...extra],
+  });
+  const [user, password] = (users ?? ':').trim().split('\n')[0]?.split(':') ?? [];
+  const feed = await connect({ port: app.port, ...(users ? { user, password } : {}) });
+  t.teardown(() => feed.close());
+  return { app, base: `http://127.0.0.1:${app.httpPort}`, feed, clock, sink, dataDir, dst };
+}
+
+interface Challenge { readonly macaroon: string; readonly invoice: string; readonly body: Record<string, unknown> }
+
+async function challengeOf(t: Test, url: string, headers: Record<string, string> = {}): Promise<Challenge> {
+  const res = await fetch(url, { headers });
+  t.equal(res.status, 402, 'unpaid: 402 Payment Required');
+  const header = res.headers.get('www-authenticate') ?? '';
+  const m = /^L402 macaroon="([A-Za-z0-9+/=]+)", invoice="([a-z0-9]+)"$/.exec(header);
+  if (!m) throw new Error(`not an L402 challenge: ${header}`);
+  return { macaroon: m[1] as string, invoice: m[2] as string, body: await res.json() as Record<string, unknown> };
+}
+
+function pay(app: App, invoice: string): string {
+  const backend = app.payments?.backend as InvoiceBackend;
+  return (backend.pay as (pr: string) => { preimage: Buffer })(invoice).preimage.toString('hex');
+}
+
+interface Received { readonly type: string; readonly id: string; readonly data: Record<string, unknown> }
+
+/** An EventSource whose requests carry `headers`, recording every event and every request's headers. */
+function stream(t: Test, url: string, headers: Record<string, string>): {
+  es: EventSource; events: Received[]; requests: Array<Record<string, string>>; cut: () => void; gate: (open: Promise<void>) => void;
+} {
+  const events: Received[] = [];
+  const requests: Array<Record<string, string>> = [];
+  let current: (() => void) | undefined;
+  let hold: Promise<void> | undefined;
+  const es = new EventSource(url, {
+    fetch: async (input, init) => {
+      const sent = { ...(init.headers as Record<string, string>), ...headers };
+      requests.push(sent);
+      if (hold) { const h = hold; hold = undefined; await h; }
+      const res = await fetch(input, { ...init, headers: sent });
+      if (!res.body) return res;
+      // A body the test can cut: the connection is aborted (the server sees it close) and the
+      // EventSource sees its stream end, as when a network drops.
+      const reader = res.body.getReader();
+      let controller!: ReadableStreamDefaultController<Uint8Array>;
+      const body = new ReadableStream<Uint8Array>({
+        start(c) { controller = c; },
+        async pull(c) {
+          try {
+            const { done, value } = await reader.read();
+            if (done) c.close(); else c.enqueue(value);
+          } catch { try { c.close(); } catch { /* already closed */ } }
+        },
+      });
+      current = () => { void reader.cancel(); try { controller.close(); } catch { /* already closed */ } };
+      return new Response(body, { status: res.status, headers: res.headers });
+    },
+  });
+  for (const type of ['upd', 'end', 'expired']) {
+    es.addEventListener(type, (e) => {
+      const m = e as unknown as { lastEventId: string; data: string };
+      events.push({ type, id: m.lastEventId, data: JSON.parse(m.data) as Record<string, unknown> });
+    });
+  }
+  t.teardown(() => es.close());
+  return { es, events, requests, cut: () => current?.(), gate: (open) => { hold = open; } };
+}
+
+const symsOf = (events: Received[]): string[] => events.filter((e) => e.type === 'upd')
+  .flatMap((e) => ((e.data['data'] as { data: { sym: string[] } }).data.sym));
+const opened = (es: EventSource): Promise<void> => new Promise((resolve, reject) => {
+  es.addEventListener('open', () => resolve(), { once: true });
+  es.addEventListener('error', (e) => reject(new Error(`stream failed: ${(e as unknown as { code?: number }).code}`)), { once: true });
+});
+
+t.test('L402: 402 with an independent macaroon, pay, stream in order, 409 for a second stream, resume with Last-Event-ID, expiry ends it', async (t) => {
+  const r = await rig(t, ['--entitlement', '1h']);
+  const url = `${r.base}/l402/stream?table=trade&syms=AAPL,GOOGL`;
+  const c = await challengeOf(t, url);
+  t.match(c.body, { code: 'payment_required', amount_sat: 200, invoice: c.invoice });
+
+  // The macaroon, read and verified by npm macaroon with our root key; the identifier is aperture's.
+  const rootKey = readFileSync(join(r.dataDir, ROOT_KEY_FILE));
+  const m = macaroons.importMacaroon(new Uint8Array(Buffer.from(c.macaroon, 'base64')));
+  const caveats: string[] = [];
+  m.verify(new Uint8Array(rootKey), (cond) => { caveats.push(cond); return null; });
+  const expires = Math.floor(Number(T0 / 1_000_000_000n)) + 3600;
+  t.same(caveats, ['table=trade', 'syms=AAPL,GOOGL', `expires=${expires}`], 'its caveats: table, syms, expiry');
+  const id = Buffer.from(m.identifier);
+  t.equal(id.readUInt16BE(0), 0, 'identifier version 0');
+  const invoice = bolt11.decode(c.invoice);
+  t.equal(id.subarray(2, 34).toString('hex'), invoice.tagsObject.payment_hash, 'the payment hash of the invoice (bolt11 decodes it)');
+  t.equal(invoice.satoshis, 200, 'priced as .u.sub: 100 sat per sym');
+
+  t.match(await (await fetch(url, { headers: { authorization: `L402 ${c.macaroon}:${randomBytes(32).toString('hex')}` } })).json(),
+    { code: 'bad_token' }, 'a preimage that is not the payment is refused');
+  const preimage = pay(r.app, c.invoice);
+  t.equal(createHash('sha256').update(Buffer.from(preimage, 'hex')).digest().toString('hex'), invoice.tagsObject.payment_hash);
+  const auth = { authorization: `L402 ${c.macaroon}:${preimage}` };
+
+  const s = stream(t, url, auth);
+  await opened(s.es);
+  await until(() => r.app.tp.w.count('trade') === 1);
+  await publishTrades(r.feed, [{ sym: 'AAPL', price: 1 }, { sym: 'MSFT', price: 2 }, { sym: 'GOOGL', price: 3 }, { sym: 'AAPL', price: 4 }]);
+  await until(() => s.events.length === 3);
+  t.same(symsOf(s.events), ['AAPL', 'GOOGL', 'AAPL'], 'the paid syms only, in order');
+  t.same(s.events.map((e) => e.id), ['2024.01.02:1', '2024.01.02:3', '2024.01.02:4'], 'id: the journal day and position');
+  t.same((s.events[0]?.data['data'] as { columns: string[] }).columns, ['time', 'sym', 'price', 'size']);
+
+  const second = await fetch(url, { headers: auth });
+  t.equal(second.status, 409, 'one payment, one stream: a second at once is refused');
+  t.match(await second.json(), { code: 'in_use' });
+
+  // The network drops: the EventSource reconnects by itself with Last-Event-ID; meanwhile rows arrive.
+  let release!: () => void;
+  s.gate(new Promise<void>((resolve) => { release = resolve; }));
+  s.cut();
+  await until(() => r.app.tp.w.count('trade') === 0 && s.requests.length === 2);
+  await publishTrades(r.feed, [{ sym: 'GOOGL', price: 5 }, { sym: 'IBM', price: 6 }, { sym: 'AAPL', price: 7 }]);
+  release();
+  await until(() => s.events.length === 5);
+  t.equal(s.requests[1]?.['Last-Event-ID'], '2024.01.02:4', 'the client asked to resume after the last id it saw');
+  t.same(symsOf(s.events).slice(3), ['GOOGL', 'AAPL'], 'exactly the missed rows, from the journal');
+  t.same(s.events.slice(3).map((e) => e.id), ['2024.01.02:5', '2024.01.02:7']);
+  await until(() => r.app.tp.w.count('trade') === 1);
+  await publishTrades(r.feed, [{ sym: 'AAPL', price: 8 }]);
+  await until(() => s.events.length === 6);
+  t.same(symsOf(s.events), ['AAPL', 'GOOGL', 'AAPL', 'GOOGL', 'AAPL', 'AAPL'], 'then live: no gap, nothing twice');
+  t.equal(s.events[5]?.id, '2024.01.02:8');
+
+  // The token's expiry caveat: the stream ends with a final event; the client's retry is refused.
+  r.clock.advanceMs(3600 * 1000 - 1000);
+  await publishTrades(r.feed, [{ sym: 'GOOGL', price: 9 }]);
+  await until(() => s.events.length === 7);
+  r.clock.advanceMs(1000);
+  await until(() => s.events.some((e) => e.type === 'expired'));
+  t.match(s.events.at(-1), { type: 'expired', data: { code: 'expired' } });
+  await until(() => s.es.readyState === EventSource.CLOSED, 10_000);
+  t.equal(s.requests.length, 3, 'it tried once more and was refused');
+  t.equal(r.app.tp.w.count('trade'), 0);
+  const after = await fetch(url, { headers: auth });
+  t.equal(after.status, 401);
+  t.match(await after.json(), { code: 'expired' });
+
+  const ledger = readFileSync(join(r.dataDir, 'journal', LEDGER_FILE), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
+  t.equal(ledger.filter((l) => l['r_hash'] === invoice.tagsObject.payment_hash).length, 1, 'the settlement is in the ledger once');
+  t.equal(ledger.length, 1);
+
+  // Neither the macaroon nor the preimage reaches the log, in any encoding.
+  const logged = r.sink.text();
+  for (const secret of [c.macaroon, Buffer.from(c.macaroon, 'base64').toString('hex'), preimage, Buffer.from(preimage, 'hex').toString('base64')]) {
+    t.notOk(logged.includes(secret), 'a secret is not in the log');
+  }
+  t.ok(r.sink.messages().includes('sse stream started'), 'the log sink did hear the routes');
+});
+
+t.test('a forged token, one for another table or other syms, or an unknown id is refused with a stable code', async (t) => {
+  const r = await rig(t);
+  const url = (q: string): string => `${r.base}/l402/stream?${q}`;
+  const c = await challengeOf(t, url('table=trade&syms=AAPL'));
+  const preimage = pay(r.app, c.invoice);
+  const status = async (u: string, authorization: string): Promise<[number, unknown]> => {
+    const res = await fetch(u, { headers: { authorization } });
+    const body = await res.json() as Record<string, unknown>;
+    t.notOk(JSON.stringify(body).includes('/'), 'no path in an error');
+    return [res.status, body['code']];
+  };
+  const good = `L402 ${c.macaroon}:${preimage}`;
+  const freeRes = await fetch(url('table=quote&syms=AAPL'), { headers: { authorization: good } });
+  t.equal(freeRes.status, 200, 'quote is free: served whatever the header');
+  t.match(freeRes.headers.get('content-type'), /^text\/event-stream/);
+  await freeRes.body?.cancel();
+  t.same(await status(url('table=trade&syms=MSFT'), good), [401, 'bad_token'], 'other syms');
+  t.same(await status(url('table=trade'), good), [401, 'bad_token'], 'every sym is more than AAPL');
+  // Same identifier, widened caveats, signed with a key that is not ours (npm macaroon).
+  const id = macaroons.importMacaroon(new Uint8Array(Buffer.from(c.macaroon, 'base64'))).identifier;
+  const forged = macaroons.newMacaroon({ identifier: id, rootKey: new Uint8Array(randomBytes(32)), version: 2 });
+  for (const cv of ['table=trade', 'syms=*', 'expires=4102444800']) forged.addFirstPartyCaveat(cv);
+  const forgedB64 = Buffer.from(forged.exportBinary()).toString('base64');
+  t.same(await status(url('table=trade&syms=MSFT'), `L402 ${forgedB64}:${preimage}`), [401, 'bad_token'], 'forged');
+  t.same(await status(url('table=trade&syms=AAPL'), `L402 ${c.macaroon.slice(0, -8)}:${preimage}`), [401, 'bad_token'], 'truncated');
+  t.same(await status(url('table=trade&syms=AAPL'), `L402 ${c.macaroon}`), [401, 'bad_token'], 'no preimage');
+  const q = await status(url('table=nosuch'), good);
+  t.same(q, [404, 'no_such_table']);
+  const bad = await fetch(url('table=trade&syms=AAPL'), { headers: { authorization: good, 'last-event-id': 'x' } });
+  t.equal(bad.status, 400);
+  t.match(await bad.json(), { code: 'bad_last_event_id' });
+  const ahead = await fetch(url('table=trade&syms=AAPL'), { headers: { authorization: good, 'last-event-id': '2024.01.02:99' } });
+  t.equal(ahead.status, 400, 'a position the journal has not reached');
+  await ahead.body?.cancel();
+});
+
+t.test('a free table streams at once, the same JSON the WebSocket gateway sends', async (t) => {
+  const r = await rig(t);
+  const s = stream(t, `${r.base}/l402/stream?table=quote&syms=IBM`, {});
+  await opened(s.es);
+  const ws = new WebSocket(`ws://127.0.0.1:${r.app.httpPort}/ws`);
+  const frames: Array<Record<string, unknown>> = [];
+  ws.on('message', (d) => frames.push(JSON.parse(String(d)) as Record<string, unknown>));
+  t.teardown(() => ws.close());
+  await new Promise((resolve) => ws.once('open', resolve));
+  ws.send(JSON.stringify({ op: 'subscribe', table: 'quote', syms: ['IBM'] }));
+  await until(() => frames.some((f) => f['type'] === 'subscribed'));
+  await until(() => r.app.tp.w.count('quote') === 2);
+  await publishQuote(r.feed, 'IBM', 10, 11);
+  await until(() => s.events.length === 1 && frames.some((f) => f['type'] === 'upd'));
+  t.same(s.events[0]?.data, frames.find((f) => f['type'] === 'upd'), 'byte for byte the gateway message');
+  t.equal(s.events[0]?.id, '2024.01.02:1');
+});
+
+t.test('the snapshot is one paid JSON reply of the last row per sym today', async (t) => {
+  const r = await rig(t);
+  const url = `${r.base}/l402/snapshot?table=trade&syms=AAPL,GOOGL,IBM`;
+  await publishTrades(r.feed, [{ sym: 'AAPL', price: 1 }, { sym: 'GOOGL', price: 2 }, { sym: 'AAPL', price: 3, size: 7 }, { sym: 'MSFT', price: 4 }]);
+  const c = await challengeOf(t, url);
+  t.equal(c.body['amount_sat'], 300);
+  const auth = `L402 ${c.macaroon}:${pay(r.app, c.invoice)}`;
+  const res = await fetch(url, { headers: { authorization: auth } });
+  t.equal(res.status, 200);
+  const snap = await res.json() as { table: string; id: string; data: { columns: string[]; data: Record<string, unknown[]> } };
+  t.equal(snap.table, 'trade');
+  t.equal(snap.id, '2024.01.02:4');
+  t.same(snap.data.data['sym'], ['AAPL', 'GOOGL'], 'IBM has no row today');
+  t.same(snap.data.data['price'], [3, 2]);
+  t.same(snap.data.data['size'], [7, 100]);
+  await publishTrades(r.feed, [{ sym: 'GOOGL', price: 5 }]);
+  const again = await (await fetch(url, { headers: { authorization: auth } })).json() as typeof snap;
+  t.same(again.data.data['price'], [3, 5], 'read on from where the last one stopped');
+  t.equal(again.id, '2024.01.02:5');
+});
+
+t.test('unpaid L402 invoices are capped per peer address', async (t) => {
+  const r = await rig(t, ['--max-pending-per-conn', '2']);
+  const url = `${r.base}/l402/stream?table=trade&syms=AAPL`;
+  await challengeOf(t, url);
+  await challengeOf(t, url);
+  const third = await fetch(url);
+  t.equal(third.status, 429);
+  t.match(await third.json(), { code: 'pending' });
+});
+
+t.test('-u applies to the L402 routes too', async (t) => {
+  const basic = (pw: string): string => `Basic ${Buffer.from(`alice:${pw}`).toString('base64')}`;
+  t.test('without --l402-public every route is refused under -u, credentials or not', async (t) => {
+    const r = await rig(t, [], 'alice:wonderland\n');
+    for (const path of ['/l402/stream?table=trade&syms=AAPL', '/l402/stream?table=quote', '/l402/snapshot?table=trade']) {
+      const res = await fetch(r.base + path, { headers: { authorization: basic('wonderland') } });
+      t.equal(res.status, 403, `${path}: refused under -u`);
+      t.match(await res.json(), { code: 'l402_off' });
+    }
+  });
+  t.test('with --l402-public a free table still needs the -u credentials, a priced one a payment', async (t) => {
+    const r = await rig(t, ['--l402-public'], 'alice:wonderland\n');
+    const free = `${r.base}/l402/stream?table=quote`;
+    const anon = await fetch(free);
+    t.equal(anon.status, 401, 'a free table still needs -u');
+    t.match(anon.headers.get('www-authenticate'), /^Basic /);
+    t.match(await anon.json(), { code: 'access' });
+    const wrong = await fetch(free, { headers: { authorization: basic('x') } });
+    t.equal(wrong.status, 401);
+    await wrong.body?.cancel();
+    const s = stream(t, free, { authorization: basic('wonderland') });
+    await opened(s.es);
+    t.pass('with Basic credentials it streams');
+    await challengeOf(t, `${r.base}/l402/stream?table=trade&syms=AAPL`);
+    t.notOk(r.sink.text().includes('wonderland'), 'no password in the log');
+  });
+});
