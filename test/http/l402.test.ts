@@ -324,3 +324,56 @@ t.test('-u applies to the L402 routes too', async (t) => {
     t.notOk(r.sink.text().includes('wonderland'), 'no password in the log');
   });
 });
+
+t.test('batch mode (-t): ids are the journal position of each publish, and a resume neither skips nor repeats buffered rows', async (t) => {
+  const r = await rig(t, ['-t', '100']);
+  const url = `${r.base}/l402/stream?table=quote`;
+  const a = stream(t, url, {});
+  await opened(a.es);
+  await until(() => r.app.tp.w.count('quote') === 1);
+  await publishQuote(r.feed, 'IBM', 1, 2);
+  await publishQuote(r.feed, 'MSFT', 3, 4);
+  t.equal(a.events.length, 0, 'held until the timer');
+  r.clock.advanceMs(100);
+  await until(() => a.events.length === 1);
+  t.equal(a.events[0]?.id, '2024.01.02:2', 'one publish of two records');
+  t.same(symsOf(a.events), ['IBM', 'MSFT']);
+  a.es.close();
+  await until(() => r.app.tp.w.count('quote') === 0);
+  await publishQuote(r.feed, 'AAPL', 5, 6);
+  r.clock.advanceMs(100); // published while away: read back from the journal
+  await publishQuote(r.feed, 'GOOGL', 7, 8); // journaled, not yet published
+  const b = stream(t, url, { 'Last-Event-ID': a.events[0]?.id as string });
+  await opened(b.es);
+  await until(() => b.events.length === 1 && r.app.tp.w.count('quote') === 1);
+  t.same(b.events.map((e) => [e.id, symsOf([e])]), [['2024.01.02:3', ['AAPL']]], 'the published row it missed');
+  r.clock.advanceMs(100);
+  await until(() => b.events.length === 2);
+  t.same(b.events.map((e) => [e.id, symsOf([e])]), [['2024.01.02:3', ['AAPL']], ['2024.01.02:4', ['GOOGL']]], 'then the buffered one, once');
+  r.clock.advanceMs(100);
+  await publishQuote(r.feed, 'IBM', 9, 9);
+  r.clock.advanceMs(100);
+  await until(() => b.events.length === 3);
+  t.equal(b.events[2]?.id, '2024.01.02:5');
+});
+
+t.test('end of day reaches the stream as event: end, and ids start again in the new day', async (t) => {
+  const r = await rig(t);
+  const s = stream(t, `${r.base}/l402/stream?table=quote`, {});
+  await opened(s.es);
+  await until(() => r.app.tp.w.count('quote') === 1);
+  await publishQuote(r.feed, 'IBM', 1, 2);
+  await until(() => s.events.length === 1);
+  r.clock.advanceMs(15 * 3600 * 1000); // past midnight: the day check ends 2024.01.02
+  await until(() => s.events.length === 2);
+  t.match(s.events[1], { type: 'end', data: { type: 'end', date: '2024.01.02' } });
+  await publishQuote(r.feed, 'IBM', 3, 4);
+  await until(() => s.events.length === 3);
+  t.equal(s.events[2]?.id, '2024.01.03:1');
+  // A client that slept through midnight with yesterday's id resumes today from its start.
+  s.es.close();
+  await until(() => r.app.tp.w.count('quote') === 0);
+  const late = stream(t, `${r.base}/l402/stream?table=quote`, { 'Last-Event-ID': '2024.01.02:1' });
+  await until(() => late.events.length === 1);
+  t.same(late.events.map((e) => e.id), ['2024.01.03:1']);
+});
