@@ -36,6 +36,8 @@ export class SseStream implements Subscriber {
     this.o = o;
     this.handle = o.handle;
     o.res.on('close', () => this.closedBy('client'));
+    // Gone while it was being authorized: 'close' has fired already, so end it once the caller is done.
+    if (!o.res.socket || o.res.socket.destroyed) queueMicrotask(() => this.closedBy('client'));
   }
 
   get open(): boolean { return !this.closed; }
