@@ -81,7 +81,10 @@ export function parsePricing(raw: unknown, fallbackPerSym: number, file = 'prici
     const perSym = s['perSym'] === undefined ? def : sats(s['perSym'], `${where}.perSym`);
     const all = s['all'] === undefined ? perSym : sats(s['all'], `${where}.all`);
     const syms = new Map<string, number>();
-    for (const [k, v] of Object.entries((s['syms'] ?? {}) as Record<string, unknown>)) syms.set(k, sats(v, `${where}.syms.${k}`));
+    const symPrices = s['syms'] ?? {};
+    // an array or a string would otherwise price syms named "0", "1"...: refused, not misread
+    if (typeof symPrices !== 'object' || Array.isArray(symPrices)) throw new ConfigError(`${where}.syms must be an object of sym prices`);
+    for (const [k, v] of Object.entries(symPrices as Record<string, unknown>)) syms.set(k, sats(v, `${where}.syms.${k}`));
     tables.set(name, { perSym, all, syms });
   }
   return new Pricing(def, tables);

@@ -1,7 +1,6 @@
-// The small parts of a chained TP: --chain on the command line, the upstream address, reconnect delays,
-// schemas from upstream's .u.sub[`;`] reply, and a Tickerplant that follows upstream's day.
+// The small parts of a chained TP: --chain on the command line, schemas from upstream's .u.sub[`;`] reply, and a Tickerplant that follows upstream's day.
 import t from 'tap';
-import { backoffDelay, parseUpstreamAddress, sameSchemas, schemasFromSubReply } from '../../src/chain/index.js';
+import { sameSchemas, schemasFromSubReply } from '../../src/chain/index.js';
 import { ManualClock } from '../../src/clock.js';
 import { helpText, parseCommandLine } from '../../src/config.js';
 import { ConfigError } from '../../src/errors.js';
@@ -27,28 +26,6 @@ t.test('--chain is read from the command line, off by default, and replaces SRC/
   const help = helpText('0.0.0');
   t.match(help, /--chain <v> +chained TP \(chainedtick.q\).*\(default: off\)/);
   t.match(help, /usage: .*\n\s+tickerplant --chain \[host\]:port/);
-});
-
-t.test('the upstream address takes q\'s [host]:port[:user:password] form, and errors do not echo it', async (t) => {
-  t.same(parseUpstreamAddress('tp1:5010'), { host: 'tp1', port: 5010 });
-  t.same(parseUpstreamAddress(':5010'), { host: '127.0.0.1', port: 5010 });
-  t.same(parseUpstreamAddress(':tp1:5010:chain:se:cret'), { host: 'tp1', port: 5010, user: 'chain', password: 'se:cret' });
-  t.same(parseUpstreamAddress('tp1:5010:chain'), { host: 'tp1', port: 5010, user: 'chain' });
-  const err = t.throws(() => parseUpstreamAddress('tp1:port:user:hunter2')) as Error;
-  t.notMatch(err.message, /hunter2/);
-});
-
-t.test('reconnect delays grow exponentially to a cap, with jitter in the upper half', async (t) => {
-  const o = { minDelayMs: 100, maxDelayMs: 5000 };
-  const low = [0, 1, 2, 3, 10].map((a) => backoffDelay(a, { ...o, random: () => 0 }));
-  const high = [0, 1, 2, 3, 10].map((a) => backoffDelay(a, { ...o, random: () => 1 }));
-  t.same(high, [100, 200, 400, 800, 5000]);
-  t.same(low, [50, 100, 200, 400, 2500]);
-  t.equal(backoffDelay(1000, { ...o, random: () => 1 }), 5000, 'no overflow for long outages');
-  for (let i = 0; i < 100; i++) {
-    const d = backoffDelay(3, o);
-    if (d < 400 || d > 800) t.fail(`delay ${d} out of range`);
-  }
 });
 
 t.test("schemas come from the names, column names and vector types of upstream's empty tables", async (t) => {
