@@ -16,36 +16,36 @@ const refusal = (t: Test, raw: unknown, message: RegExp, what: string): void => 
 
 t.test('a flat price list charges the price once per sym asked for, and one sym\'s price for `', async (t) => {
   const p = Pricing.flat(100);
-  t.equal(p.amount('trade', ['IBM']), 100);
-  t.equal(p.amount('trade', ['IBM', 'MSFT', 'AAPL']), 300, 'the seed: 100 sat × count syms');
+  t.equal(p.amount('trade', new Set(['IBM'])), 100);
+  t.equal(p.amount('trade', new Set(['IBM', 'MSFT', 'AAPL'])), 300, 'the seed: 100 sat × count syms');
   t.equal(p.amount('quote', null), 100, 'count ` is 1 in the seed');
-  t.equal(p.amount('trade', []), 0, 'no syms, nothing to pay');
+  t.equal(p.amount('trade', new Set([])), 0, 'no syms, nothing to pay');
   t.notOk(p.isFree('trade'));
   t.ok(Pricing.flat(0).isFree('trade'), 'a flat price of 0 makes every table free');
 });
 
 t.test('a pricing file sets per-sym prices, a price for every sym and per-sym overrides per table', async (t) => {
   const p = parsePricing({ default: 10, tables: { trade: { perSym: 100, all: 5000, syms: { AAPL: 250 } }, quote: 0, news: 7 } }, 1);
-  t.equal(p.amount('trade', ['IBM', 'AAPL']), 350, 'an override replaces the per-sym price for its sym only');
+  t.equal(p.amount('trade', new Set(['IBM', 'AAPL'])), 350, 'an override replaces the per-sym price for its sym only');
   t.equal(p.amount('trade', null), 5000, '` costs the table\'s all price');
-  t.equal(p.amount('quote', ['IBM']), 0);
+  t.equal(p.amount('quote', new Set(['IBM'])), 0);
   t.ok(p.isFree('quote'), 'a table priced 0 is free');
-  t.equal(p.amount('news', ['A', 'B']), 14, 'a number is the table\'s per-sym price');
+  t.equal(p.amount('news', new Set(['A', 'B'])), 14, 'a number is the table\'s per-sym price');
   t.equal(p.amount('news', null), 7, 'and also its price for `');
-  t.equal(p.amount('other', ['A', 'B']), 20, 'an unlisted table uses "default"');
+  t.equal(p.amount('other', new Set(['A', 'B'])), 20, 'an unlisted table uses "default"');
   t.notOk(p.isFree('trade'));
 });
 
 t.test('a table object without perSym takes the default, and without all takes its per-sym price', async (t) => {
   const p = parsePricing({ default: 30, tables: { trade: { syms: { IBM: 1 } }, quote: { perSym: 5 } } }, 1);
-  t.equal(p.amount('trade', ['MSFT']), 30);
-  t.equal(p.amount('trade', ['IBM']), 1);
+  t.equal(p.amount('trade', new Set(['MSFT'])), 30);
+  t.equal(p.amount('trade', new Set(['IBM'])), 1);
   t.equal(p.amount('trade', null), 30);
   t.equal(p.amount('quote', null), 5);
 });
 
 t.test('a pricing file without "default" falls back to --price, and an empty object prices every table so', async (t) => {
-  t.equal(parsePricing({}, 42).amount('trade', ['A']), 42);
+  t.equal(parsePricing({}, 42).amount('trade', new Set(['A'])), 42);
   t.equal(parsePricing({ tables: { quote: 1 } }, 42).amount('trade', null), 42);
 });
 
@@ -95,8 +95,8 @@ t.test('a pricing file is read from disk; a missing or malformed file is refused
   const good = join(dir, 'good.json');
   writeFileSync(good, JSON.stringify({ tables: { trade: { perSym: 3 } } }));
   const p = loadPricing(good, 9);
-  t.equal(p.amount('trade', ['A', 'B']), 6);
-  t.equal(p.amount('quote', ['A']), 9, '--price for tables the file does not list');
+  t.equal(p.amount('trade', new Set(['A', 'B'])), 6);
+  t.equal(p.amount('quote', new Set(['A'])), 9, '--price for tables the file does not list');
   const bad = join(dir, 'bad.json');
   writeFileSync(bad, '{"default": 1,');
   const e1 = t.throws(() => loadPricing(bad, 1), ConfigError) as Error;
