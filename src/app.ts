@@ -8,6 +8,7 @@ import type { Logger } from 'pino';
 import type { Clock } from './clock.js';
 import { systemClock } from './clock.js';
 import type { Config } from './config.js';
+import type { JournalIo } from './journal/index.js';
 import { Dispatcher } from './dispatch.js';
 import type { Surface } from './q/index.js';
 import { IpcServer, loadUsersFile } from './server/index.js';
@@ -54,6 +55,8 @@ export interface App {
 export interface AppDeps {
   readonly log: Logger;
   readonly clock?: Clock;
+  /** The journal's system calls (tests fail them as a full disk does). [node:fs] */
+  readonly journalIo?: JournalIo;
 }
 
 const packageRoot = resolve(dirname(fileURLToPath(import.meta.url)), '..');
@@ -117,6 +120,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     truncateLog: config.truncateLog,
     ...(chain || natsMode === 'edge' || natsMode === 'ha' ? { followUpstream: true } : {}),
     ...(natsMode === 'primary' ? { onJournal: () => natsWake?.() } : {}),
+    ...(deps.journalIo ? { journalIo: deps.journalIo } : {}),
   });
   const nats = natsMode === undefined ? undefined : startNats(natsMode, {
     servers: (config.fromNats ?? config.nats) as string, credsFile: config.natsCreds, replicas: config.natsReplicas,

@@ -105,6 +105,9 @@ export class Dispatcher implements Handler {
       }
       return NULL;
     }
+    // A sync query (a feed's chaser) is answered after the journal took what came before it: a failed
+    // write has then withdrawn those rows, and .u.i says so.
+    if (sync) this.tp.flushJournal();
     return answer(value, { handle: conn.handle, user: conn.user, surface: this.surface });
   }
 

@@ -42,6 +42,8 @@ export const Q = {
   edge: 'edge',
   /** JetStream did not store the update (a hot-standby leader acknowledges nothing it has not stored). */
   nats: 'nats',
+  /** The journal could not take the update (a full disk, a failed write or fdatasync): nothing of it was kept. */
+  journal: 'journal',
 } as const;
 
 /** A text from the catalogue. */

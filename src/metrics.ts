@@ -32,6 +32,7 @@ export interface TickSource {
   readonly logFile: string | undefined;
   tableStats?(table: string): TableCounters | undefined;
   journalStats?(): JournalCounters | undefined;
+  readonly journalHealth?: { readonly up: boolean; readonly faults: number; readonly refused: number; readonly withdrawn: number };
 }
 
 export interface ConnectionSource {
@@ -138,6 +139,13 @@ export function createMetrics(sources: MetricsSources): Metrics {
     };
     gauge('journal_bytes', "Size of today's journal in bytes", () => journal().bytes);
     gauge('journal_records', "Records in today's journal", () => journal().records);
+    const health = tp.journalHealth;
+    if (health) {
+      gauge('journal_up', 'Whether the journal takes writes (0 after a failed write until one succeeds)', () => (health.up ? 1 : 0));
+      mirror('journal_faults_total', 'Times the journal went from writing to failing (e.g. disk full)', () => health.faults);
+      mirror('journal_refused_updates_total', "Updates refused because the journal could not take them (sync feeds got 'journal)", () => health.refused);
+      mirror('journal_withdrawn_records_total', 'Records rolled back by a failed flush; their rows were never published', () => health.withdrawn);
+    }
   }
 
   const closes = new Counter({

@@ -1,7 +1,7 @@
 // The tickerplant log (journal): file format, writer, reader (-11!) and tick.q's open-or-repair.
 // Spec: ../shared/reference/kdb-ipc-and-tick.md §6.4, §7.
 export { JOURNAL_HEADER, JOURNAL_HEADER_BYTES, isJournalHeader, logPath, logSymbol, updRecord } from './format.js';
-export { JournalWriter, AUTO_FLUSH_BYTES, type FsyncPolicy, type JournalWriterOptions } from './writer.js';
+export { JournalWriter, AUTO_FLUSH_BYTES, type FsyncPolicy, type JournalIo, type JournalWriterOptions } from './writer.js';
 export {
   validate, replay, records, truncate, DEFAULT_BLOCK_BYTES,
   type ReadOptions, type ValidateResult, type ReplayOptions, type ReplayResult,

@@ -6,13 +6,15 @@ import type { Logger } from 'pino';
 import { JournalCorruptError } from './errors.js';
 import { truncate, validate } from './reader.js';
 import { JournalWriter } from './writer.js';
-import type { FsyncPolicy } from './writer.js';
+import type { FsyncPolicy, JournalIo } from './writer.js';
 
 export interface OpenJournalOptions {
   /** Cut a corrupt tail off instead of throwing JournalCorruptError. */
   readonly truncate: boolean;
   readonly fsync: FsyncPolicy;
   readonly log?: Pick<Logger, 'info' | 'warn'>;
+  /** The writer's system calls (tests fail them as a full disk does). [node:fs] */
+  readonly io?: JournalIo;
 }
 
 export interface OpenedJournal {
@@ -32,7 +34,7 @@ export function openJournal(path: string, options: OpenJournalOptions): OpenedJo
   const { log } = options;
   if (!fs.existsSync(path)) {
     mkdirSync(dirname(path), { recursive: true }); // tick.q's DST is created if missing (q's set does)
-    const writer = JournalWriter.open(path, { fsync: options.fsync });
+    const writer = JournalWriter.open(path, { fsync: options.fsync, ...(options.io ? { io: options.io } : {}) });
     log?.info({ path }, 'journal created');
     return { writer, chunks: 0 };
   }
@@ -44,7 +46,7 @@ export function openJournal(path: string, options: OpenJournalOptions): OpenedJo
     truncatedFrom = v.fileBytes;
     log?.warn({ path, chunks: v.chunks, validBytes: v.validBytes, fileBytes: v.fileBytes }, 'journal tail truncated');
   }
-  const writer = JournalWriter.open(path, { fsync: options.fsync, records: v.chunks });
+  const writer = JournalWriter.open(path, { fsync: options.fsync, records: v.chunks, ...(options.io ? { io: options.io } : {}) });
   log?.info({ path, chunks: v.chunks }, 'journal opened');
   return truncatedFrom === undefined ? { writer, chunks: v.chunks } : { writer, chunks: v.chunks, truncatedFrom };
 }

@@ -13,7 +13,22 @@ export interface JournalWriterOptions {
   readonly fsync: FsyncPolicy;
   /** Records already in the file (from validate); `records` counts on from here. [records=0] */
   readonly records?: number;
+  /** The system calls, replaceable so tests can fail them as a full disk does. [node:fs] */
+  readonly io?: JournalIo;
 }
+
+/** The calls the writer makes on its file descriptor. */
+export interface JournalIo {
+  writeSync(fd: number, buf: Buffer, offset: number, length: number): number;
+  fdatasyncSync(fd: number): void;
+  ftruncateSync(fd: number, length: number): void;
+}
+
+const FS_IO: JournalIo = {
+  writeSync: (fd, buf, offset, length) => fs.writeSync(fd, buf, offset, length),
+  fdatasyncSync: (fd) => fs.fdatasyncSync(fd),
+  ftruncateSync: (fd, length) => fs.ftruncateSync(fd, length),
+};
 
 /** Pending bytes that trigger a flush from append (records are staged until then). */
 export const AUTO_FLUSH_BYTES = 1 << 20;
@@ -27,14 +42,26 @@ export class JournalWriter {
   private written: number;
   private count: number;
   private unsynced = false;
+  /**
+   * The file's length and records after the last write (and sync, by policy) that succeeded. A failed
+   * write or sync rolls everything after it back, staged and written alike, so that what the caller
+   * published since then can be withdrawn as one: the file never keeps a record the caller was told failed.
+   */
+  private durableBytes: number;
+  private durableRecords: number;
+  /** A rollback's ftruncate failed: the file has a tail to cut before anything else is appended. */
+  private tailToCut = false;
 
-  private constructor(path: string, fd: number, fsync: FsyncPolicy, size: number, records: number) {
+  private constructor(path: string, fd: number, fsync: FsyncPolicy, size: number, records: number,
+    private readonly io: JournalIo) {
     this.path = path;
     this.fd = fd;
     this.fsync = fsync;
     this.staging = Buffer.allocUnsafe(fsync === 'record' ? 0 : AUTO_FLUSH_BYTES);
     this.written = size;
     this.count = records;
+    this.durableBytes = size;
+    this.durableRecords = records;
   }
 
   /**
@@ -48,23 +75,24 @@ export class JournalWriter {
     } catch (err) {
       throw journalIoError(path, 'open', err);
     }
+    const io = options.io ?? FS_IO;
     try {
       let size = fs.fstatSync(fd).size;
       if (size > 0 && size < JOURNAL_HEADER_BYTES) throw new JournalCorruptError(path, 0, 0);
       if (size === 0) {
         try {
-          writeFully(fd, JOURNAL_HEADER, JOURNAL_HEADER_BYTES);
+          writeFully(io, fd, JOURNAL_HEADER, JOURNAL_HEADER_BYTES);
         } catch (err) {
-          try { fs.ftruncateSync(fd, 0); } catch { /* a part-header is reported as corrupt at length 0 */ }
+          try { io.ftruncateSync(fd, 0); } catch { /* a part-header is reported as corrupt at length 0 */ }
           throw err;
         }
         size = JOURNAL_HEADER_BYTES;
         if (options.fsync !== 'none') {
-          fs.fdatasyncSync(fd);
+          io.fdatasyncSync(fd);
           syncDirectory(path);
         }
       }
-      return new JournalWriter(path, fd, options.fsync, size, options.records ?? 0);
+      return new JournalWriter(path, fd, options.fsync, size, options.records ?? 0, io);
     } catch (err) {
       fs.closeSync(fd);
       if (err instanceof TpError) throw err;
@@ -78,43 +106,48 @@ export class JournalWriter {
   get bytes(): number { return this.written + this.pending; }
   /** Bytes staged and not yet written. */
   get pendingBytes(): number { return this.pending; }
+  /** Whether a flush has anything to do: staged bytes, an unsynced write, or a failed write's tail to cut. */
+  get dirty(): boolean { return this.pending > 0 || this.unsynced || this.tailToCut; }
+  /** Records accepted since the last successful flush (what a failure now would roll back). */
+  get undurableRecords(): number { return this.count - this.durableRecords; }
   get closed(): boolean { return this.fd === undefined; }
 
   /**
-   * Adds one record (a payload from updRecord). If this throws, the record was not accepted; records
-   * staged earlier stay staged and a later flush retries them.
+   * Adds one record (a payload from updRecord). If this throws, the record was not accepted, and neither
+   * was any record since the last successful flush (see durableBytes): `records` says what is left.
    */
   append(record: Buffer): void {
     const fd = this.openFd();
     const n = record.length;
     if (n === 0) throw new RangeError('a journal record cannot be empty');
-    if (this.fsync === 'record') {
-      this.writeAt(fd, record, n);
-      try {
-        this.sync(fd);
-      } catch (err) {
-        this.cutBack(fd, this.written - n); // not durable: not accepted either
-        this.written -= n;
-        throw err;
+    try {
+      if (this.fsync === 'record') {
+        this.writeAt(fd, record, n);
+        this.sync(fd); // not durable: not accepted either
+        this.count++;
+        this.markDurable();
+        return;
+      }
+      if (this.pending + n > this.staging.length) this.flushOrThrow(fd);
+      if (n > this.staging.length) {
+        this.writeAt(fd, record, n); // bigger than the stage: written alone, synced by the next flush
+        this.unsynced = true;
+      } else {
+        record.copy(this.staging, this.pending);
+        this.pending += n;
       }
       this.count++;
-      return;
+    } catch (err) {
+      this.rollBack(fd);
+      throw err;
     }
-    if (this.pending + n > this.staging.length) this.flush();
-    if (n > this.staging.length) {
-      this.writeAt(fd, record, n); // bigger than the stage: written alone, synced by the next flush
-      this.unsynced = true;
-    } else {
-      record.copy(this.staging, this.pending);
-      this.pending += n;
-    }
-    this.count++;
   }
 
   /**
    * Room to write one record of n bytes in place (no buffer of its own): the offset in `stage` to write
    * it at, then commit(n); -1 when it must go through append instead (larger than the stage, or a sync
-   * per record). Flushes first when the stage is too full.
+   * per record). Flushes first when the stage is too full; if that flush throws, it rolled back as
+   * flush does and nothing is reserved.
    */
   reserve(n: number): number {
     if (this.fsync === 'record' || n > this.staging.length || n === 0) return -1;
@@ -132,9 +165,25 @@ export class JournalWriter {
     this.count++;
   }
 
-  /** Writes every staged record with one write; under 'batch' then fdatasyncs. */
+  /**
+   * Writes every staged record with one write; under 'batch' then fdatasyncs. If this throws, every
+   * record since the last successful flush is gone from the stage and the file (see durableBytes).
+   */
   flush(): void {
     const fd = this.openFd();
+    try {
+      this.flushOrThrow(fd);
+    } catch (err) {
+      this.rollBack(fd);
+      throw err;
+    }
+  }
+
+  private flushOrThrow(fd: number): void {
+    if (this.tailToCut) {
+      if (!this.cutBack(fd, this.durableBytes)) throw journalIoError(this.path, 'cutting a failed write', 'ftruncate failed');
+      this.tailToCut = false;
+    }
     if (this.pending > 0) {
       this.writeAt(fd, this.staging, this.pending);
       this.pending = 0;
@@ -144,6 +193,23 @@ export class JournalWriter {
       if (this.fsync !== 'none') this.sync(fd);
       this.unsynced = false;
     }
+    this.markDurable();
+  }
+
+  private markDurable(): void {
+    this.durableBytes = this.written;
+    this.durableRecords = this.count;
+  }
+
+  /** Back to the last durable state: the stage emptied, the file cut to its durable length. */
+  private rollBack(fd: number): void {
+    this.pending = 0;
+    this.unsynced = false;
+    this.count = this.durableRecords;
+    if (this.written !== this.durableBytes || this.tailToCut) {
+      this.tailToCut = !this.cutBack(fd, this.durableBytes);
+    }
+    this.written = this.durableBytes;
   }
 
   /** Flushes and closes. The file is closed even if the final flush throws (its records are then lost). */
@@ -167,9 +233,10 @@ export class JournalWriter {
   /** Appends buf[0, n). On failure cuts the file back to its last whole record, then throws. */
   private writeAt(fd: number, buf: Buffer, n: number): void {
     try {
-      writeFully(fd, buf, n);
+      writeFully(this.io, fd, buf, n);
     } catch (err) {
       const cut = this.cutBack(fd, this.written);
+      if (!cut) this.tailToCut = true;
       throw journalIoError(this.path, cut ? 'write' : 'write (and cutting the partial record; validate will find it)', err);
     }
     this.written += n;
@@ -178,7 +245,7 @@ export class JournalWriter {
   /** Best-effort ftruncate to `size`; false if even that failed. */
   private cutBack(fd: number, size: number): boolean {
     try {
-      fs.ftruncateSync(fd, size);
+      this.io.ftruncateSync(fd, size);
       return true;
     } catch {
       return false;
@@ -187,7 +254,7 @@ export class JournalWriter {
 
   private sync(fd: number): void {
     try {
-      fs.fdatasyncSync(fd);
+      this.io.fdatasyncSync(fd);
     } catch (err) {
       throw journalIoError(this.path, 'fdatasync', err);
     }
@@ -195,10 +262,10 @@ export class JournalWriter {
 }
 
 /** write(2) until all n bytes are out; the file is O_APPEND so each call lands at the end. */
-function writeFully(fd: number, buf: Buffer, n: number): void {
+function writeFully(io: JournalIo, fd: number, buf: Buffer, n: number): void {
   let off = 0;
   while (off < n) {
-    const w = fs.writeSync(fd, buf, off, n - off);
+    const w = io.writeSync(fd, buf, off, n - off);
     if (w <= 0) throw new Error('write returned 0 bytes');
     off += w;
   }

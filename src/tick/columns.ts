@@ -128,6 +128,14 @@ export class ColumnBuffer {
   }
 
   /** The buffered rows as an exact-length column (g# kept on sym), then empties the buffer. */
+  /** Keeps the first n rows (a failed journal flush withdraws the rows after them). */
+  truncate(n: number): void {
+    if (n >= this.length) return;
+    this.length = n;
+    if (this.data.type === 0) this.data.items.length = n;
+    else if (this.data.type === 11) this.data.data.length = n;
+  }
+
   drain(): Column {
     const n = this.length;
     const d = this.data;

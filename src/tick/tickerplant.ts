@@ -4,15 +4,15 @@
 import type { Logger } from 'pino';
 import type { Clock, Timer } from '../clock.js';
 import { localAt, localNow } from '../clock.js';
-import { QError } from '../errors.js';
+import { Q, QError } from '../errors.js';
 import {
   date as qDate, decodePayload, encodeMessage, journalRecordBytes, list, long, MsgType, NANOS_PER_DAY, NULL_LONG,
   Outbound, publishedBytes, readUpdShape, singleSym, Slab, sym, table, tablePrefixes, updShape, vectorSyms,
-  writeJournalRecord, writePublished,
+  withGate, writeJournalRecord, writePublished,
 } from '../ipc/index.js';
 import type { QTable, QValue, TablePrefixes, UpdHead, UpdShape } from '../ipc/index.js';
 import { logPath, logSymbol, openJournal, updRecord } from '../journal/index.js';
-import type { FsyncPolicy, JournalWriter } from '../journal/index.js';
+import type { FsyncPolicy, JournalIo, JournalWriter } from '../journal/index.js';
 import { ColumnBuffer } from './columns.js';
 import type { Column } from './columns.js';
 import { emptyTable } from './schema.js';
@@ -46,6 +46,19 @@ export interface TickerplantOptions {
    * record's index in it: the JetStream bridge's wake-up. It must not throw or call back into the TP.
    */
   readonly onJournal?: (date: number, index: number) => void;
+  /** The journal writer's system calls (tests fail them as a full disk does). [node:fs] */
+  readonly journalIo?: JournalIo;
+}
+
+/** The journal's health (metrics): whether it takes writes, how often it stopped, what it refused. */
+export interface JournalHealth {
+  up: boolean;
+  /** Times the journal went from writing to failing. */
+  faults: number;
+  /** Updates refused because their record could not be journaled (sync: 'journal; async: counted only). */
+  refused: number;
+  /** Records accepted, then rolled back by a failed flush before any of their rows left (never published). */
+  withdrawn: number;
 }
 
 /** Per-table counters (metrics). */
@@ -64,6 +77,8 @@ interface TableState extends TableView {
   readonly stats: TableStats;
   /** Batch mode: rows received since the last publish. */
   readonly buffer: ColumnBuffer[];
+  /** Batch mode: rows of `buffer` whose records the journal holds (a failed flush cuts back to it). */
+  durableRows: number;
 }
 
 export interface TickStats {
@@ -148,7 +163,16 @@ export class Tickerplant {
   private _d: number;
   private _logFile: string | undefined;
   private readonly counters: TickStats = { updates: 0, rowsIn: 0, badUpdates: 0, rowsOut: 0, messagesOut: 0 };
+  private readonly health: JournalHealth = { up: true, faults: 0, refused: 0, withdrawn: 0 };
   private journal: JournalWriter | undefined;
+  /**
+   * Write-ahead under faults: rows published before their record is flushed wait on this gate; a failed
+   * flush withdraws it, so those rows never leave (Outbound.gate), and starts a new one.
+   */
+  private gate = { withdrawn: false };
+  private gateUsed = false;
+  /** The journal failed and has not written since: each update is written through, as a retry. */
+  private faulted = false;
   private closed = false;
   /** The local date as last read from the clock, and the instant to read it again (dayCheck). */
   private localDate: number;
@@ -175,6 +199,7 @@ export class Tickerplant {
         stats: { updates: 0, rowsIn: 0, rowsOut: 0, messagesOut: 0 },
         empty: emptyTable(s),
         buffer: s.types.map((t, c) => new ColumnBuffer(t, c === 1 && t === 11 ? 4 : 0)),
+        durableRows: 0,
       });
     }
     this.names = [...this.byName.keys()].sort();
@@ -197,7 +222,10 @@ export class Tickerplant {
   get logFile(): string | undefined { return this._logFile; }
   get stats(): Readonly<TickStats> { return this.counters; }
   get batch(): boolean { return this.batchMs > 0; }
-  get logging(): boolean { return this.journal !== undefined; }
+  /** Whether there is a journal (DST given), also while it cannot be written. */
+  get logging(): boolean { return this.options.logDir !== undefined; }
+  /** The journal's health (metrics). */
+  get journalHealth(): Readonly<JournalHealth> { return this.health; }
 
   /** Starts the timer: the batch publish, or tick.q's 1 s end-of-day check in zero-latency mode. */
   start(): void {
@@ -212,6 +240,7 @@ export class Tickerplant {
     const opened = openJournal(path, {
       truncate: this.options.truncateLog ?? false,
       fsync: this.options.fsync ?? 'none',
+      ...(this.options.journalIo ? { io: this.options.journalIo } : {}),
     });
     if (opened.truncatedFrom !== undefined) {
       this.log.warn({ path, from: opened.truncatedFrom, chunks: opened.chunks }, 'corrupt journal truncated');
@@ -241,22 +270,30 @@ export class Tickerplant {
     if (nowNs >= this.checkAt) this.dayCheck(nowNs);
     if (!this.batch && this._d < this.localDate) this.ts(this.localDate);
     const time = shape.hasTime ? 0n : this.timeOfDay(nowNs);
-    this.count(state, shape.count);
+    const logged = this.logging;
     if (this.batch) {
       if (!shape.hasTime && this._d < this.localDate) this.tick(this.localDate);
+      // Handled either way: a refused update is not retried through the decoded path.
+      if (logged && !this.stage(() => this.journalBytes(state, b, time))) return this.refuse(sync);
       const cols = columnsOf(state.schema, b, head.xAt, time);
       for (let c = 0; c < cols.length; c++) (state.buffer[c] as ColumnBuffer).append(cols[c] as Column);
-      this.journalBytes(state, b, time, sync);
       this._j++;
+      if (logged && !this.afterStage(sync)) return this.refuse(sync);
+      this.count(state, shape.count);
       return true;
     }
     // Journaled before it is published: with the write-ahead barrier (flushJournal before any socket
     // write leaves), no subscriber ever holds a row the journal lacks.
-    if (this.journal) {
-      this.journalBytes(state, b, time, sync);
+    if (logged) {
+      if (!this.stage(() => this.journalBytes(state, b, time))) return this.refuse(sync);
       this._i++;
+      if (!this.afterStage(sync)) return this.refuse(sync);
     }
-    if (this.w.count(t) > 0) this.pub(t, state, this.bytesPub.set(state, t, b, time));
+    this.count(state, shape.count);
+    if (this.w.count(t) > 0) {
+      const p = this.bytesPub.set(state, t, b, time);
+      withGate(this.pendingGate(), () => this.pub(t, state, p));
+    }
     return true;
   }
 
@@ -281,24 +318,30 @@ export class Tickerplant {
       this.counters.badUpdates++;
       throw err;
     }
-    this.count(state, u.count);
     const st = state;
+    const logged = this.logging;
+    const verbatim = this.verbatim;
+    const record = (): void => this.append(verbatim ?? updRecord(t, u.logged()));
     if (this.batch) {
       // tick.q batch .u.upd: the day check happens only when stamping, and flushes first.
       if (u.stampedAt !== undefined && this._d < this.localDate) this.tick(this.localDate);
+      if (logged && !this.stage(record)) { this.refuse(sync); return; }
       const cols = u.columns();
       for (let c = 0; c < cols.length; c++) (st.buffer[c] as ColumnBuffer).append(cols[c] as Column);
-      this.append(this.verbatim ?? updRecord(t, u.logged()), sync);
       this._j++;
+      if (logged && !this.afterStage(sync)) { this.refuse(sync); return; }
     } else {
-      if (this.journal) {
-        this.append(this.verbatim ?? updRecord(t, u.logged()), sync);
+      if (logged) {
+        if (!this.stage(record)) { this.refuse(sync); return; }
         this._i++;
+        if (!this.afterStage(sync)) { this.refuse(sync); return; }
       }
       if (this.w.count(t) > 0) {
-        this.pub(t, st, columnsPublication(t, st.schema.columns, u.count, () => u.columns(), () => u.syms()));
+        const p = columnsPublication(t, st.schema.columns, u.count, () => u.columns(), () => u.syms());
+        withGate(this.pendingGate(), () => this.pub(t, st, p));
       }
     }
+    this.count(st, u.count);
   }
 
   private count(state: TableState, rows: number): void {
@@ -359,9 +402,8 @@ export class Tickerplant {
   }
 
   /** The journal record of the update the layout walk just read, written in place into the journal's stage. */
-  private journalBytes(state: TableState, b: Buffer, time: bigint, sync: boolean): void {
-    const journal = this.journal;
-    if (!journal) return;
+  private journalBytes(state: TableState, b: Buffer, time: bigint): void {
+    const journal = this.journal as JournalWriter;
     const n = journalRecordBytes(state.prefixes, b, this.shape);
     const at = journal.reserve(n);
     if (at >= 0) {
@@ -372,23 +414,128 @@ export class Tickerplant {
       writeJournalRecord(record, 0, state.prefixes, b, this.shape, time);
       journal.append(record);
     }
-    this.appended(journal, sync);
   }
 
-  private append(record: Buffer, sync: boolean): void {
-    const journal = this.journal;
-    if (!journal) return;
-    journal.append(record);
-    this.appended(journal, sync);
+  private append(record: Buffer): void {
+    (this.journal as JournalWriter).append(record);
   }
 
-  /** A sync update's record reaches the file before the answer; others by the turn's end at the latest. */
-  private appended(journal: JournalWriter, sync: boolean): void {
-    this.options.onJournal?.(this._d, journal.records - 1);
-    if (sync) { journal.flush(); return; }
+  /**
+   * Stages one record with `write` (which throws as the writer does); false when the journal failed (its
+   * state rolled back, see journalFailed) or cannot be opened.
+   */
+  private stage(write: () => void): boolean {
+    if (!this.journal && !this.reopenLog()) return false;
+    try {
+      write();
+    } catch (err) {
+      this.journalFailed(err);
+      return false;
+    }
+    this.options.onJournal?.(this._d, (this.journal as JournalWriter).records - 1);
+    return true;
+  }
+
+  /**
+   * After staging: a sync update's record reaches the file before the answer, and so does every update's
+   * while the journal is failing (each one a retry); others by the turn's end at the latest.
+   */
+  private afterStage(sync: boolean): boolean {
+    if (sync || this.faulted) return this.flushJournalNow(1);
     if (!this.flushScheduled) {
       this.flushScheduled = true;
       setImmediate(this.flushJournal);
+    }
+    return true;
+  }
+
+  /** An update whose record the journal could not take: sync feeds get 'journal, async ones are counted. */
+  private refuse(sync: boolean): true {
+    this.health.refused++;
+    if (sync) throw new QError(Q.journal);
+    return true;
+  }
+
+  /** The gate for rows published now: set while their record (or an earlier one) is only staged. */
+  private pendingGate(): { withdrawn: boolean } | undefined {
+    if (this.journal === undefined || this.journal.undurableRecords === 0) return undefined;
+    this.gateUsed = true;
+    return this.gate;
+  }
+
+  /**
+   * Flushes the journal; false when the flush failed (see journalFailed). `current`: records of the
+   * update being handled among those it rolls back (counted as refused, not withdrawn).
+   */
+  private flushJournalNow(current = 0): boolean {
+    const journal = this.journal;
+    if (!journal || !journal.dirty) return true;
+    try {
+      journal.flush();
+    } catch (err) {
+      this.journalFailed(err, current);
+      return false;
+    }
+    this.journalDurable();
+    return true;
+  }
+
+  /** Everything accepted so far is in the file: new rows get a new gate; a fault is over. */
+  private journalDurable(): void {
+    if (this.gateUsed) {
+      this.gate = { withdrawn: false };
+      this.gateUsed = false;
+    }
+    if (this.batch) for (const state of this.byName.values()) state.durableRows = (state.buffer[0] as ColumnBuffer).size;
+    if (this.faulted) {
+      this.faulted = false;
+      this.health.up = true;
+      this.log.info({ path: this._logFile ?? null }, 'journal writing again');
+    }
+  }
+
+  /**
+   * A write, sync or open failed. The writer has rolled back to its last successful flush; what was
+   * accepted since is withdrawn here too: unsent rows (the gate), .u.i/.u.j, batch mode's buffered rows.
+   * One log line when the journal goes from writing to failing; until it writes again, updates are
+   * written through one by one, each a retry.
+   */
+  private journalFailed(err: unknown, current = 0): void {
+    if (this.gateUsed) {
+      this.gate.withdrawn = true;
+      this.gate = { withdrawn: false };
+      this.gateUsed = false;
+    }
+    let withdrawn = 0;
+    const journal = this.journal;
+    if (journal) {
+      if (this.batch) {
+        withdrawn = this._j - journal.records;
+        this._j = journal.records;
+        for (const state of this.byName.values()) for (const b of state.buffer) b.truncate(state.durableRows);
+      } else {
+        withdrawn = this._i - journal.records;
+        this._i = journal.records;
+      }
+    }
+    withdrawn = Math.max(0, withdrawn - current);
+    this.health.withdrawn += withdrawn;
+    if (this.faulted) return;
+    this.faulted = true;
+    this.health.up = false;
+    this.health.faults++;
+    this.log.error({ path: this._logFile ?? null, err: err instanceof Error ? err.message : String(err), withdrawn },
+      'journal write failed: updates refused until it writes again');
+  }
+
+  /** After a failed day roll: opens the day's journal; false (still faulted) if it cannot. */
+  private reopenLog(): boolean {
+    try {
+      this.openLog();
+      return true;
+    } catch (err) {
+      this.journalFailed(err);
+      return false;
     }
   }
 
@@ -397,9 +544,9 @@ export class Tickerplant {
    * leave (a write-ahead barrier): a published row, or the answer to a sync chaser, never reaches a client
    * before its journal record reaches the file, as in tick.q where the log write is immediate.
    */
-  readonly flushJournal = (): void => {
+  readonly flushJournal = (): boolean => {
     this.flushScheduled = false;
-    if (this.journal && this.journal.pendingBytes > 0) this.journal.flush();
+    return this.flushJournalNow();
   };
 
   /** u.q pub. */
@@ -430,7 +577,10 @@ export class Tickerplant {
 
   /** Publishes every table's buffered rows and empties it; i := j. */
   flushBatch(): void {
+    // Rows leave only once their records are in the file; a failed flush has cut the buffers back.
+    this.flushJournalNow();
     for (const [name, state] of this.byName) {
+      state.durableRows = 0;
       if ((state.buffer[0] as ColumnBuffer).size === 0) continue;
       const n = (state.buffer[0] as ColumnBuffer).size;
       const cols = state.buffer.map((b) => b.drain());
@@ -456,10 +606,17 @@ export class Tickerplant {
     const old = this._d;
     this.end(old);
     this._d = old + 1;
-    if (this.journal) {
-      this.journal.close();
+    if (this.logging) {
+      const journal = this.journal;
       this.journal = undefined;
-      this.openLog();
+      try {
+        journal?.close();
+      } catch (err) {
+        this.journal = journal; // for journalFailed's accounting; it is closed
+        this.journalFailed(err);
+        this.journal = undefined;
+      }
+      this.reopenLog();
     }
     this.log.info({ date: old }, 'end of day');
   }
@@ -511,7 +668,11 @@ export class Tickerplant {
     this.closed = true;
     this.timer?.cancel();
     if (this.batch) this.flushBatch();
-    this.journal?.close();
+    try {
+      this.journal?.close();
+    } catch (err) {
+      this.log.error({ path: this._logFile ?? null, err: err instanceof Error ? err.message : String(err) }, 'journal close failed');
+    }
     this.journal = undefined;
   }
 }

@@ -136,6 +136,10 @@ class WsClient implements Subscriber {
 
   /** A tick event as JSON: updates and end of day rendered once for all clients, renewals per client. */
   deliver(e: TickEvent): void {
+    if (e.kind !== 'renew') {
+      this.gw.flushJournal(); // the write-ahead barrier first: a row whose record failed is withdrawn
+      if (e.message.gate?.withdrawn) return;
+    }
     if (e.kind === 'upd') this.write(updJson(e));
     else if (e.kind === 'end') this.write(endJson(e));
     else this.sendJson(this.gw.invoiceMessage({ type: 'renew', tables: [...e.tables] }, e.hash, e.paymentRequest));

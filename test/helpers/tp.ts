@@ -8,6 +8,7 @@ import { parseCommandLine } from '../../src/config.js';
 import type { Config } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import type { DestinationStream } from 'pino';
+import type { JournalIo } from '../../src/journal/index.js';
 
 /** 2024.01.02D09:30:00 UTC as Unix ns: a fixed, known trading-day instant. */
 export const T0 = 1_704_187_800_000_000_000n;
@@ -27,13 +28,15 @@ export interface StartOptions {
   readonly args?: string[];
   readonly clock?: Clock;
   readonly sink?: LogSink;
+  /** The journal's system calls (to fail them as a full disk does). */
+  readonly journalIo?: JournalIo;
 }
 
 export async function startTp(t: Test, opts: StartOptions = {}): Promise<App & { config: Config }> {
   const { config } = parseCommandLine(['-p', '0', '--unix', '', ...(opts.args ?? [])]);
   const sink = opts.sink ?? new LogSink();
   const log = createLogger('debug', sink);
-  const app = await startApp(config, { log, clock: opts.clock ?? new ManualClock(T0) });
+  const app = await startApp(config, { log, clock: opts.clock ?? new ManualClock(T0), ...(opts.journalIo ? { journalIo: opts.journalIo } : {}) });
   t.teardown(() => app.close());
   return Object.assign(app, { config });
 }

@@ -5,7 +5,7 @@ import type { Test } from 'tap';
 import fs from 'node:fs';
 import { join } from 'node:path';
 import { JournalWriter, AUTO_FLUSH_BYTES } from '../../src/journal/writer.js';
-import type { FsyncPolicy } from '../../src/journal/writer.js';
+import type { FsyncPolicy, JournalIo } from '../../src/journal/writer.js';
 import { updRecord } from '../../src/journal/format.js';
 import { validate } from '../../src/journal/reader.js';
 import { float, int, list, longs, sym, timespan } from '../../src/ipc/values.js';
@@ -170,7 +170,7 @@ t.test('a record larger than the stage is written whole, after what was staged',
   t.same(file.subarray(8), Buffer.concat([small, big]));
 });
 
-t.test('a failed write throws JOURNAL_ERR_IO, leaves no partial record, and can be retried', async (t) => {
+t.test('a failed write throws JOURNAL_ERR_IO, leaves no partial record, and drops what was not durable', async (t) => {
   const path = join(t.testdir(), 'log');
   const w = JournalWriter.open(path, { fsync: 'none' });
   w.append(row('A', 1, 1));
@@ -189,11 +189,70 @@ t.test('a failed write throws JOURNAL_ERR_IO, leaves no partial record, and can 
   t.teardown(() => { (fs as { writeSync: unknown }).writeSync = orig; });
   t.throws(() => w.flush(), { code: 'JOURNAL_ERR_IO', message: /ENOSPC/ });
   t.same(fs.readFileSync(path), good, 'the 10 written bytes were cut off again');
-  t.equal(w.records, 3, 'the staged records are kept for a retry');
+  t.equal(w.records, 1, 'the staged records are dropped: their rows are withdrawn by the caller, never published');
+  t.equal(w.pendingBytes, 0);
   (fs as { writeSync: unknown }).writeSync = orig;
+  w.append(row('D', 4, 4));
   w.flush();
   w.close();
-  t.match(validate(path), { chunks: 3, ok: true });
+  t.match(validate(path), { chunks: 2, ok: true });
+});
+
+/** A JournalIo over node:fs that fails writes with ENOSPC while `full` holds. */
+function fillable(): { io: JournalIo; full: boolean; syncFails: boolean } {
+  const state = {
+    full: false,
+    syncFails: false,
+    io: {
+      writeSync: (fd: number, buf: Buffer, off: number, len: number): number => {
+        if (state.full) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+        return fs.writeSync(fd, buf, off, len);
+      },
+      fdatasyncSync: (fd: number): void => {
+        if (state.syncFails) throw Object.assign(new Error('EIO: i/o error, fdatasync'), { code: 'EIO' });
+        fs.fdatasyncSync(fd);
+      },
+      ftruncateSync: (fd: number, len: number): void => fs.ftruncateSync(fd, len),
+    } satisfies JournalIo,
+  };
+  return state;
+}
+
+t.test('a full disk rolls back to the last successful flush; writing resumes when there is room', async (t) => {
+  const path = join(t.testdir(), 'log');
+  const disk = fillable();
+  const w = JournalWriter.open(path, { fsync: 'none', io: disk.io });
+  w.append(row('A', 1, 1));
+  w.flush();
+  w.append(row('B', 2, 2));
+  t.equal(w.undurableRecords, 1, 'one record since the last flush');
+  disk.full = true;
+  t.throws(() => w.flush(), { code: 'JOURNAL_ERR_IO', message: /ENOSPC/ });
+  t.equal(w.records, 1);
+  t.equal(w.undurableRecords, 0);
+  t.throws(() => { w.append(row('C', 3, 3)); w.flush(); }, { code: 'JOURNAL_ERR_IO' }, 'still full');
+  disk.full = false;
+  w.append(row('D', 4, 4));
+  w.flush();
+  w.close();
+  t.match(validate(path), { chunks: 2, ok: true }, 'A and D: nothing that failed is in the file');
+});
+
+t.test('a failed fdatasync under the batch policy cuts the written records off again', async (t) => {
+  const path = join(t.testdir(), 'log');
+  const disk = fillable();
+  const w = JournalWriter.open(path, { fsync: 'batch', io: disk.io });
+  w.append(row('A', 1, 1));
+  w.flush();
+  const good = fs.readFileSync(path);
+  w.append(row('B', 2, 2));
+  disk.syncFails = true;
+  t.throws(() => w.flush(), { code: 'JOURNAL_ERR_IO', message: /fdatasync/ });
+  t.same(fs.readFileSync(path), good, 'B was written, not synced, and is gone');
+  t.equal(w.records, 1);
+  disk.syncFails = false;
+  w.close();
+  t.match(validate(path), { chunks: 1, ok: true });
 });
 
 t.test('under the record policy a failed append is not counted and leaves the file as it was', async (t) => {
@@ -232,4 +291,41 @@ t.test('close flushes, is idempotent, and a closed writer refuses appends', asyn
   const w2 = JournalWriter.open(path, { fsync: 'none' });
   t.throws(() => w2.append(Buffer.alloc(0)), RangeError);
   w2.close();
+});
+
+t.test('records written in place (reserve, commit) are rolled back by a failed flush, and a reserve whose flush fails throws', async (t) => {
+  const path = join(t.testdir(), 'log');
+  const disk = fillable();
+  const w = JournalWriter.open(path, { fsync: 'batch', io: disk.io });
+  const inPlace = (r: Buffer): void => {
+    const at = w.reserve(r.length);
+    t.ok(at >= 0, 'room in the stage');
+    r.copy(w.stage, at);
+    w.commit(r.length);
+  };
+  inPlace(row('A', 1, 1));
+  w.flush();
+  const good = fs.readFileSync(path);
+  inPlace(row('B', 2, 2));
+  inPlace(row('C', 3, 3));
+  t.equal(w.undurableRecords, 2);
+  disk.full = true;
+  t.throws(() => w.flush(), { code: 'JOURNAL_ERR_IO', message: /ENOSPC/ });
+  t.equal(w.records, 1, 'B and C are gone');
+  t.equal(w.pendingBytes, 0);
+  t.same(fs.readFileSync(path), good);
+  // Fill the stage so that the next reserve must flush first, then make that flush fail.
+  disk.full = false;
+  const big = Buffer.alloc(AUTO_FLUSH_BYTES - 64, 1);
+  const at = w.reserve(big.length);
+  big.copy(w.stage, at);
+  w.commit(big.length);
+  disk.full = true;
+  t.throws(() => w.reserve(128), { code: 'JOURNAL_ERR_IO' }, 'the flush a reserve needs fails');
+  t.equal(w.records, 1, 'what it would have flushed is rolled back');
+  t.equal(w.pendingBytes, 0);
+  disk.full = false;
+  inPlace(row('D', 4, 4));
+  w.close();
+  t.match(validate(path), { chunks: 2, ok: true }, 'A and D');
 });
