@@ -109,6 +109,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   const natsMode: NatsMode | undefined = config.fromNats !== undefined ? 'edge'
     : config.nats !== undefined ? (config.ha ? 'ha' : 'primary') : undefined;
   let natsWake: (() => void) | undefined;
+  let natsJournalFailed: (() => void) | undefined;
   const tp = new Tickerplant({
     schemas,
     src: config.src.replace(/^.*\//, '').replace(/\.q$/, ''),
@@ -120,6 +121,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     truncateLog: config.truncateLog,
     ...(chain || natsMode === 'edge' || natsMode === 'ha' ? { followUpstream: true } : {}),
     ...(natsMode === 'primary' ? { onJournal: () => natsWake?.() } : {}),
+    ...(natsMode === 'edge' || natsMode === 'ha' ? { onJournalFault: () => natsJournalFailed?.() } : {}),
     ...(deps.journalIo ? { journalIo: deps.journalIo } : {}),
   });
   const nats = natsMode === undefined ? undefined : startNats(natsMode, {
@@ -128,6 +130,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     tp, clock, log,
   });
   natsWake = nats?.wake;
+  natsJournalFailed = nats?.journalFailed;
   let metrics: Metrics | undefined;
   let http: HttpServer | undefined;
   // IPC connections and WebSocket clients alike: the one place a handle is turned into its subscriber.

@@ -115,7 +115,8 @@ export class Dispatcher implements Handler {
   private replicated(conn: Connection, t: string, x: QValue, sync: boolean): QValue | Promise<QValue> {
     const upd = this.hooks.upd as (t: string, x: QValue) => Promise<QValue>;
     const count = (err: unknown): never => {
-      if (err instanceof QError && err.message === Q.standby) throw err; // not a bad update: the wrong node
+      // Not bad updates: the wrong node, or a journal that cannot be written (counted, logged once).
+      if (err instanceof QError && (err.message === Q.standby || err.message === Q.journal)) throw err;
       if (!sync && err instanceof QError) conn.log.warn({ table: t, err: err.message }, 'bad update');
       throw err;
     };

@@ -169,7 +169,11 @@ export class PrimaryBridge {
       const date = this.pos.date;
       const limit = (this.nc?.info?.max_payload ?? 1 << 20) - HEADROOM;
       let tooBig: Position | undefined;
-      const n = this.tail.read(this.maxInFlight - this.inFlight, 4 << 20, (record, index) => {
+      // Today's file is read only as far as the journal's record count: a tail a failed write could not
+      // cut (a full disk refusing even ftruncate) is not the journal's, and never reaches the stream.
+      const room = date === tp.d ? Math.min(this.maxInFlight - this.inFlight, (tp.journalStats()?.records ?? 0) - this.pos.index)
+        : this.maxInFlight - this.inFlight;
+      const n = room <= 0 ? 0 : this.tail.read(room, 4 << 20, (record, index) => {
         if (tooBig) return;
         if (record.length > limit) { tooBig = { date, index }; return; }
         this.publish(tableSubject(this.o.src, recordTable(record)), record, { date, index });

@@ -28,7 +28,7 @@ export class Edge {
   private readonly log: Logger;
 
   constructor(private readonly o: EdgeOptions) {
-    this.follower = new Follower({ src: o.src, tp: o.tp, log: o.log });
+    this.follower = new Follower({ src: o.src, tp: o.tp, clock: o.clock, log: o.log });
     this.log = o.log.child({ mod: 'nats' });
   }
 

@@ -6,6 +6,9 @@
 import type { Logger } from 'pino';
 import type { JetStreamClient, JetStreamManager, JsMsg, ConsumerMessages } from '@nats-io/jetstream';
 import { DeliverPolicy } from '@nats-io/jetstream';
+import { backoffDelay } from '../backoff.js';
+import type { Clock, Timer } from '../clock.js';
+import { Q, QError } from '../errors.js';
 import { decodePayload } from '../ipc/index.js';
 import type { QValue } from '../ipc/index.js';
 import { compare, END, msgId, next, parseMsgId, streamName } from './names.js';
@@ -25,6 +28,7 @@ export interface FollowedTickerplant {
 export interface FollowerOptions {
   readonly src: string;
   readonly tp: FollowedTickerplant;
+  readonly clock: Clock;
   readonly log: Logger;
 }
 
@@ -41,6 +45,17 @@ export class Follower {
   private readonly log: Logger;
   /** Records applied since start (tests, metrics). */
   applied = 0;
+  /**
+   * The local journal failed (a full disk): records it took since its last flush were withdrawn, so the
+   * consumer is stopped and started again from the journal's end, after a backoff, until it writes again.
+   */
+  private paused = false;
+  /** Whether following is paused by a failed journal write (see journalFailed). */
+  get rewinding(): boolean { return this.paused; }
+  private rewinds = 0;
+  private retry: Timer | undefined;
+  private js: JetStreamClient | undefined;
+  private jsm: JetStreamManager | undefined;
 
   constructor(private readonly o: FollowerOptions) {
     this.log = o.log.child({ mod: 'nats' });
@@ -57,6 +72,8 @@ export class Follower {
    * next message stored. Resolves once the consumer exists; messages are applied from then on.
    */
   async start(js: JetStreamClient, jsm: JetStreamManager): Promise<void> {
+    this.js = js;
+    this.jsm = jsm;
     const local = this.localPosition();
     let startSeq: number;
     if (local) {
@@ -75,21 +92,50 @@ export class Follower {
     void this.loop(this.messages);
   }
 
-  /** Resolves when every message up to `seq` has been applied. */
+  /** Resolves when every message up to `seq` has been applied (and not withdrawn since). */
   caughtUp(seq: number): Promise<void> {
-    if (this.seq >= seq) return Promise.resolve();
+    if (!this.paused && this.seq >= seq) return Promise.resolve();
     return new Promise((resolve) => this.waiters.push({ seq, resolve }));
+  }
+
+  /**
+   * The tickerplant's journal failed a write (its onJournalFault): stop applying, and start again from the
+   * journal's end after a backoff. Retried until a record is journaled; the tickerplant logs the fault
+   * and the recovery, once each.
+   */
+  journalFailed(): void {
+    if (this.paused || this.stopped || !this.js) return;
+    this.paused = true;
+    const messages = this.messages;
+    this.messages = undefined;
+    void messages?.close().catch(() => {});
+    const ms = backoffDelay(this.rewinds++, { minDelayMs: 100, maxDelayMs: 2000 });
+    this.log.debug({ retryMs: ms }, 'journal failed: following again from its end');
+    this.retry = this.o.clock.after(ms, () => void this.restart());
+  }
+
+  private async restart(): Promise<void> {
+    if (this.stopped) return;
+    this.paused = false;
+    try {
+      await this.start(this.js as JetStreamClient, this.jsm as JetStreamManager);
+    } catch (err) {
+      if (this.stopped) return;
+      this.log.warn({ err: String(err) }, 'stream consumer not restarted');
+      this.journalFailed();
+    }
   }
 
   async close(): Promise<void> {
     this.stopped = true;
+    this.retry?.cancel();
     await this.messages?.close().catch(() => {});
   }
 
   private async loop(messages: ConsumerMessages): Promise<void> {
     try {
       for await (const m of messages) {
-        if (this.stopped) break;
+        if (this.stopped || this.paused || messages !== this.messages) break;
         this.apply(m);
       }
     } catch (err) {
@@ -98,13 +144,19 @@ export class Follower {
   }
 
   private apply(m: JsMsg): void {
-    this.seq = m.seq;
     this.pending = m.info.pending;
     try {
       this.applyOne(m);
     } catch (err) {
+      if (err instanceof QError && err.message === Q.journal) {
+        this.journalFailed(); // not applied: taken again from the stream once the journal writes
+        return;
+      }
       this.log.error({ seq: m.seq, err: err instanceof Error ? err.message : String(err) }, 'stream message not applied');
     }
+    if (this.paused) return; // the record was taken, then withdrawn by a failed flush
+    this.seq = m.seq;
+    this.rewinds = 0;
     while (this.waiters.length > 0 && (this.waiters[0] as { seq: number }).seq <= this.seq) {
       (this.waiters.shift() as { resolve: () => void }).resolve();
     }

@@ -30,6 +30,11 @@ import type { NatsOptions } from './stream.js';
 
 export interface HaTickerplant extends FollowedTickerplant {
   recordOf(t: string, x: QValue): Buffer;
+  readonly journalHealth: { readonly up: boolean };
+  /** Counts an update refused because the journal is down (tickerplant_journal_refused_updates_total). */
+  countRefused(): void;
+  /** The write-ahead flush: false when the journal failed (the follower then rewinds). */
+  flushJournal(): boolean;
 }
 
 export interface HotStandbyOptions extends NatsOptions {
@@ -72,7 +77,7 @@ export class HotStandby {
     // Takeover = time to expiry (≤ TTL) + one poll + catching up: the TTL leaves room for the rest.
     this.ttlMs = Math.max(600, Math.round(failover * 0.6));
     this.log = o.log.child({ mod: 'nats', ha: this.id.slice(0, 8) });
-    this.follower = new Follower({ src: o.src, tp: o.tp, log: o.log });
+    this.follower = new Follower({ src: o.src, tp: o.tp, clock: o.clock, log: o.log });
   }
 
   private nowMs(): number { return Number(this.o.clock.nowNanos() / 1_000_000n); }
@@ -198,19 +203,38 @@ export class HotStandby {
    */
   upd(t: string, x: QValue): Promise<QValue> {
     if (this.role !== 'leader') throw new QError('standby');
+    // The leader acknowledges only what its own journal holds: while that cannot be written, nothing is
+    // stored in the stream either (the feed gets 'journal, as from a lone tickerplant).
+    if (!this.o.tp.journalHealth.up) {
+      this.o.tp.countRefused();
+      throw new QError(Q.journal);
+    }
     this.dayCheck();
     const record = this.o.tp.recordOf(t, x);
     // A record the stream cannot hold is refused up front (q's 'limit), not left to fail the publish.
     if (record.length > (this.nc?.info?.max_payload ?? 1 << 20) - 1024) throw new QError('limit');
     const p = this.next;
-    return this.store(tableSubject(this.o.src, t), record, p).then(() => NULL);
+    return this.store(tableSubject(this.o.src, t), record, p).then((seq) => this.journaled(seq)).then(() => NULL);
   }
 
-  private store(subject: string, data: Buffer, p: Position): Promise<void> {
+  /**
+   * Resolves once the stream's message `seq` is in this node's journal and flushed. If the journal fails
+   * meanwhile, the follower applies it again once the disk has room, and the answer waits for that: a
+   * record the stream holds is never refused (it will be published), nor acknowledged before it is here.
+   */
+  private async journaled(seq: number): Promise<void> {
+    for (;;) {
+      await this.follower.caughtUp(seq);
+      if (this.o.tp.flushJournal()) return;
+      if (!this.follower.rewinding) throw new QError(Q.journal); // stopped: nothing will apply it again
+    }
+  }
+
+  private store(subject: string, data: Buffer, p: Position): Promise<number> {
     const expected = this.expectSeq++;
     this.next = next(p);
     return (this.js as JetStreamClient).publish(subject, data, { msgID: msgId(p), expect: { lastSequence: expected } })
-      .then(() => undefined, (err: unknown) => {
+      .then((ack) => ack.seq, (err: unknown) => {
         // Whatever failed, our idea of the stream's end is now unsure: stop taking feeds and find it again
         // (or find that someone else leads).
         if (this.role === 'leader') {

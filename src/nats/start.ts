@@ -32,6 +32,8 @@ export interface NatsPart {
   lag(): number;
   /** The primary's wake-up when a record is journaled; a no-op otherwise. */
   wake(): void;
+  /** The local journal failed a write: an edge or standby follows the stream again from its end. */
+  journalFailed(): void;
   /** Takes .u.upd instead of the tickerplant (edge: refused; HA: 'standby or stored in the stream first). */
   readonly upd: ((t: string, x: QValue) => Promise<QValue>) | undefined;
   /** 'primary', 'edge', or the HA role ('leader', 'standby', ...). */
@@ -48,7 +50,7 @@ export function startNats(mode: NatsMode, o: NatsStartOptions): NatsPart {
     const timer = o.clock.every(1000, bridge.wake); // end of day without a record after it
     bridge.start();
     return {
-      mode, upd: undefined, lag: () => bridge.lag(), wake: bridge.wake, role: () => 'primary',
+      mode, upd: undefined, lag: () => bridge.lag(), wake: bridge.wake, journalFailed: () => {}, role: () => 'primary',
       close: async () => { timer.cancel(); await bridge.close(); },
     };
   }
@@ -57,6 +59,7 @@ export function startNats(mode: NatsMode, o: NatsStartOptions): NatsPart {
     edge.start();
     return {
       mode, lag: () => edge.lag(), wake: () => {}, role: () => 'edge', close: () => edge.close(),
+      journalFailed: () => edge.follower.journalFailed(),
       // An edge's journal is the primary's: a local feed would fork it.
       upd: () => { throw new QError(Q.edge); },
     };
@@ -65,6 +68,7 @@ export function startNats(mode: NatsMode, o: NatsStartOptions): NatsPart {
   ha.start();
   return {
     mode, lag: () => ha.lag(), wake: () => {}, role: () => ha.role, close: () => ha.close(),
+    journalFailed: () => ha.follower.journalFailed(),
     upd: (t, x) => ha.upd(t, x),
   };
 }

@@ -48,6 +48,12 @@ export interface TickerplantOptions {
   readonly onJournal?: (date: number, index: number) => void;
   /** The journal writer's system calls (tests fail them as a full disk does). [node:fs] */
   readonly journalIo?: JournalIo;
+  /**
+   * Told of each failed journal write, after the rollback: a follower of a replicated log (edge, hot
+   * standby) then rewinds to the journal's end and applies the withdrawn records again later. It must not
+   * throw or call back into the TP.
+   */
+  readonly onJournalFault?: () => void;
 }
 
 /** The journal's health (metrics): whether it takes writes, how often it stopped, what it refused. */
@@ -185,7 +191,7 @@ export class Tickerplant {
   private readonly log: Logger;
   private readonly shape = updShape();
   private readonly bytesPub = new BytesPublication(this.shape, new Slab());
-  /** appendRecord's bytes, journaled instead of a record built from x. */
+  /** appendRecord's bytes, journaled instead of a record built from x (and a refusal throws 'journal). */
   private verbatim: Buffer | undefined;
 
   constructor(private readonly options: TickerplantOptions) {
@@ -354,6 +360,7 @@ export class Tickerplant {
   /**
    * A record taken from a replicated log (a JetStream edge or hot standby): `record` is the primary's
    * journal record of (`upd;t;x) and is journaled byte for byte; x, already stamped, is handled as .u.upd.
+   * Throws QError 'journal when the journal cannot take it (nothing published; see onJournalFault).
    */
   appendRecord(t: string, x: QValue, record: Buffer): void {
     this.verbatim = record;
@@ -451,9 +458,16 @@ export class Tickerplant {
 
   /** An update whose record the journal could not take: sync feeds get 'journal, async ones are counted. */
   private refuse(sync: boolean): true {
+    // A replicated record is not counted: its follower applies it again once the journal writes.
+    if (this.verbatim !== undefined) throw new QError(Q.journal);
     this.health.refused++;
     if (sync) throw new QError(Q.journal);
     return true;
+  }
+
+  /** An update refused before it reached the tickerplant (a hot-standby leader whose journal is down). */
+  countRefused(): void {
+    this.health.refused++;
   }
 
   /** The gate for rows published now: set while their record (or an earlier one) is only staged. */
@@ -520,6 +534,7 @@ export class Tickerplant {
     }
     withdrawn = Math.max(0, withdrawn - current);
     this.health.withdrawn += withdrawn;
+    this.options.onJournalFault?.();
     if (this.faulted) return;
     this.faulted = true;
     this.health.up = false;

@@ -3,7 +3,7 @@
 // stream sees every row exactly once.
 import t from 'tap';
 import type { Test } from 'tap';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { fdatasyncSync, ftruncateSync, mkdirSync, readFileSync, writeSync as fsWriteSync } from 'node:fs';
 import { join } from 'node:path';
 import { startApp } from '../../src/app.js';
 import type { App } from '../../src/app.js';
@@ -11,10 +11,11 @@ import { systemClock } from '../../src/clock.js';
 import { parseCommandLine } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { replay } from '../../src/journal/index.js';
+import type { JournalIo } from '../../src/journal/index.js';
 import type { QValue } from '../../src/ipc/index.js';
 import { connect, nodeq } from '../helpers/qclient.js';
 import type { QClient } from '../helpers/qclient.js';
-import { until } from '../helpers/tp.js';
+import { LogSink, sleep, until } from '../helpers/tp.js';
 import { haveNats, natsServer } from '../helpers/nats.js';
 
 const q = nodeq as unknown as Record<string, (x: unknown) => unknown>;
@@ -76,4 +77,60 @@ t.test('an edge journal is the primary journal, and replay from it plus the live
     t.equal(edge.tp.i, primary.tp.i, '.u.i equal');
     const err = await rdb.sync('.u.upd', s('trade'), [s('X'), q['float']?.(1), q['int']?.(1)]).catch((e: Error) => e.message);
     t.equal(err, 'edge', 'the edge refuses feeds');
+  });
+
+t.test("an edge whose disk fails publishes nothing its journal lacks, and follows on from its journal's end when the disk has room",
+  { skip: !haveNats && 'no nats-server' }, async (t) => {
+    const dir = t.testdir();
+    const nats = await natsServer(t, dir);
+    mkdirSync(join(dir, 'primary'));
+    mkdirSync(join(dir, 'edge'));
+    const primary = await app(t, ['sym', join(dir, 'primary'), '--nats', nats.url]);
+    let failing = false;
+    let failures = 0;
+    const journalIo: JournalIo = {
+      writeSync: (fd, buf, off, len) => {
+        if (failing) { failures++; throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }); }
+        return fsWriteSync(fd, buf, off, len);
+      },
+      fdatasyncSync: (fd) => fdatasyncSync(fd),
+      ftruncateSync: (fd, len) => ftruncateSync(fd, len),
+    };
+    const sink = new LogSink();
+    const { config } = parseCommandLine(['-p', '0', '--unix', '', '--from-nats', nats.url, join(dir, 'edge')]);
+    const edge = await startApp(config, { log: createLogger('debug', sink), clock: systemClock(), journalIo });
+    t.teardown(() => edge.close());
+    const feed = await connect({ port: primary.port });
+    const sub = await connect({ port: edge.port });
+    t.teardown(() => Promise.all([feed.close(), sub.close()]));
+    await sub.sync('.u.sub[`;`]');
+    const live = (): number[] => sub.updates.flatMap((u) => (u.data as Array<Record<string, number>>).map((r) => r['size'] as number));
+    const N = 300;
+    for (let i = 0; i < N; i++) trade(feed, i);
+    await feed.sync('');
+    await sub.waitFor(() => live().length >= N, 20_000);
+
+    failing = true;
+    for (let i = N; i < 2 * N; i++) trade(feed, i);
+    await feed.sync('');
+    await until(() => failures > 0 && (primary.tp.journalStats()?.records ?? 0) === 2 * N, 20_000);
+    await until(() => edge.tp.journalHealth.up === false, 20_000);
+    await sleep(500); // the edge keeps retrying meanwhile
+    t.equal(edge.tp.journalStats()?.records, N, "the edge's journal holds only what it could write");
+    t.same(live(), Array.from({ length: N }, (_, k) => k), 'its subscriber got nothing the journal lacks');
+    t.equal(await sub.sync('.u.i'), N, 'the edge still answers queries');
+    const failed = (): number => sink.lines.filter((l) => l['msg'] === 'journal write failed: updates refused until it writes again').length;
+    t.equal(failed(), 1, 'one log line for the fault, whatever the retries');
+    t.notOk(sink.lines.some((l) => l['msg'] === 'stream message not applied'), 'no line per record');
+
+    failing = false;
+    await sub.waitFor(() => live().length >= 2 * N, 20_000);
+    await until(() => edge.tp.journalStats()?.records === 2 * N, 10_000);
+    t.same(live(), Array.from({ length: 2 * N }, (_, k) => k), 'once the disk has room, every row exactly once, in order');
+    t.equal(sink.lines.filter((l) => l['msg'] === 'journal writing again').length, 1, 'one log line for the recovery');
+    edge.tp.flushJournal();
+    primary.tp.flushJournal();
+    t.ok(readFileSync(edge.tp.logFile as string).equals(readFileSync(primary.tp.logFile as string)),
+      "the edge's journal is again byte-identical to the primary's");
+    t.same(replayed(edge.tp.logFile as string, 2 * N), Array.from({ length: 2 * N }, (_, k) => k), 'replayed, every row once');
   });

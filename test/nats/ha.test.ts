@@ -3,16 +3,18 @@
 // tickerplant sees every row exactly once, in order. The feed moves between the two as q/feed.q does: on
 // 'standby or a lost connection.
 import t from 'tap';
-import { mkdirSync, readFileSync, existsSync } from 'node:fs';
+import { existsSync, fdatasyncSync, ftruncateSync, mkdirSync, readFileSync, writeSync as fsWriteSync } from 'node:fs';
 import { join } from 'node:path';
 import { startApp } from '../../src/app.js';
 import { localNow, systemClock } from '../../src/clock.js';
 import { parseCommandLine } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { decodePayload, formatQDate } from '../../src/ipc/index.js';
+import { replay } from '../../src/journal/index.js';
+import type { JournalIo } from '../../src/journal/index.js';
 import { connect, nodeq } from '../helpers/qclient.js';
 import type { QClient } from '../helpers/qclient.js';
-import { sleep, until } from '../helpers/tp.js';
+import { LogSink, sleep, until } from '../helpers/tp.js';
 import { haveNats, natsClient, natsServer, streamMessages } from '../helpers/nats.js';
 import { spawnTp } from '../helpers/cli-tp.js';
 import type { TpProcess } from '../helpers/cli-tp.js';
@@ -124,4 +126,66 @@ t.test('leader killed with -9 under a sync feed: the standby leads within 5 s an
     const survivor = join(dir, leader === tps[0] ? 'b' : 'a', `sym${today}`);
     await until(() => existsSync(survivor) && readFileSync(survivor).length === body.length + 8, 20_000);
     t.ok(readFileSync(survivor).subarray(8).equals(body), "the new leader's journal is the stream");
+  });
+
+t.test("a leader whose disk fails acknowledges nothing its journal lacks: new updates get 'journal, one the stream took waits for the journal, and all resume when the disk has room",
+  { skip: !haveNats && 'no nats-server' }, async (t) => {
+    const dir = t.testdir();
+    const nats = await natsServer(t, dir);
+    mkdirSync(join(dir, 'a'));
+    let failing = false;
+    let failures = 0;
+    const journalIo: JournalIo = {
+      writeSync: (fd, buf, off, len) => {
+        if (failing) { failures++; throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }); }
+        return fsWriteSync(fd, buf, off, len);
+      },
+      fdatasyncSync: (fd) => fdatasyncSync(fd),
+      ftruncateSync: (fd, len) => ftruncateSync(fd, len),
+    };
+    const sink = new LogSink();
+    const { config } = parseCommandLine(['-p', '0', '--unix', '', 'sym', join(dir, 'a'), '--nats', nats.url, '--ha', '--failover', '2s']);
+    const leader = await startApp(config, { log: createLogger('debug', sink), clock: systemClock(), journalIo });
+    t.teardown(() => leader.close());
+    await until(() => leader.nats?.role() === 'leader', 20_000);
+    const feed = await connect({ port: leader.port });
+    const feed2 = await connect({ port: leader.port });
+    const sub = await connect({ port: leader.port });
+    t.teardown(() => Promise.all([feed.close(), feed2.close(), sub.close()]));
+    await sub.sync('.u.sub[`trade;`]');
+    const live = (): number[] => sub.updates.flatMap((u) => (u.data as Array<Record<string, number>>).map((r) => r['size'] as number));
+    const upd = (c: QClient, i: number): Promise<unknown> => c.sync('.u.upd', s('trade'), [s('IBM'), q['float']?.(i), q['int']?.(i)]);
+    await upd(feed, 1);
+    t.same(live(), [1], 'acknowledged once journaled and published');
+
+    failing = true;
+    let second: string | undefined;
+    const pending = upd(feed, 2).then(() => { second = 'ok'; }, (e: Error) => { second = e.message; });
+    await until(() => leader.tp.journalHealth.up === false, 20_000);
+    await t.rejects(upd(feed2, 3), { message: 'journal' }, "a new update gets 'journal while the journal is down");
+    await sleep(300);
+    t.equal(second, undefined, 'the update the stream already took is not acknowledged before the journal has it');
+    t.same(live(), [1], 'nor published');
+    t.equal(leader.tp.journalStats()?.records, 1, 'the journal holds only what it could write');
+    t.ok(failures > 0, 'the disk refused writes');
+    t.equal(sink.lines.filter((l) => l['msg'] === 'journal write failed: updates refused until it writes again').length, 1,
+      'one log line for the fault');
+    t.notOk(sink.lines.some((l) => l['msg'] === 'bad update'), "'journal is not logged per update");
+
+    failing = false;
+    await pending;
+    t.equal(second, 'ok', 'once the disk has room it is journaled, then acknowledged');
+    await upd(feed2, 4);
+    await sub.waitFor(() => live().length >= 3, 10_000);
+    t.same(live(), [1, 2, 4], 'the subscriber got exactly the journaled rows');
+    const rows: number[] = [];
+    leader.tp.flushJournal();
+    replay(leader.tp.logFile as string, (v) => {
+      const x = v.type === 0 ? v.items[2] : undefined;
+      const size = x?.type === 0 ? x.items[3] : undefined;
+      if (size?.type === -6) rows.push(size.value);
+    });
+    t.same(rows, [1, 2, 4], 'the journal, replayed, is exactly the acknowledged rows');
+    t.equal(sink.lines.filter((l) => l['msg'] === 'journal writing again').length, 1, 'one log line for the recovery');
+    t.equal(leader.tp.journalHealth.refused, 1, 'the refused update is counted');
   });
