@@ -6,7 +6,7 @@
 // requests whose replies exceed --max-queued-bytes), partial-frame hoarding, connection exhaustion, disk
 // full on a small tmpfs (root only; skipped with a note otherwise), unauthenticated WebSocket.
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync, unlinkSync, readdirSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync, readdirSync } from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
@@ -14,7 +14,7 @@ import { once } from 'node:events';
 import { compress } from '../src/ipc/compress.js';
 import { replay } from '../src/journal/index.js';
 import { MiB, sleep } from './env.js';
-import { Feed, Subscriber } from './feed.js';
+import { Feed, SeqSet, Subscriber } from './feed.js';
 import { TpProcess } from './tp.js';
 import { handshake, syncText } from './wire.js';
 
@@ -36,6 +36,8 @@ export interface BoundedOptions {
   readonly wsAttempts: number;
   /** Honest feed rate, messages a second. */
   readonly rate: number;
+  /** Disk full: KiB left free on the 1 MiB tmpfs before the feed fills it. [512] */
+  readonly diskRoomKiB?: number;
   readonly progress?: (line: string) => void;
 }
 
@@ -84,13 +86,18 @@ export async function runBoundedScenario(o: BoundedOptions): Promise<BoundedResu
   return { attacks, failures };
 }
 
+/**
+ * One attack beside the honest pair. With `journalDir` (disk full) the journal lives there and the honest
+ * feed sends paced sync updates instead, so that "acknowledged" is exact: each row answered without an
+ * error must reach the subscriber and the journal; refused ones ('journal) are counted, not lost.
+ */
 async function run(name: AttackName, o: BoundedOptions, args: string[], attack: (c: Ctx) => Promise<AttackOutcome>,
-  auth = false, dstOverride?: string, check?: (sub: Subscriber) => { breaches: number; note: string }): Promise<AttackResult> {
+  auth = false, journalDir?: string): Promise<AttackResult> {
   const progress = o.progress ?? (() => undefined);
   const dir = mkdtempSync(path.join(os.tmpdir(), `soak-bounded-${name}-`));
   const users = path.join(dir, 'users');
   writeFileSync(users, USERS);
-  const dst = dstOverride ?? path.join(dir, 'tplog');
+  const dst = journalDir ?? path.join(dir, 'tplog');
   const tp = await TpProcess.start({ dst, args: [...args, ...(auth ? ['-u', users] : [])], logLevel: 'info' });
   const credentials = auth ? 'feed:honest' : '';
   const failures: string[] = [];
@@ -98,7 +105,7 @@ async function run(name: AttackName, o: BoundedOptions, args: string[], attack: 
     const sub = await Subscriber.connect(tp.port, { credentials });
     const feed = await Feed.connect(tp.port, 0, { credentials });
     let stop = false;
-    const feeding = feed.runPaced(o.rate, 50, () => stop);
+    const feeding = journalDir === undefined ? feed.runPaced(o.rate, 50, () => stop) : feed.runPacedSync(o.rate, 64, () => stop);
     await sleep(500);
     const rssBefore = tp.rss();
     let rssPeak = rssBefore;
@@ -114,28 +121,37 @@ async function run(name: AttackName, o: BoundedOptions, args: string[], attack: 
     }
     stop = true;
     await feeding;
-    let rowsLost = await sub.waitFor(0, feed.acked, 15_000);
-    if (check) {
-      // Disk full: async rows refused during the fault were acknowledged by a chaser yet never published,
-      // by design (refused and counted); the promise checked is that every published row is journaled.
-      const c = check(sub);
-      outcome = { ...outcome, breaches: outcome.breaches + c.breaches, note: `${outcome.note ?? ''}; ${c.note}; ${rowsLost} async rows refused` };
-      rowsLost = 0;
+    let rowsLost: number;
+    let acked = feed.acked;
+    if (journalDir === undefined) {
+      rowsLost = await sub.waitFor(0, feed.acked, 15_000);
+    } else {
+      // Lost: acknowledged rows the subscriber or the journal lacks. Breaches: published rows the journal lacks.
+      acked = feed.ackedRows.size;
+      const missing = await waitForRows(sub, feed.ackedRows, feed.sent, 15_000);
+      const c = journalCheck(sub, feed.ackedRows, feed.sent, journalDir);
+      rowsLost = missing + c.ackedNotJournaled;
+      // A refused update must not be kept either: the feed sends it again.
+      if (c.refusedJournaled > 0) failures.push(`${c.refusedJournaled} rows answered 'journal are in the journal`);
+      outcome = {
+        ...outcome, breaches: outcome.breaches + c.publishedNotJournaled,
+        note: `${outcome.note ?? ''}; ${feed.sent} rows sent, ${acked} acknowledged, ${feed.refusals} refused ('${feed.errors[0] ?? ''}), ${c.note}`,
+      };
     }
     const stall = sub.latency.summary();
     const alive = tp.alive;
     if (!alive) failures.push(`the tickerplant exited (${JSON.stringify(tp.exit)})`);
-    if (rowsLost > 0) failures.push(`${rowsLost} of ${feed.acked} acknowledged rows never reached the honest subscriber`);
+    if (rowsLost > 0) failures.push(`${rowsLost} of ${acked} acknowledged rows never reached the honest subscriber${journalDir ? ' or the journal' : ''}`);
     if (sub.closed) failures.push('the honest subscriber was disconnected');
-    if (feed.errors.length > 0 && name !== 'diskfull') failures.push(`feed errors: ${feed.errors.slice(0, 3).join(', ')}`);
+    if (feed.errors.some((e) => journalDir === undefined || e !== 'journal')) failures.push(`feed errors: ${feed.errors.slice(0, 3).join(', ')}`);
     if (outcome.breaches > 0) failures.push(`the attack got through ${outcome.breaches} times`);
     if (outcome.defences === 0) failures.push('no defence fired (no refusal or drop was logged)');
     failures.push(...(outcome.failures ?? []));
     const r: AttackResult = {
-      name, ran: true, note: outcome.note ?? '', alive, acked: feed.acked, rowsLost, rssBefore, rssPeak,
+      name, ran: true, note: outcome.note ?? '', alive, acked, rowsLost, rssBefore, rssPeak,
       maxStallMs: stall.max / 1000, defences: outcome.defences, breaches: outcome.breaches, failures,
     };
-    progress(`bounded/${name}: alive ${String(alive)}, lost ${rowsLost} of ${feed.acked}, RSS ${(rssBefore / MiB).toFixed(0)} → ${(rssPeak / MiB).toFixed(0)} MiB, max stall ${r.maxStallMs.toFixed(1)} ms, ${outcome.defences} defences, ${outcome.breaches} breaches${r.note ? `; ${r.note}` : ''}`);
+    progress(`bounded/${name}: alive ${String(alive)}, lost ${rowsLost} of ${acked}, RSS ${(rssBefore / MiB).toFixed(0)} → ${(rssPeak / MiB).toFixed(0)} MiB, max stall ${r.maxStallMs.toFixed(1)} ms, ${outcome.defences} defences, ${outcome.breaches} breaches${r.note ? `; ${r.note}` : ''}`);
     sub.close();
     feed.close();
     return r;
@@ -307,9 +323,11 @@ async function httpPortOf(tp: TpProcess): Promise<number> {
 }
 
 /**
- * Disk full on a real 1 MiB tmpfs: the journal fills it while the feed runs; the rows published must all
- * be in the journal; a filler file is then removed and writing resumes. Needs mount (root); otherwise
- * skipped with a note (npm test covers the same with an injected failing writer).
+ * Disk full on a real 1 MiB tmpfs: a filler leaves `diskRoomKiB` free, the journal fills that while the
+ * honest feed sends sync updates; from then on each gets 'journal and nothing unjournaled is published;
+ * the filler is removed and writing resumes. Lost (acknowledged rows missing from the subscriber or the
+ * journal) must be 0, and so must breaches (published rows missing from the journal). Needs mount (root);
+ * otherwise skipped with a note (test/integration/journal-faults.test.ts covers it with a fault hook).
  */
 async function diskFull(o: BoundedOptions): Promise<AttackResult> {
   const mnt = mkdtempSync(path.join(os.tmpdir(), 'soak-tmpfs-'));
@@ -322,32 +340,51 @@ async function diskFull(o: BoundedOptions): Promise<AttackResult> {
       acked: 0, rowsLost: 0, rssBefore: NaN, rssPeak: NaN, maxStallMs: NaN, defences: 0, breaches: 0, failures: [],
     };
   }
+  const FAILED = 'journal write failed: updates refused until it writes again';
+  const room = (o.diskRoomKiB ?? 512) * 1024;
   try {
     const filler = path.join(mnt, 'filler');
-    writeFileSync(filler, Buffer.alloc(512 * 1024));
+    writeFileSync(filler, Buffer.alloc(MiB - room));
     return await run('diskfull', o, [], async ({ tp }) => {
-      const end = Date.now() + 30_000;
-      while (tp.count('journal write failed: updates refused until it writes again') === 0 && Date.now() < end) await sleep(50);
-      const failed = tp.count('journal write failed: updates refused until it writes again');
-      await sleep(500);
-      unlinkSync(filler); // room again
+      const end = Date.now() + 60_000;
+      while (tp.count(FAILED) === 0 && Date.now() < end && tp.alive) await sleep(50);
+      const failed = tp.count(FAILED);
+      await sleep(1000); // the disk stays full for a second under the feed
+      rmSync(filler, { force: true }); // room again
       const end2 = Date.now() + 15_000;
-      while (tp.count('journal writing again') === 0 && Date.now() < end2) await sleep(50);
+      while (tp.count('journal writing again') === 0 && Date.now() < end2 && tp.alive) await sleep(50);
       const resumed = tp.count('journal writing again');
+      await sleep(500); // and some rows after the recovery
       return {
-        defences: failed, breaches: 0, note: `1 MiB tmpfs: fault logged ${failed}×, resumed ${resumed}× after 512 KiB were freed`,
+        defences: failed, breaches: 0,
+        note: `1 MiB tmpfs, ${(room / 1024).toFixed(0)} KiB free: fault logged ${failed}x, resumed ${resumed}x once the filler was removed`,
         failures: [...(failed === 0 ? ['the disk never filled'] : []), ...(resumed === 0 ? ['writing did not resume'] : [])],
       };
-    }, false, path.join(mnt, 'tplog'), (sub) => journalCheck(sub, path.join(mnt, 'tplog')));
+    }, false, path.join(mnt, 'tplog'));
   } finally {
     try { execFileSync('umount', [mnt], { stdio: 'ignore' }); } catch { /* left mounted: reported by the OS */ }
     rmSync(mnt, { recursive: true, force: true });
   }
 }
 
-/** Rows the honest subscriber received that the journal lacks: each would break the write-ahead promise. */
-function journalCheck(sub: Subscriber, dir: string): { breaches: number; note: string } {
-  const journaled = new Set<number>();
+/** Acknowledged rows (of `sent`) the subscriber has not received, once they arrived or `timeoutMs` passed. */
+async function waitForRows(sub: Subscriber, acked: SeqSet, sent: number, timeoutMs: number): Promise<number> {
+  const end = Date.now() + timeoutMs;
+  let from = 0;
+  for (;;) {
+    while (from < sent && (!acked.has(from) || sub.seen.has(from))) from++;
+    if (from >= sent || sub.closed || Date.now() > end) break;
+    await sleep(50);
+  }
+  let missing = 0;
+  for (let seq = from; seq < sent; seq++) if (acked.has(seq) && !sub.seen.has(seq)) missing++;
+  return missing;
+}
+
+/** The journal against what was acknowledged and what was published, by sequence number. */
+function journalCheck(sub: Subscriber, acked: SeqSet, sent: number, dir: string):
+  { ackedNotJournaled: number; publishedNotJournaled: number; refusedJournaled: number; note: string } {
+  const journaled = new SeqSet();
   for (const f of readdirSync(dir)) {
     replay(path.join(dir, f), (r) => {
       const x = r.type === 0 ? r.items[2] : undefined;
@@ -356,12 +393,18 @@ function journalCheck(sub: Subscriber, dir: string): { breaches: number; note: s
       else if (size?.type === 6) for (const v of size.data) journaled.add(v);
     });
   }
-  let missing = 0;
+  let ackedNotJournaled = 0;
+  let publishedNotJournaled = 0;
   let published = 0;
-  for (let seq = 0; seq < sub.rows + sub.duplicates + 1_000_000 && published < sub.rows; seq++) {
-    if (!sub.seen.has(seq)) continue;
-    published++;
-    if (!journaled.has(seq)) missing++;
+  let extra = 0;
+  for (let seq = 0; seq < sent; seq++) {
+    const j = journaled.has(seq);
+    if (sub.seen.has(seq)) { published++; if (!j) publishedNotJournaled++; }
+    if (acked.has(seq) && !j) ackedNotJournaled++;
+    if (j && !acked.has(seq)) extra++;
   }
-  return { breaches: missing, note: `${published} rows published, ${journaled.size} journaled, ${missing} published but not journaled` };
+  return {
+    ackedNotJournaled, publishedNotJournaled, refusedJournaled: extra,
+    note: `${journaled.size} journaled (${extra} of them unacknowledged), ${published} published, ${publishedNotJournaled} published but not journaled`,
+  };
 }

@@ -27,7 +27,8 @@ export async function connectRaw(port: number, credentials = '', host = '127.0.0
 export const FEED_SYM = 'SOAKFEED';
 const CHASER = syncText('');
 
-interface Waiting { readonly upto: number; readonly resolve?: () => void }
+/** An answer awaited: rows before `upto` are acknowledged by it; a sync update's own rows start at `from`. */
+interface Waiting { readonly upto: number; readonly from?: number; readonly resolve?: () => void }
 
 export interface FeedOptions {
   readonly credentials?: string;
@@ -40,8 +41,12 @@ export interface FeedOptions {
 export class Feed {
   /** Rows sent: the next sequence number. */
   sent = 0;
-  /** Every row with sequence number < acked was acknowledged. */
+  /** Every row with sequence number < acked was acknowledged (async feeds: by a chaser). */
   acked = 0;
+  /** Rows of sync updates answered without an error: exactly what the tickerplant acknowledged. */
+  readonly ackedRows = new SeqSet();
+  /** Sync updates answered with an error (e.g. 'journal on a full disk). */
+  refusals = 0;
   /** Messages sent. */
   messages = 0;
   errors: string[] = [];
@@ -86,9 +91,15 @@ export class Feed {
       this.errors.push(`undecodable response: ${String(err)}`);
       return;
     }
-    if (v.type === -128) { if (this.errors.length < 20) this.errors.push(v.message); } else if (w && w.upto > this.acked) {
-      this.acked = w.upto;
-      this.onAck?.(this.acked);
+    if (v.type === -128) {
+      this.refusals++;
+      if (this.errors.length < 20) this.errors.push(v.message);
+    } else {
+      if (w?.from !== undefined) for (let r = w.from; r < w.upto; r++) this.ackedRows.add(r);
+      if (w && w.upto > this.acked) {
+        this.acked = w.upto;
+        this.onAck?.(this.acked);
+      }
     }
     w?.resolve?.();
     this.onAnswer?.();
@@ -104,7 +115,7 @@ export class Feed {
       at = this.template.write(out, at, msgType, nowNs(), seq, (r) => this.symOf(seq + r));
       this.sent += this.rows;
       this.messages++;
-      if (msgType === MsgType.Sync) this.waiting.push({ upto: this.sent });
+      if (msgType === MsgType.Sync) this.waiting.push({ upto: this.sent, from: seq });
     }
     return out;
   }
@@ -148,6 +159,27 @@ export class Feed {
           if (sinceChaser === chaserEvery) { parts.push(CHASER); this.waiting.push({ upto: this.sent }); sinceChaser = 0; }
         }
         this.socket.write(parts.length === 1 ? parts[0] as Buffer : Buffer.concat(parts));
+        sentHere += k;
+      }
+      await new Promise((r) => setTimeout(r, 1));
+    }
+    await this.chaser();
+  }
+
+  /**
+   * Paced sync updates at `perSecond` a second with at most `window` unanswered, until `until()`; each
+   * answered one adds its rows to ackedRows, each refused one counts in refusals. Ends when all are answered.
+   */
+  async runPacedSync(perSecond: number, window: number, until: () => boolean): Promise<void> {
+    const t0 = nowNs();
+    let sentHere = 0;
+    while (!until() && !this.closed) {
+      const due = Math.floor((Number(nowNs() - t0) / 1e9) * perSecond) - sentHere;
+      const room = window - this.waiting.length;
+      if (due > 0 && room <= 0) this.behind++;
+      else if (due > 0) {
+        const k = Math.min(due, room);
+        this.socket.write(this.encode(k, MsgType.Sync));
         sentHere += k;
       }
       await new Promise((r) => setTimeout(r, 1));

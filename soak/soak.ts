@@ -79,8 +79,6 @@ async function main(): Promise<void> {
   }), (r) => { results.slow = r; });
   await scenario(6, 'security', () => runSecurityScenario({ payments: 10, progress }), (r) => { results.security = r; });
   await scenario(7, 'bounded work', () => runBoundedScenario({
-    // Disk full waits for the journal-fault work (rolled-back flushes, withdrawn rows), not on main yet.
-    only: ['decode', 'pipelined', 'hoarding', 'connections', 'websocket'],
     nullItems: 134_217_721, pipelined: 200_000, hoarders: 12, hoardMiB: 40, idle: 2000, wsAttempts: 200, rate: 2000, progress,
   }), (r) => { results.bounded = r; });
   clearTimeout(watchdog);

@@ -16,6 +16,8 @@ import { createMetrics } from '../../src/metrics.js';
 import { connect, nodeq } from '../helpers/qclient.js';
 import type { QClient } from '../helpers/qclient.js';
 import { LogSink, startTp, T0, until } from '../helpers/tp.js';
+import { open } from '../ws/fixture.js';
+import type { TestClient } from '../ws/fixture.js';
 
 const q = nodeq as unknown as Record<string, (x: unknown) => unknown>;
 const s = (x: string): unknown => q['symbol']?.(x);
@@ -32,6 +34,9 @@ function row(path: Path, size: number): unknown[] {
   const third = path === 'bytes' ? q['float']?.(size) : `headline ${size}`;
   return [q['timespan']?.(new Date(36_000_000)), s('IBM'), third, q['int']?.(size)];
 }
+/** The size column of every update a WebSocket subscriber received. */
+const wsSizes = (c: TestClient): number[] => c.received.filter((m) => m['type'] === 'upd')
+  .flatMap((m) => ((m['data'] as { data: { size: number[] } }).data.size));
 const sizes = (c: QClient): number[] => c.updates.flatMap((u) => (u.data as Array<Record<string, unknown>>).map((r) => Number(r['size'])));
 
 type Fault = 'write ENOSPC' | 'fdatasync EIO';
@@ -84,7 +89,7 @@ async function scenario(t: Test, path: Path, batch: boolean, fault: Fault): Prom
   const sink = new LogSink();
   const clock = new ManualClock(T0, 0);
   const app = await startTp(t, {
-    args: [join(dir, 'sym.q'), journalDir, '--fsync', 'batch', ...(batch ? ['-t', '20'] : [])],
+    args: [join(dir, 'sym.q'), journalDir, '--fsync', 'batch', '--http-port', '0', ...(batch ? ['-t', '20'] : [])],
     journalIo: d.io, sink, clock,
   });
   const metrics = createMetrics({ tp: app.tp, server: app.server, payments: app.payments });
@@ -96,6 +101,9 @@ async function scenario(t: Test, path: Path, batch: boolean, fault: Fault): Prom
   const table = TABLE[path];
   await sub.sync(`.u.sub[\`${table};\`]`);
   await other.sync(`.u.sub[\`${table};\`IBM]`);
+  const ws = await open(t, `ws://127.0.0.1:${String(app.httpPort)}/ws`);
+  ws.send({ op: 'subscribe', id: 1, table });
+  await ws.next('subscribed');
   /** Batch mode publishes on its timer: the clock is advanced past -t once the feed's messages are in. */
   const publish = (): void => { if (batch) clock.advanceMs(25); };
 
@@ -139,6 +147,8 @@ async function scenario(t: Test, path: Path, batch: boolean, fault: Fault): Prom
   await other.waitFor(() => sizes(other).includes(7));
   t.same(sizes(sub), [1, 6, 7], 'the subscriber got exactly the journaled rows');
   t.same(sizes(other), [1, 6, 7], 'and so did the other one');
+  await ws.sync();
+  t.same(wsSizes(ws), [1, 6, 7], 'and the WebSocket subscriber');
   await until(() => journalSizes(journalDir).length >= 3);
   t.same(journalSizes(journalDir), [1, 6, 7], 'the journal, replayed, is exactly the acknowledged rows');
   t.equal(await other.sync('.u.i'), 3, '.u.i counts them');
