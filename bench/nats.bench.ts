@@ -1,9 +1,10 @@
 // npm run bench:nats — the JetStream bridge, measured beside its peer in the same run: (1) single-row
 // ingest into a journaled tickerplant with the bridge on vs off (upd/s the TP takes, and for "on" the
-// rate at which the stream holds them all), (2) primary → edge subscriber latency at 1k rows/s, (3) HA
-// failover: leader killed with -9 under a sync feed, time until the standby acknowledges. Each is
-// repeated REPS times; figures are medians with min–max spread. Processes: nats-server (Debian 2.9,
-// file storage in a temp dir), tickerplants (`node dist/cli.js`), feed and subscriber here.
+// rate at which the stream holds them all), (2) primary → edge subscriber latency at 1k rows/s, beside a
+// subscriber of the primary itself, (3) HA failover: leader killed with -9 under a sync feed, time until
+// the standby acknowledges. Each is repeated REPS times; figures are medians with min–max spread.
+// Processes: nats-server (Debian 2.9, file storage in a temp dir, a fresh one per phase), tickerplants
+// (`node dist/cli.js`), feed and subscribers here.
 // The last line is one JSON object with the figures.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
@@ -89,7 +90,7 @@ async function startTp(args: string[]): Promise<{ port: number; proc: ChildProce
   return { port, proc };
 }
 
-const trade = (i: number, price = i): QValue => list(sym('.u.upd'), sym('trade'), list(sym(`S${i % 5}`), float(price), int(i)));
+const trade = (i: number, price = i): QValue => list(sym('.u.upd'), sym('trade'), list(sym(`S${(i + 5) % 5}`), float(price), int(i)));
 
 /** Stream messages stored, 0 when the stream does not exist yet. */
 async function stored(url: string, stream = 'TICK_sym'): Promise<number> {
@@ -130,44 +131,77 @@ async function ingest(natsUrl: string | undefined): Promise<{ updS: number; stre
 
 // ---- (2) primary → edge subscriber latency ----
 
-async function latency(natsUrl: string): Promise<{ p50: number; p99: number }> {
+/**
+ * Rows are sent at 1 per ms on an absolute schedule; each carries its send time (µs since `origin`, the
+ * price) and its number (the size). A subscriber of the primary is the peer measured in the same run: the
+ * difference is what the bridge, JetStream and the edge add. Only this run's rows count, each exactly once
+ * (a stream or an edge replaying anything else would be measured otherwise), else the bench fails.
+ */
+async function latency(natsUrl: string): Promise<{ p50: number; p99: number; peerP50: number; peerP99: number }> {
   const primary = await startTp(['sym', freshDir(), '--nats', natsUrl]);
   const edge = await startTp(['--from-nats', natsUrl, freshDir()]);
-  const sub = await QConnection.connect({ port: edge.port });
-  const lat: number[] = [];
   const origin = process.hrtime.bigint();
   const nowUs = (): number => Number(process.hrtime.bigint() - origin) / 1e3;
-  sub.on('message', (v: QValue) => {
-    if (v.type !== 0 || v.items[0]?.type !== -11 || v.items[0].value !== 'upd') return;
-    const x = v.items[2];
-    if (x?.type !== 98) return;
-    const price = x.data[2];
-    if (price?.type === 9) for (const p of price.data) if (p > 0) lat.push(nowUs() - p);
-  });
-  await sub.sync(str('.u.sub[`trade;`]'));
+  let measuring = false;
+  const listen = async (port: number): Promise<{ conn: QConnection; lat: Float64Array; n: { v: number; warm: number } }> => {
+    const conn = await QConnection.connect({ port });
+    const lat = new Float64Array(LAT_ROWS);
+    const seen = new Uint8Array(LAT_ROWS);
+    const n = { v: 0, warm: 0 };
+    conn.on('message', (v: QValue) => {
+      if (v.type !== 0 || v.items[0]?.type !== -11 || v.items[0].value !== 'upd') return;
+      const x = v.items[2];
+      if (x?.type !== 98) return;
+      const price = x.data[2];
+      const size = x.data[3];
+      if (price?.type !== 9 || size?.type !== 6) return;
+      const at = nowUs();
+      for (let r = 0; r < size.data.length; r++) {
+        const id = size.data[r] as number;
+        if (!measuring || id < 0) { n.warm++; continue; }
+        if (id >= LAT_ROWS || seen[id]) throw new Error(`row ${id} not sent in this run, or seen twice`);
+        seen[id] = 1;
+        lat[id] = at - (price.data[r] as number);
+        n.v++;
+      }
+    });
+    await conn.sync(str('.u.sub[`trade;`]'));
+    return { conn, lat, n };
+  };
+  const atEdge = await listen(edge.port);
+  const atPrimary = await listen(primary.port);
   const feed = await QConnection.connect({ port: primary.port });
-  // The edge follows once the primary created the stream: warm up until rows arrive.
-  for (let k = 0; lat.length === 0 && k < 400; k++) { feed.async(trade(k, 0)); feed.async(trade(k, nowUs())); await sleep(25); }
-  lat.length = 0;
-  for (let i = 0; i < LAT_ROWS; i++) {
-    feed.async(trade(i, nowUs()));
+  // The edge follows once the primary has created the stream: warm up until rows arrive there.
+  for (let k = 0; atEdge.n.warm === 0 && k < 400; k++) { feed.async(trade(-1, nowUs())); await sleep(25); }
+  if (atEdge.n.warm === 0) throw new Error('no warm-up row reached the edge');
+  await feed.sync(str(''));
+  await sleep(200);
+  measuring = true;
+  const t0 = nowUs();
+  for (let i = 0; i < LAT_ROWS;) {
+    const due = Math.min(LAT_ROWS, Math.floor((nowUs() - t0) / 1000) + 1);
+    for (; i < due; i++) feed.async(trade(i, nowUs()));
     await sleep(1);
   }
   const end = Date.now() + 10_000;
-  while (lat.length < LAT_ROWS && Date.now() < end) await sleep(20);
+  while ((atEdge.n.v < LAT_ROWS || atPrimary.n.v < LAT_ROWS) && Date.now() < end) await sleep(20);
   feed.close();
-  sub.close();
+  atEdge.conn.close();
+  atPrimary.conn.close();
   await kill(primary.proc);
   await kill(edge.proc);
-  const sorted = lat.sort((a, b) => a - b);
-  return { p50: percentile(sorted, 50) / 1000, p99: percentile(sorted, 99) / 1000 };
+  if (atEdge.n.v !== LAT_ROWS || atPrimary.n.v !== LAT_ROWS) {
+    throw new Error(`rows received: edge ${atEdge.n.v}, primary ${atPrimary.n.v} of ${LAT_ROWS}`);
+  }
+  const e = atEdge.lat.sort();
+  const p = atPrimary.lat.sort();
+  return { p50: percentile(e, 50) / 1000, p99: percentile(e, 99) / 1000, peerP50: percentile(p, 50) / 1000, peerP99: percentile(p, 99) / 1000 };
 }
 
 // ---- (3) HA failover ----
 
-async function failover(natsUrl: string, src: string): Promise<number> {
+async function failover(natsUrl: string): Promise<number> {
   const args = (d: string): string[] => [path.join(root, 'q', 'sym.q'), d, '--nats', natsUrl, '--ha', '--failover', '5s'];
-  void src;
   const a = await startTp(args(freshDir()));
   const conns = new Map<number, QConnection>();
   const tryUpd = async (port: number, i: number): Promise<boolean> => {
@@ -202,23 +236,30 @@ const spread = (xs: number[], d = 0): string => `${median(xs).toFixed(d)} (${Mat
 async function main(): Promise<void> {
   const off: number[] = []; const on: number[] = []; const inStream: number[] = []; const ratio: number[] = [];
   const p50: number[] = []; const p99: number[] = []; const fail: number[] = [];
+  const peer50: number[] = []; const peer99: number[] = [];
   for (let r = 0; r < REPS; r++) {
-    const nats = await startNats();
+    // A fresh nats-server for each phase: a stream left by one phase must not be replayed by the next
+    // (an edge with an empty journal replays the whole stream; a primary with one refuses a longer stream).
+    const fresh = async <T>(f: (url: string) => Promise<T>): Promise<T> => {
+      const nats = await startNats();
+      try { return await f(nats.url); } finally { await kill(nats.proc); }
+    };
     // Alternate the order so drift in machine load does not favour one side.
-    const first = r % 2 === 0 ? await ingest(undefined) : await ingest(nats.url);
-    const second = r % 2 === 0 ? await ingest(nats.url) : await ingest(undefined);
+    const first = r % 2 === 0 ? await ingest(undefined) : await fresh(ingest);
+    const second = r % 2 === 0 ? await fresh(ingest) : await ingest(undefined);
     const [a, b] = r % 2 === 0 ? [first, second] : [second, first];
     off.push(a.updS); on.push(b.updS); inStream.push(b.streamS ?? 0); ratio.push(b.updS / a.updS);
-    const l = await latency(nats.url);
-    p50.push(l.p50); p99.push(l.p99);
-    fail.push(await failover(nats.url, `sym`));
-    await kill(nats.proc);
+    const l = await fresh(latency);
+    p50.push(l.p50); p99.push(l.p99); peer50.push(l.peerP50); peer99.push(l.peerP99);
+    fail.push(await fresh(failover));
     console.log(`rep ${r + 1}: ingest off ${fmt(a.updS)} upd/s, on ${fmt(b.updS)} upd/s (${(b.updS / a.updS).toFixed(2)}x), ` +
-      `all in stream at ${fmt(b.streamS ?? 0)} upd/s; edge latency p50 ${l.p50.toFixed(2)} ms p99 ${l.p99.toFixed(2)} ms; failover ${fail.at(-1)} ms`);
+      `all in stream at ${fmt(b.streamS ?? 0)} upd/s; edge latency p50 ${l.p50.toFixed(2)} ms p99 ${l.p99.toFixed(2)} ms ` +
+      `(primary's own subscriber ${l.peerP50.toFixed(2)} / ${l.peerP99.toFixed(2)} ms); failover ${fail.at(-1)} ms`);
   }
   console.log(`single-row ingest, journal on, ${fmt(INGEST, 0)} updates: bridge off ${spread(off.map((x) => x / 1000))}k upd/s, ` +
     `on ${spread(on.map((x) => x / 1000))}k upd/s, ratio on/off ${spread(ratio, 2)}; stream complete at ${spread(inStream.map((x) => x / 1000))}k upd/s`);
-  console.log(`primary → edge subscriber at 1k rows/s: p50 ${spread(p50, 2)} ms, p99 ${spread(p99, 2)} ms`);
+  console.log(`primary → edge subscriber at 1k rows/s: p50 ${spread(p50, 2)} ms, p99 ${spread(p99, 2)} ms; ` +
+    `the primary's own subscriber, same run: p50 ${spread(peer50, 2)} ms, p99 ${spread(peer99, 2)} ms`);
   console.log(`HA failover (leader kill -9, --failover 5s): ${spread(fail)} ms to the standby's first ack`);
   console.log(JSON.stringify({
     bench: 'nats', reps: REPS, cores: os.cpus().length, load1: os.loadavg()[0],
@@ -226,6 +267,7 @@ async function main(): Promise<void> {
     ingest_ratio_min: +Math.min(...ratio).toFixed(3), ingest_ratio_max: +Math.max(...ratio).toFixed(3),
     stream_complete_upd_s: Math.round(median(inStream)),
     edge_p50_ms: +median(p50).toFixed(3), edge_p99_ms: +median(p99).toFixed(3),
+    primary_sub_p50_ms: +median(peer50).toFixed(3), primary_sub_p99_ms: +median(peer99).toFixed(3),
     failover_ms: median(fail), failover_min_ms: Math.min(...fail), failover_max_ms: Math.max(...fail),
   }));
   process.exit(0);
