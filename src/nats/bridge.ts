@@ -1,15 +1,15 @@
 // The primary's bridge: the local journal stays the source of truth and every record of it reaches
 // TICK_<SRC> in order, byte for byte, with Nats-Msg-Id <date>:<index>; end of day goes to tick.<SRC>._end.
 // Records are read back from the journal file (just written, so from the page cache) one event-loop turn
-// at a time, with at most maxInFlight publishes awaiting their ack. Each publish expects the stream's
+// at a time and published as one coalesced write (publisher.ts), with at most maxInFlight publishes (and
+// maxInFlightBytes) awaiting their ack; acks refill the window. Each publish expects the stream's
 // last sequence to be the one before it, so after any failure (NATS down, a lost ack) the bridge asks
 // the stream where it ends and resumes from the journal there: no gap and no duplicate, however long the
 // outage (the duplicate window is a second guard, not the mechanism). Spec: docs.nats.io JetStream
 // (publish acks, Nats-Expected-Last-Sequence, Nats-Msg-Id).
 import type { Logger } from 'pino';
 import type { NatsConnection } from '@nats-io/transport-node';
-import { jetstream } from '@nats-io/jetstream';
-import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { JetStreamManager } from '@nats-io/jetstream';
 import type { Clock, Timer } from '../clock.js';
 import { backoffDelay } from '../backoff.js';
 import { logPath } from '../journal/index.js';
@@ -19,6 +19,7 @@ import { recordTable } from './record.js';
 import { connectNats, ensureStream, jetstreamManager, lastPosition } from './stream.js';
 import type { NatsOptions } from './stream.js';
 import { JournalTail } from './tail.js';
+import { StreamPublisher } from './publisher.js';
 import { formatQDate } from '../ipc/index.js';
 
 /** What the bridge reads of the tickerplant: its date and the journal's record count, and the barrier. */
@@ -36,9 +37,16 @@ export interface BridgeOptions extends NatsOptions {
   readonly tp: JournalSource;
   readonly clock: Clock;
   readonly log: Logger;
-  /** Publishes awaiting an ack at most. [maxInFlight=512] */
+  /** Publishes awaiting an ack at most. [maxInFlight=4096] */
   readonly maxInFlight?: number;
+  /** Bytes of publishes awaiting an ack at most (at least one record is always sent). [maxInFlightBytes=8 MiB] */
+  readonly maxInFlightBytes?: number;
+  /** An ack not back after this long: the bridge resumes from the stream. [ackTimeoutMs=5000] */
+  readonly ackTimeoutMs?: number;
 }
+
+/** What the bridge remembers of a publish until its ack. */
+interface Sent { readonly p: Position; readonly bytes: number }
 
 /** Bytes kept free under max_payload for the message's headers. */
 const HEADROOM = 1024;
@@ -47,7 +55,7 @@ type State = 'connecting' | 'syncing' | 'live' | 'stopped';
 
 export class PrimaryBridge {
   private nc: NatsConnection | undefined;
-  private js: JetStreamClient | undefined;
+  private publisher: StreamPublisher<Sent> | undefined;
   private jsm: JetStreamManager | undefined;
   private state: State = 'connecting';
   /** The next journal position to publish. */
@@ -55,18 +63,26 @@ export class PrimaryBridge {
   /** The stream's last sequence, as the next publish expects it. */
   private expectSeq = 0;
   private inFlight = 0;
+  private inFlightBytes = 0;
   private failed = false;
+  private resyncing = false;
   private tail: JournalTail | undefined;
   private scheduled = false;
   private attempt = 0;
   private retry: Timer | undefined;
   private readonly maxInFlight: number;
+  private readonly maxInFlightBytes: number;
+  /** The date's q text, formatted once per day for the Nats-Msg-Ids. */
+  private dateText: { date: number; text: string } = { date: -1, text: '' };
+  /** The subject of the last table published, kept while the table does not change. */
+  private subject: { table: string; subject: string } = { table: '', subject: '' };
   private readonly log: Logger;
   /** Records acknowledged by the stream since start (metrics, tests). */
   acked = 0;
 
   constructor(private readonly o: BridgeOptions) {
-    this.maxInFlight = o.maxInFlight ?? 512;
+    this.maxInFlight = o.maxInFlight ?? 4096;
+    this.maxInFlightBytes = o.maxInFlightBytes ?? 8 << 20;
     this.log = o.log.child({ mod: 'nats' });
   }
 
@@ -95,6 +111,7 @@ export class PrimaryBridge {
     this.state = 'stopped';
     this.retry?.cancel();
     this.tail?.close();
+    this.publisher?.close();
     const nc = this.nc;
     this.nc = undefined;
     await nc?.close().catch(() => {});
@@ -108,7 +125,10 @@ export class PrimaryBridge {
       return;
     }
     if (this.state === 'stopped') { await this.nc.close(); return; }
-    this.js = jetstream(this.nc);
+    this.publisher = new StreamPublisher<Sent>(this.nc, {
+      clock: this.o.clock, ackTimeoutMs: this.o.ackTimeoutMs ?? 5000,
+      onAck: (sent) => this.acknowledged(sent), onError: (sent, err) => this.refused(sent, err),
+    });
     this.log.info({ servers: this.o.servers }, 'nats connected');
     await this.resync();
   }
@@ -156,7 +176,7 @@ export class PrimaryBridge {
     if (this.state !== 'live') return;
     const tp = this.o.tp;
     tp.flushJournal();
-    while (this.inFlight < this.maxInFlight && this.state === 'live') {
+    while (this.inFlight < this.maxInFlight && this.inFlightBytes < this.maxInFlightBytes && this.state === 'live') {
       if (!this.tail) {
         this.tail = new JournalTail(logPath(this.o.dir, this.o.src, this.pos.date));
         if (this.pos.index > 0 && !this.tail.seek(this.pos.index)) {
@@ -173,10 +193,10 @@ export class PrimaryBridge {
       // cut (a full disk refusing even ftruncate) is not the journal's, and never reaches the stream.
       const room = date === tp.d ? Math.min(this.maxInFlight - this.inFlight, (tp.journalStats()?.records ?? 0) - this.pos.index)
         : this.maxInFlight - this.inFlight;
-      const n = room <= 0 ? 0 : this.tail.read(room, 4 << 20, (record, index) => {
+      const n = room <= 0 ? 0 : this.tail.read(room, this.maxInFlightBytes - this.inFlightBytes, (record, index) => {
         if (tooBig) return;
         if (record.length > limit) { tooBig = { date, index }; return; }
-        this.publish(tableSubject(this.o.src, recordTable(record)), record, { date, index });
+        this.publish(this.subjectOf(record), record, { date, index });
       });
       if (tooBig) {
         // Not dropped and not retried in a loop: the bridge stops here, lag grows, and a restart after
@@ -194,22 +214,52 @@ export class PrimaryBridge {
     }
   };
 
+  /** tick.<SRC>.<table>, the string built again only when the table changes. */
+  private subjectOf(record: Buffer): string {
+    const table = recordTable(record);
+    if (table !== this.subject.table) this.subject = { table, subject: tableSubject(this.o.src, table) };
+    return this.subject.subject;
+  }
+
+  /** msgId(p), with the day's date formatted once. */
+  private idOf(p: Position): string {
+    if (p.index === END) return msgId(p);
+    if (this.dateText.date !== p.date) this.dateText = { date: p.date, text: formatQDate(p.date) };
+    return `${this.dateText.text}:${p.index}`;
+  }
+
   private publish(subject: string, data: Buffer, p: Position): void {
-    const js = this.js as JetStreamClient;
     const expected = this.expectSeq++;
     this.pos = next(p);
     this.inFlight++;
-    js.publish(subject, data, { msgID: msgId(p), expect: { lastSequence: expected } }).then(() => {
-      this.inFlight--;
-      this.acked++;
-      if (this.failed) { if (this.inFlight === 0) void this.resync(); return; }
-      if (this.inFlight < this.maxInFlight) this.wake();
-    }, (err: unknown) => {
-      this.inFlight--;
-      if (!this.failed) this.log.warn({ err: String(err), at: msgId(p) }, 'nats publish failed; resuming from the stream');
+    this.inFlightBytes += data.length;
+    (this.publisher as StreamPublisher<Sent>).publish(subject, data, this.idOf(p), expected, { p, bytes: data.length });
+  }
+
+  private acknowledged(sent: Sent): void {
+    this.inFlight--;
+    this.inFlightBytes -= sent.bytes;
+    this.acked++;
+    if (this.failed) this.resyncWhenDrained(); else this.wake();
+  }
+
+  private refused(sent: Sent, err: string): void {
+    this.inFlight--;
+    this.inFlightBytes -= sent.bytes;
+    if (!this.failed) {
+      this.log.warn({ err, at: msgId(sent.p) }, 'nats publish failed; resuming from the stream');
       this.failed = true;
       if (this.state === 'live') this.state = 'syncing';
-      if (this.inFlight === 0) void this.resync();
-    });
+      // The rest of the window expected this one before it: fail it now rather than wait for each ack.
+      this.publisher?.failAll(err);
+    }
+    this.resyncWhenDrained();
+  }
+
+  /** After a failure, once nothing is in flight, the stream is asked where it ends (once). */
+  private resyncWhenDrained(): void {
+    if (!this.failed || this.inFlight > 0 || this.resyncing) return;
+    this.resyncing = true;
+    void this.resync().finally(() => { this.resyncing = false; });
   }
 }

@@ -3,7 +3,7 @@
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createServer, connect as tcpConnect } from 'node:net';
-import { existsSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Test } from 'tap';
 import { connect } from '@nats-io/transport-node';
@@ -62,11 +62,24 @@ export class NatsServer {
   }
 }
 
+export interface NatsServerOptions {
+  /** The server's max_payload (bytes; nats-server's default is 1 MB). */
+  readonly maxPayload?: number;
+  /** A port already used (a server restarted with other options on the same data). */
+  readonly port?: number;
+}
+
 /** One JetStream server, data under the test's directory. */
-export async function natsServer(t: Test, dir: string): Promise<NatsServer> {
+export async function natsServer(t: Test, dir: string, o: NatsServerOptions = {}): Promise<NatsServer> {
   const store = join(dir, 'nats');
   mkdirSync(store, { recursive: true });
-  const s = new NatsServer(await freePort(), ['-js', '-sd', store]);
+  const args = ['-js', '-sd', store];
+  if (o.maxPayload !== undefined) {
+    const conf = join(dir, `nats-${o.maxPayload}.conf`);
+    writeFileSync(conf, `max_payload: ${o.maxPayload}\n`);
+    args.push('-c', conf);
+  }
+  const s = new NatsServer(o.port ?? await freePort(), args);
   await s.start();
   t.teardown(() => s.stop());
   return s;
