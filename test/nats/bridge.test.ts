@@ -12,17 +12,18 @@ import { createLogger } from '../../src/log.js';
 import { formatQDate } from '../../src/ipc/index.js';
 import { connect, nodeq } from '../helpers/qclient.js';
 import type { QClient } from '../helpers/qclient.js';
-import { sleep, until } from '../helpers/tp.js';
+import { LogSink, sleep, until } from '../helpers/tp.js';
 import { haveNats, lastSeq, natsClient, natsServer, streamMessages } from '../helpers/nats.js';
 import type { StreamMsg } from '../helpers/nats.js';
 
 const q = nodeq as unknown as Record<string, (x: unknown) => unknown>;
 const s = (x: string): unknown => q['symbol']?.(x);
 
-async function primary(t: Test, dir: string, url: string): Promise<App> {
+async function primary(t: Test, dir: string, url: string, sink?: LogSink): Promise<App> {
   mkdirSync(dir, { recursive: true });
   const { config } = parseCommandLine(['sym', dir, '-p', '0', '--unix', '', '--nats', url]);
-  const app = await startApp(config, { log: createLogger('silent'), clock: systemClock() });
+  const log = sink ? createLogger('info', sink) : createLogger('silent');
+  const app = await startApp(config, { log, clock: systemClock() });
   t.teardown(() => app.close());
   return app;
 }
@@ -90,3 +91,40 @@ t.test('NATS killed and restarted under load: the stream is complete, with no du
   t.ok(atKill > 0 && atRestart > atKill, `fed ${atKill} before the kill, ${atRestart - atKill} while down, ${i - atRestart} after`);
   checkStream(t, await streamMessages(nc, 'TICK_sym'), app, i);
 });
+
+t.test('a record over NATS max_payload stops the bridge with one error line; nothing is dropped, and a restart with a larger max_payload resumes from it',
+  { skip: !haveNats && 'no nats-server' }, async (t) => {
+    const dir = t.testdir();
+    const small = await natsServer(t, dir, { maxPayload: 8192 });
+    const sink = new LogSink();
+    const app = await primary(t, join(dir, 'tp'), small.url, sink);
+    const feed = await connect({ port: app.port });
+    t.teardown(() => feed.close());
+    for (let i = 0; i < 10; i++) trade(feed, i);
+    await feed.sync('');
+    await until(() => app.nats?.lag() === 0 && app.tp.journalStats()?.records === 10, 15_000);
+    // 1000 rows: some 16 KB as a journal record, over the server's 8 KB.
+    const n = 1000;
+    feed.async('.u.upd', s('trade'), [Array.from({ length: n }, (_, i) => s(`S${i % 5}`)),
+      Array.from({ length: n }, (_, i) => q['float']?.(i)), Array.from({ length: n }, (_, i) => q['int']?.(i))]);
+    for (let i = 11; i < 16; i++) trade(feed, i);
+    await feed.sync('');
+    const stopped = (): Record<string, unknown>[] => sink.lines.filter((l) => l['msg'] === 'journal record larger than NATS max_payload; bridge stopped');
+    await until(() => stopped().length > 0, 15_000);
+    await sleep(300); // a bridge that kept going, or retried, would publish or log again by now
+    const today = formatQDate(localNow(systemClock()).date);
+    t.equal(stopped().length, 1, 'one error line');
+    t.equal(stopped()[0]?.['level'], 50, 'at level error');
+    t.equal(stopped()[0]?.['at'], `${today}:10`, 'naming the record');
+    t.equal(app.tp.journalStats()?.records, 16, 'the journal has every record');
+    t.equal(app.nats?.lag(), 6, 'the lag counts the big record and those after it');
+    const nc = await natsClient(t, [small.url]);
+    const before = await streamMessages(nc, 'TICK_sym');
+    t.same(before.map((m) => m.id), Array.from({ length: 10 }, (_, i) => `${today}:${i}`), 'the stream ends just before it');
+    await app.close();
+    await small.stop('SIGTERM');
+    const big = await natsServer(t, dir, { port: small.port, maxPayload: 1 << 20 });
+    const again = await primary(t, join(dir, 'tp'), big.url);
+    await until(() => again.nats?.lag() === 0, 15_000);
+    checkStream(t, await streamMessages(await natsClient(t, [big.url]), 'TICK_sym'), again, 16);
+  });

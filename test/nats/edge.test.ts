@@ -16,7 +16,7 @@ import type { QValue } from '../../src/ipc/index.js';
 import { connect, nodeq } from '../helpers/qclient.js';
 import type { QClient } from '../helpers/qclient.js';
 import { LogSink, sleep, until } from '../helpers/tp.js';
-import { haveNats, natsServer } from '../helpers/nats.js';
+import { freePort, haveNats, natsServer } from '../helpers/nats.js';
 
 const q = nodeq as unknown as Record<string, (x: unknown) => unknown>;
 const s = (x: string): unknown => q['symbol']?.(x);
@@ -133,4 +133,27 @@ t.test("an edge whose disk fails publishes nothing its journal lacks, and follow
     t.ok(readFileSync(edge.tp.logFile as string).equals(readFileSync(primary.tp.logFile as string)),
       "the edge's journal is again byte-identical to the primary's");
     t.same(replayed(edge.tp.logFile as string, 2 * N), Array.from({ length: 2 * N }, (_, k) => k), 'replayed, every row once');
+  });
+
+t.test('an edge started while NATS is away serves its local schema at once, and follows the stream when NATS comes',
+  { skip: !haveNats && 'no nats-server' }, async (t) => {
+    const dir = t.testdir();
+    const port = await freePort(); // nothing listens here yet
+    mkdirSync(join(dir, 'primary'));
+    mkdirSync(join(dir, 'edge'));
+    const edge = await app(t, ['--from-nats', `nats://127.0.0.1:${port}`, join(dir, 'edge')]);
+    const sub = await connect({ port: edge.port });
+    t.teardown(() => sub.close());
+    const reply = await sub.sync('.u.sub[`trade;`]') as unknown[];
+    t.equal(reply[0], 'trade', '.u.sub answers from q/sym.q while NATS is down');
+    t.same(await sub.sync('.u.t'), ['quote', 'trade'], 'the tables are the local schema');
+    const nats = await natsServer(t, dir, { port });
+    const primary = await app(t, ['sym', join(dir, 'primary'), '--nats', nats.url]);
+    const feed = await connect({ port: primary.port });
+    t.teardown(() => feed.close());
+    for (let i = 0; i < 10; i++) trade(feed, i);
+    await feed.sync('');
+    const sizes = (): number[] => sub.updates.flatMap((u) => (u.data as Array<Record<string, number>>).map((r) => r['size'] as number));
+    await sub.waitFor(() => sizes().length >= 10, 30_000);
+    t.same(sizes(), Array.from({ length: 10 }, (_, k) => k), 'then every row, once, in order');
   });
