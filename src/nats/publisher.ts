@@ -19,7 +19,7 @@ export interface PublisherEvents<T> {
 
 export interface PublisherOptions<T> extends PublisherEvents<T> {
   readonly clock: Clock;
-  /** An ack not back after this long fails the window. [ackTimeoutMs=5000] */
+  /** An ack not back after this long (checked every quarter of it) fails the window. [ackTimeoutMs=5000] */
   readonly ackTimeoutMs?: number;
 }
 
