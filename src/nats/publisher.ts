@@ -7,8 +7,30 @@
 // drops. Spec: docs.nats.io JetStream model (publish acknowledgements, Nats-Msg-Id,
 // Nats-Expected-Last-Sequence) and the NATS client protocol (HPUB, no-responders status 503).
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
-import { createInbox, headers } from '@nats-io/transport-node';
+import { createInbox, MsgHdrsImpl } from '@nats-io/transport-node';
 import type { Clock, Timer } from '../clock.js';
+
+/**
+ * The two headers every bridge message carries, encoded straight to their wire form
+ * (`NATS/1.0\r\nNats-Msg-Id: …\r\nNats-Expected-Last-Sequence: …\r\n\r\n`): the generic set() and
+ * encode() (key canonicalisation, value checks, a string rebuilt and UTF-8 encoded) cost about 4 µs a
+ * message, more than the rest of the publish. Both values are ASCII we made (a q date, digits).
+ */
+class PublishHeaders extends MsgHdrsImpl {
+  constructor(private readonly id: string, private readonly expect: number) {
+    super();
+    this.headers.set('Nats-Msg-Id', [id]);
+    this.headers.set('Nats-Expected-Last-Sequence', [String(expect)]);
+  }
+
+  override toString(): string {
+    return `NATS/1.0\r\nNats-Msg-Id: ${this.id}\r\nNats-Expected-Last-Sequence: ${this.expect}\r\n\r\n`;
+  }
+
+  override encode(): Uint8Array {
+    return Buffer.from(this.toString(), 'latin1');
+  }
+}
 
 export interface PublisherEvents<T> {
   /** The stream stored the message (or already had it: `duplicate`) at `seq`. */
@@ -47,9 +69,7 @@ export class StreamPublisher<T> {
 
   /** One message to the stream that expects its last sequence to be `expectLastSeq` before it. */
   publish(subject: string, data: Uint8Array, msgId: string, expectLastSeq: number, token: T): void {
-    const h = headers();
-    h.set('Nats-Msg-Id', msgId);
-    h.set('Nats-Expected-Last-Sequence', String(expectLastSeq));
+    const h = new PublishHeaders(msgId, expectLastSeq);
     const n = this.n++;
     this.pending.set(n, { token, sentMs: this.nowMs() });
     try {
