@@ -1,12 +1,14 @@
 // The primary's bridge: the local journal stays the source of truth and every record of it reaches
 // TICK_<SRC> in order, byte for byte, with Nats-Msg-Id <date>:<index>; end of day goes to tick.<SRC>._end.
 // Records are read back from the journal file (just written, so from the page cache) one event-loop turn
-// at a time and published as one coalesced write (publisher.ts), with at most maxInFlight publishes (and
-// maxInFlightBytes) awaiting their ack; acks refill the window. Each publish expects the stream's
-// last sequence to be the one before it, so after any failure (NATS down, a lost ack) the bridge asks
-// the stream where it ends and resumes from the journal there: no gap and no duplicate, however long the
-// outage (the duplicate window is a second guard, not the mechanism). Spec: docs.nats.io JetStream
-// (publish acks, Nats-Expected-Last-Sequence, Nats-Msg-Id).
+// at a time and published as one coalesced write (publisher.ts), with at most maxInFlight records (and
+// maxInFlightBytes) not yet acknowledged. Each message expects the stream's last sequence to be the one
+// before it (Nats-Expected-Last-Sequence), so a message stored proves that every message before it was
+// stored, in place: only the turn's last message (and every ackEvery-th) asks for an ack, which stands for
+// its whole segment, and a message refused or lost makes the next acked one fail. After any failure (NATS
+// down, a lost ack) the bridge asks the stream where it ends and resumes from the journal there: no gap and
+// no duplicate, however long the outage (the duplicate window is a second guard, not the mechanism).
+// Spec: docs.nats.io JetStream (publish acks, Nats-Expected-Last-Sequence, Nats-Msg-Id).
 import type { Logger } from 'pino';
 import type { NatsConnection } from '@nats-io/transport-node';
 import type { JetStreamManager } from '@nats-io/jetstream';
@@ -45,8 +47,11 @@ export interface BridgeOptions extends NatsOptions {
   readonly ackTimeoutMs?: number;
 }
 
-/** What the bridge remembers of a publish until its ack. */
-interface Sent { readonly p: Position; readonly bytes: number }
+/** What the bridge remembers of an acked publish until its ack: the segment of records it stands for. */
+interface Sent { readonly p: Position; readonly records: number; readonly bytes: number }
+
+/** The newest record of the turn, held back so that the turn's last message is the one that asks for an ack. */
+interface Held { readonly subject: string; readonly data: Buffer; readonly p: Position; readonly expect: number }
 
 /** Bytes kept free under max_payload for the message's headers. */
 const HEADROOM = 1024;
@@ -55,15 +60,21 @@ type State = 'connecting' | 'syncing' | 'live' | 'stopped';
 
 export class PrimaryBridge {
   private nc: NatsConnection | undefined;
-  private publisher: StreamPublisher<Sent> | undefined;
+  private publisher: StreamPublisher<Sent | undefined> | undefined;
   private jsm: JetStreamManager | undefined;
   private state: State = 'connecting';
   /** The next journal position to publish. */
   private pos: Position = { date: 0, index: 0 };
   /** The stream's last sequence, as the next publish expects it. */
   private expectSeq = 0;
+  /** Records (and their bytes) published and not yet covered by an ack, the held one included. */
   private inFlight = 0;
   private inFlightBytes = 0;
+  private held: Held | undefined;
+  /** Records (and bytes) since the last message that asked for an ack, the held one included. */
+  private segRecords = 0;
+  private segBytes = 0;
+  private readonly ackEvery: number;
   private failed = false;
   private resyncing = false;
   private tail: JournalTail | undefined;
@@ -83,6 +94,8 @@ export class PrimaryBridge {
   constructor(private readonly o: BridgeOptions) {
     this.maxInFlight = o.maxInFlight ?? 4096;
     this.maxInFlightBytes = o.maxInFlightBytes ?? 8 << 20;
+    // Several acks per window, so the window refills while the server stores the rest.
+    this.ackEvery = Math.max(1, Math.floor(this.maxInFlight / 8));
     this.log = o.log.child({ mod: 'nats' });
   }
 
@@ -125,9 +138,9 @@ export class PrimaryBridge {
       return;
     }
     if (this.state === 'stopped') { await this.nc.close(); return; }
-    this.publisher = new StreamPublisher<Sent>(this.nc, {
+    this.publisher = new StreamPublisher<Sent | undefined>(this.nc, {
       clock: this.o.clock, ackTimeoutMs: this.o.ackTimeoutMs ?? 5000,
-      onAck: (sent) => this.acknowledged(sent), onError: (sent, err) => this.refused(sent, err),
+      onAck: (sent, _seq, duplicate) => this.acknowledged(sent, duplicate), onError: (sent, err) => this.refused(sent, err),
     });
     this.log.info({ servers: this.o.servers }, 'nats connected');
     await this.resync();
@@ -174,6 +187,15 @@ export class PrimaryBridge {
   private readonly pump = (): void => {
     this.scheduled = false;
     if (this.state !== 'live') return;
+    try {
+      this.fill();
+    } finally {
+      this.sendHeld();
+    }
+  };
+
+  /** Publishes what the journal holds beyond the stream, as far as the window allows. */
+  private fill(): void {
     const tp = this.o.tp;
     tp.flushJournal();
     while (this.inFlight < this.maxInFlight && this.inFlightBytes < this.maxInFlightBytes && this.state === 'live') {
@@ -194,7 +216,7 @@ export class PrimaryBridge {
       const room = date === tp.d ? Math.min(this.maxInFlight - this.inFlight, (tp.journalStats()?.records ?? 0) - this.pos.index)
         : this.maxInFlight - this.inFlight;
       const n = room <= 0 ? 0 : this.tail.read(room, this.maxInFlightBytes - this.inFlightBytes, (record, index) => {
-        if (tooBig) return;
+        if (tooBig || this.state !== 'live') return;
         if (record.length > limit) { tooBig = { date, index }; return; }
         this.publish(this.subjectOf(record), record, { date, index });
       });
@@ -212,7 +234,7 @@ export class PrimaryBridge {
       this.tail = undefined;
       this.publish(endSubject(this.o.src), Buffer.from(formatQDate(date), 'latin1'), { date, index: END });
     }
-  };
+  }
 
   /** tick.<SRC>.<table>, the string built again only when the table changes. */
   private subjectOf(record: Buffer): string {
@@ -229,29 +251,66 @@ export class PrimaryBridge {
   }
 
   private publish(subject: string, data: Buffer, p: Position): void {
-    const expected = this.expectSeq++;
+    const expect = this.expectSeq++;
     this.pos = next(p);
     this.inFlight++;
     this.inFlightBytes += data.length;
-    (this.publisher as StreamPublisher<Sent>).publish(subject, data, this.idOf(p), expected, { p, bytes: data.length });
+    this.segRecords++;
+    this.segBytes += data.length;
+    const before = this.held;
+    this.held = { subject, data, p, expect };
+    if (before) this.send(before, false);
+    if (this.segRecords >= this.ackEvery) this.sendHeld();
   }
 
-  private acknowledged(sent: Sent): void {
-    this.inFlight--;
+  /** The held record, asking for the ack that covers its segment. */
+  private sendHeld(): void {
+    const h = this.held;
+    if (!h || this.state !== 'live') return;
+    this.send(h, true);
+  }
+
+  private send(h: Held, acked: boolean): void {
+    if (h === this.held) this.held = undefined;
+    let sent: Sent | undefined;
+    if (acked) {
+      sent = { p: h.p, records: this.segRecords, bytes: this.segBytes };
+      this.segRecords = 0;
+      this.segBytes = 0;
+    }
+    (this.publisher as StreamPublisher<Sent | undefined>).publish(h.subject, h.data, this.idOf(h.p), h.expect, sent);
+  }
+
+  private acknowledged(sent: Sent | undefined, duplicate: boolean): void {
+    if (!sent) return;
+    if (duplicate) {
+      // Already in the stream: our idea of where the stream ends is out of date. Resume from the stream.
+      this.refused(sent, 'duplicate');
+      return;
+    }
+    this.inFlight -= sent.records;
     this.inFlightBytes -= sent.bytes;
-    this.acked++;
+    this.acked += sent.records;
     if (this.failed) this.resyncWhenDrained(); else this.wake();
   }
 
-  private refused(sent: Sent, err: string): void {
-    this.inFlight--;
-    this.inFlightBytes -= sent.bytes;
+  private refused(sent: Sent | undefined, err: string): void {
+    if (sent) {
+      this.inFlight -= sent.records;
+      this.inFlightBytes -= sent.bytes;
+    }
     if (!this.failed) {
-      this.log.warn({ err, at: msgId(sent.p) }, 'nats publish failed; resuming from the stream');
+      this.log.warn({ err, at: sent ? msgId(sent.p) : null }, 'nats publish failed; resuming from the stream');
       this.failed = true;
       if (this.state === 'live') this.state = 'syncing';
       // The rest of the window expected this one before it: fail it now rather than wait for each ack.
       this.publisher?.failAll(err);
+      // Records no ack stands for yet (refused while the turn was being published) are given up too.
+      this.held = undefined;
+      this.inFlight -= this.segRecords;
+      this.inFlightBytes -= this.segBytes;
+      this.segRecords = 0;
+      this.segBytes = 0;
     }
     this.resyncWhenDrained();
   }

@@ -2,9 +2,9 @@
 // NATS publish whose reply subject receives the stream's ack ({"stream":..,"seq":..} or {"error":..});
 // the client library's request() per message costs a timer, a promise, an inbox registration and two
 // Error objects with stack traces, which profiled at over half the bridge's CPU. Here each publish is one
-// HPUB (coalesced with the rest of its event-loop turn into one socket write) to `<inbox>.<n>`, and one
-// timer for the whole window fails everything pending when the oldest ack is overdue or the connection
-// drops. Spec: docs.nats.io JetStream model (publish acknowledgements, Nats-Msg-Id,
+// HPUB (coalesced with the rest of its event-loop turn into one socket write), with reply `<inbox>.<n>`
+// when it asks for an ack, and one timer for the whole window fails everything pending when the oldest
+// ack is overdue or the connection drops. Spec: docs.nats.io JetStream model (publish acknowledgements, Nats-Msg-Id,
 // Nats-Expected-Last-Sequence) and the NATS client protocol (HPUB, no-responders status 503).
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { createInbox, MsgHdrsImpl } from '@nats-io/transport-node';
@@ -35,8 +35,9 @@ class PublishHeaders extends MsgHdrsImpl {
 export interface PublisherEvents<T> {
   /** The stream stored the message (or already had it: `duplicate`) at `seq`. */
   readonly onAck: (token: T, seq: number, duplicate: boolean) => void;
-  /** Refused (e.g. wrong last sequence), no JetStream listening, ack overdue or connection lost. */
-  readonly onError: (token: T, err: string) => void;
+  /** Refused (e.g. wrong last sequence), no JetStream listening, ack overdue or connection lost; token
+   *  undefined: a message sent without asking for an ack could not be sent at all. */
+  readonly onError: (token: T | undefined, err: string) => void;
 }
 
 export interface PublisherOptions<T> extends PublisherEvents<T> {
@@ -64,12 +65,24 @@ export class StreamPublisher<T> {
     void this.watch();
   }
 
-  /** Publishes awaiting their ack. */
+  /** Publishes awaiting their ack (those that asked for one). */
   get inFlight(): number { return this.pending.size; }
 
-  /** One message to the stream that expects its last sequence to be `expectLastSeq` before it. */
-  publish(subject: string, data: Uint8Array, msgId: string, expectLastSeq: number, token: T): void {
+  /**
+   * One message to the stream that expects its last sequence to be `expectLastSeq` before it. With a
+   * token its ack is awaited; without one none is asked for (the next acked message's ack covers it: its
+   * expected last sequence holds only if this one was stored).
+   */
+  publish(subject: string, data: Uint8Array, msgId: string, expectLastSeq: number, token?: T): void {
     const h = new PublishHeaders(msgId, expectLastSeq);
+    if (token === undefined) {
+      try {
+        this.nc.publish(subject, data, { headers: h });
+      } catch (err) {
+        this.o.onError(undefined, String(err));
+      }
+      return;
+    }
     const n = this.n++;
     this.pending.set(n, { token, sentMs: this.nowMs() });
     try {

@@ -11,7 +11,7 @@ import { StreamPublisher } from '../../src/nats/publisher.js';
 import { T0, until } from '../helpers/tp.js';
 import { haveNats, natsServer } from '../helpers/nats.js';
 
-interface Outcome { readonly token: number; readonly seq?: number; readonly duplicate?: boolean; readonly err?: string }
+interface Outcome { readonly token: number | undefined; readonly seq?: number; readonly duplicate?: boolean; readonly err?: string }
 
 async function setUp(t: Test): Promise<{ nc: NatsConnection; clock: ManualClock; out: Outcome[]; pub: StreamPublisher<number> }> {
   const nats = await natsServer(t, t.testdir());
@@ -52,6 +52,20 @@ t.test('a wrong expected last sequence is refused; a repeated Nats-Msg-Id is a d
   t.match(out[1]?.err, /wrong last sequence/, 'refused by the expected-last-sequence guard');
   t.same(out[2], { token: 2, seq: 1, duplicate: true }, 'the stored copy, not a second one');
 });
+
+t.test('messages sent without asking for an ack are covered by the next acked one, or make it fail',
+  { skip: !haveNats && 'no nats-server' }, async (t) => {
+    const { out, pub } = await setUp(t);
+    for (let i = 0; i < 3; i++) pub.publish('s.a', data(i), `d:${i}`, i);
+    pub.publish('s.a', data(3), 'd:3', 3, 3);
+    await until(() => out.length === 1, 10_000);
+    t.same(out, [{ token: 3, seq: 4, duplicate: false }], 'one ack, at the fourth sequence: all four stored in place');
+    pub.publish('s.a', data(4), 'd:4', 99); // refused silently: no reply asked
+    pub.publish('s.a', data(5), 'd:5', 5, 5); // expects the stream at 5, which it is not
+    await until(() => out.length === 2, 10_000);
+    t.equal(out[1]?.token, 5, 'the next acked message is answered');
+    t.match(out[1]?.err, /wrong last sequence: 4/, 'with the refusal that shows the earlier one missing');
+  });
 
 t.test('a subject no stream takes fails at once (no responders)', { skip: !haveNats && 'no nats-server' }, async (t) => {
   const { out, pub } = await setUp(t);
