@@ -125,6 +125,7 @@ export class PrimaryBridge {
     this.retry?.cancel();
     this.tail?.close();
     this.publisher?.close();
+    this.publisher = undefined;
     const nc = this.nc;
     this.nc = undefined;
     await nc?.close().catch(() => {});
@@ -189,7 +190,12 @@ export class PrimaryBridge {
     if (this.state !== 'live') return;
     try {
       this.fill();
+    } catch (err) {
+      // A record the bridge cannot name a subject for (not an upd): stop, never crash the tickerplant.
+      this.log.error({ err: err instanceof Error ? err.message : String(err), at: msgId(this.pos) }, 'journal record unreadable; bridge stopped');
+      this.state = 'stopped';
     } finally {
+      // The records before a stop are sent too, so the stream ends just before the one that stopped it.
       this.sendHeld();
     }
   };
@@ -266,8 +272,7 @@ export class PrimaryBridge {
   /** The held record, asking for the ack that covers its segment. */
   private sendHeld(): void {
     const h = this.held;
-    if (!h || this.state !== 'live') return;
-    this.send(h, true);
+    if (h && this.publisher) this.send(h, true);
   }
 
   private send(h: Held, acked: boolean): void {

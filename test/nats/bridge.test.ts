@@ -100,9 +100,8 @@ t.test('a record over NATS max_payload stops the bridge with one error line; not
     const app = await primary(t, join(dir, 'tp'), small.url, sink);
     const feed = await connect({ port: app.port });
     t.teardown(() => feed.close());
+    // Records before the big one, in the same turn or not (the bridge may still be connecting), reach the stream.
     for (let i = 0; i < 10; i++) trade(feed, i);
-    await feed.sync('');
-    await until(() => app.nats?.lag() === 0 && app.tp.journalStats()?.records === 10, 15_000);
     // 1000 rows: some 16 KB as a journal record, over the server's 8 KB.
     const n = 1000;
     feed.async('.u.upd', s('trade'), [Array.from({ length: n }, (_, i) => s(`S${i % 5}`)),
