@@ -1,14 +1,23 @@
 // Real nats-server processes on loopback for the JetStream tests: random free ports, data in the test's
-// own directory, every process killed in teardown.
+// own directory, every process killed in teardown; and what the test/nats files share: an in-process
+// tickerplant, one-row trades, the stream read back.
 import { spawn } from 'node:child_process';
 import type { ChildProcess } from 'node:child_process';
 import { createServer, connect as tcpConnect } from 'node:net';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Test } from 'tap';
+import type { DestinationStream } from 'pino';
 import { connect } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { DeliverPolicy, jetstream, jetstreamManager } from '@nats-io/jetstream';
+import { startApp } from '../../src/app.js';
+import type { App } from '../../src/app.js';
+import { systemClock } from '../../src/clock.js';
+import { parseCommandLine } from '../../src/config.js';
+import { createLogger } from '../../src/log.js';
+import { nodeq } from './qclient.js';
+import type { QClient } from './qclient.js';
 
 export interface StreamMsg { readonly seq: number; readonly subject: string; readonly id: string; readonly data: Buffer }
 
@@ -142,4 +151,31 @@ async function readAll(nc: NatsConnection, stream: string): Promise<StreamMsg[]>
 export async function lastSeq(nc: NatsConnection, stream: string): Promise<number> {
   const jsm = await jetstreamManager(nc);
   return jsm.streams.info(stream).then((i) => i.state.last_seq, () => 0);
+}
+
+/** A tickerplant in this process, as `tickerplant ARGS -p 0` (real clock: NATS is a real process), closed in teardown. */
+export async function natsApp(t: Test, args: string[], sink?: DestinationStream): Promise<App> {
+  const { config } = parseCommandLine(['-p', '0', '--unix', '', ...args]);
+  const log = sink ? createLogger('info', sink) : createLogger('silent');
+  const app = await startApp(config, { log, clock: systemClock() });
+  t.teardown(() => app.close());
+  return app;
+}
+
+const q = nodeq as unknown as Record<string, (x: unknown) => unknown>;
+export const sym = (x: string): unknown => q['symbol']?.(x);
+
+/** .u.upd's arguments for a one-row trade whose price and size are i (the size names the row). */
+export function tradeArgs(i: number): unknown[] {
+  return ['.u.upd', sym('trade'), [sym(`S${i % 5}`), q['float']?.(i), q['int']?.(i)]];
+}
+
+/** One async one-row trade, row i. */
+export function trade(feed: QClient, i: number): void {
+  feed.async(...tradeArgs(i));
+}
+
+/** The size column of the trade rows a q subscriber received, in order. */
+export function sizes(sub: QClient): number[] {
+  return sub.updates.flatMap((u) => (u.data as Array<Record<string, number>>).map((r) => r['size'] as number));
 }

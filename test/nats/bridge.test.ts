@@ -4,32 +4,19 @@ import t from 'tap';
 import type { Test } from 'tap';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startApp } from '../../src/app.js';
 import type { App } from '../../src/app.js';
 import { systemClock, localNow } from '../../src/clock.js';
-import { parseCommandLine } from '../../src/config.js';
-import { createLogger } from '../../src/log.js';
 import { formatQDate } from '../../src/ipc/index.js';
 import { connect, nodeq } from '../helpers/qclient.js';
-import type { QClient } from '../helpers/qclient.js';
 import { LogSink, sleep, until } from '../helpers/tp.js';
-import { haveNats, lastSeq, natsClient, natsServer, streamMessages } from '../helpers/nats.js';
+import { haveNats, lastSeq, natsApp, natsClient, natsServer, streamMessages, sym, trade } from '../helpers/nats.js';
 import type { StreamMsg } from '../helpers/nats.js';
 
 const q = nodeq as unknown as Record<string, (x: unknown) => unknown>;
-const s = (x: string): unknown => q['symbol']?.(x);
 
 async function primary(t: Test, dir: string, url: string, sink?: LogSink): Promise<App> {
   mkdirSync(dir, { recursive: true });
-  const { config } = parseCommandLine(['sym', dir, '-p', '0', '--unix', '', '--nats', url]);
-  const log = sink ? createLogger('info', sink) : createLogger('silent');
-  const app = await startApp(config, { log, clock: systemClock() });
-  t.teardown(() => app.close());
-  return app;
-}
-
-function trade(feed: QClient, i: number): void {
-  feed.async('.u.upd', s('trade'), [s(`S${i % 5}`), q['float']?.(i), q['int']?.(i)]);
+  return natsApp(t, ['sym', dir, '--nats', url], sink);
 }
 
 /** The journal file's records, as one byte string (after the 8-byte header). */
@@ -104,7 +91,7 @@ t.test('a record over NATS max_payload stops the bridge with one error line; not
     for (let i = 0; i < 10; i++) trade(feed, i);
     // 1000 rows: some 16 KB as a journal record, over the server's 8 KB.
     const n = 1000;
-    feed.async('.u.upd', s('trade'), [Array.from({ length: n }, (_, i) => s(`S${i % 5}`)),
+    feed.async('.u.upd', sym('trade'), [Array.from({ length: n }, (_, i) => sym(`S${i % 5}`)),
       Array.from({ length: n }, (_, i) => q['float']?.(i)), Array.from({ length: n }, (_, i) => q['int']?.(i))]);
     for (let i = 11; i < 16; i++) trade(feed, i);
     await feed.sync('');

@@ -3,34 +3,24 @@
 import t from 'tap';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startApp } from '../../src/app.js';
-import { systemClock } from '../../src/clock.js';
-import { parseCommandLine } from '../../src/config.js';
-import { createLogger } from '../../src/log.js';
-import { connect, nodeq } from '../helpers/qclient.js';
+import { connect } from '../helpers/qclient.js';
 import { sleep, until } from '../helpers/tp.js';
 import { jetstreamManager } from '@nats-io/jetstream';
-import { haveNats, natsClient, natsCluster, streamMessages } from '../helpers/nats.js';
-
-const q = nodeq as unknown as Record<string, (x: unknown) => unknown>;
-const s = (x: string): unknown => q['symbol']?.(x);
+import { haveNats, natsApp, natsClient, natsCluster, streamMessages, trade } from '../helpers/nats.js';
 
 t.test('one node of three killed under load: 0 rows lost', { skip: !haveNats && 'no nats-server' }, async (t) => {
   const dir = t.testdir();
   const nodes = await natsCluster(t, dir);
   const urls = nodes.map((n) => n.url);
   mkdirSync(join(dir, 'tp'));
-  const { config } = parseCommandLine(['sym', join(dir, 'tp'), '-p', '0', '--unix', '',
-    '--nats', urls.join(','), '--nats-replicas', '3']);
-  const app = await startApp(config, { log: createLogger('silent'), clock: systemClock() });
-  t.teardown(() => app.close());
+  const app = await natsApp(t, ['sym', join(dir, 'tp'), '--nats', urls.join(','), '--nats-replicas', '3']);
   const feed = await connect({ port: app.port });
   t.teardown(() => feed.close());
   let i = 0;
   let feeding = true;
   const load = (async () => {
     while (feeding) {
-      for (let k = 0; k < 20; k++) feed.async('.u.upd', s('trade'), [s(`S${i % 5}`), q['float']?.(i), q['int']?.(i++)]);
+      for (let k = 0; k < 20; k++) trade(feed, i++);
       await feed.sync('');
       await sleep(2);
     }

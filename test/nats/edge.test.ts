@@ -2,33 +2,18 @@
 // r.q-style subscriber of the edge that replays .u.i records of the edge's journal and keeps the live
 // stream sees every row exactly once.
 import t from 'tap';
-import type { Test } from 'tap';
 import { fdatasyncSync, ftruncateSync, mkdirSync, readFileSync, writeSync as fsWriteSync } from 'node:fs';
 import { join } from 'node:path';
 import { startApp } from '../../src/app.js';
-import type { App } from '../../src/app.js';
 import { systemClock } from '../../src/clock.js';
 import { parseCommandLine } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { replay } from '../../src/journal/index.js';
 import type { JournalIo } from '../../src/journal/index.js';
 import type { QValue } from '../../src/ipc/index.js';
-import { connect, nodeq } from '../helpers/qclient.js';
-import type { QClient } from '../helpers/qclient.js';
+import { connect } from '../helpers/qclient.js';
 import { LogSink, sleep, until } from '../helpers/tp.js';
-import { freePort, haveNats, natsServer } from '../helpers/nats.js';
-
-const q = nodeq as unknown as Record<string, (x: unknown) => unknown>;
-const s = (x: string): unknown => q['symbol']?.(x);
-
-async function app(t: Test, args: string[]): Promise<App> {
-  const { config } = parseCommandLine(['-p', '0', '--unix', '', ...args]);
-  const a = await startApp(config, { log: createLogger('silent'), clock: systemClock() });
-  t.teardown(() => a.close());
-  return a;
-}
-
-const trade = (feed: QClient, i: number): void => feed.async('.u.upd', s('trade'), [s(`S${i % 5}`), q['float']?.(i), q['int']?.(i)]);
+import { freePort, haveNats, natsApp as app, natsServer, sizes, trade, tradeArgs } from '../helpers/nats.js';
 
 /** The size column of the journal's first `limit` trade records: what -11!(n;L) would replay. */
 function replayed(path: string, limit: number): number[] {
@@ -65,7 +50,7 @@ t.test('an edge journal is the primary journal, and replay from it plus the live
     await feed.sync('');
     const [i, L] = reply[1] as [number, string];
     t.ok(i > 0, `.u.i = ${i} when r.q subscribed`);
-    const live = (): number[] => rdb.updates.flatMap((u) => (u.data as Array<Record<string, number>>).map((r) => r['size'] as number));
+    const live = (): number[] => sizes(rdb);
     await rdb.waitFor(() => live().length >= N - i, 20_000);
     const rows = [...replayed(String(L).replace(/^:/, ''), i), ...live()];
     t.same(rows, Array.from({ length: N }, (_, k) => k), 'replay + live = every row exactly once, in order');
@@ -75,7 +60,7 @@ t.test('an edge journal is the primary journal, and replay from it plus the live
     t.ok(readFileSync(edge.tp.logFile as string).equals(readFileSync(primary.tp.logFile as string)),
       "the edge's journal is byte-identical to the primary's");
     t.equal(edge.tp.i, primary.tp.i, '.u.i equal');
-    const err = await rdb.sync('.u.upd', s('trade'), [s('X'), q['float']?.(1), q['int']?.(1)]).catch((e: Error) => e.message);
+    const err = await rdb.sync(...tradeArgs(1)).catch((e: Error) => e.message);
     t.equal(err, 'edge', 'the edge refuses feeds');
   });
 
@@ -153,7 +138,6 @@ t.test('an edge started while NATS is away serves its local schema at once, and 
     t.teardown(() => feed.close());
     for (let i = 0; i < 10; i++) trade(feed, i);
     await feed.sync('');
-    const sizes = (): number[] => sub.updates.flatMap((u) => (u.data as Array<Record<string, number>>).map((r) => r['size'] as number));
-    await sub.waitFor(() => sizes().length >= 10, 30_000);
-    t.same(sizes(), Array.from({ length: 10 }, (_, k) => k), 'then every row, once, in order');
+    await sub.waitFor(() => sizes(sub).length >= 10, 30_000);
+    t.same(sizes(sub), Array.from({ length: 10 }, (_, k) => k), 'then every row, once, in order');
   });

@@ -6,21 +6,18 @@ import t from 'tap';
 import { existsSync, fdatasyncSync, ftruncateSync, mkdirSync, readFileSync, writeSync as fsWriteSync } from 'node:fs';
 import { join } from 'node:path';
 import { startApp } from '../../src/app.js';
-import { localNow, systemClock } from '../../src/clock.js';
 import { parseCommandLine } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
+import { localNow, systemClock } from '../../src/clock.js';
 import { decodePayload, formatQDate } from '../../src/ipc/index.js';
 import { replay } from '../../src/journal/index.js';
 import type { JournalIo } from '../../src/journal/index.js';
-import { connect, nodeq } from '../helpers/qclient.js';
+import { connect } from '../helpers/qclient.js';
 import type { QClient } from '../helpers/qclient.js';
 import { LogSink, sleep, until } from '../helpers/tp.js';
-import { haveNats, natsClient, natsServer, streamMessages } from '../helpers/nats.js';
+import { haveNats, natsApp, natsClient, natsServer, sizes, streamMessages, tradeArgs } from '../helpers/nats.js';
 import { spawnTp } from '../helpers/cli-tp.js';
 import type { TpProcess } from '../helpers/cli-tp.js';
-
-const q = nodeq as unknown as Record<string, (x: unknown) => unknown>;
-const s = (x: string): unknown => q['symbol']?.(x);
 
 /** The size column of a stream record (`upd;`trade;(time;sym;price;size)). */
 function sizeOf(data: Buffer): number {
@@ -37,7 +34,7 @@ function call(c: QClient, i: number): Promise<'ok' | 'standby' | 'lost'> {
   return new Promise((resolve) => {
     const timer = setTimeout(() => resolve('lost'), 3000);
     const poll = setInterval(() => { if (c.closed) { clearTimeout(timer); clearInterval(poll); resolve('lost'); } }, 20);
-    c.sync('.u.upd', s('trade'), [s(`S${i % 5}`), q['float']?.(i), q['int']?.(i)]).then(
+    c.sync(...tradeArgs(i)).then(
       () => { clearTimeout(timer); clearInterval(poll); resolve('ok'); },
       (err: Error) => { clearTimeout(timer); clearInterval(poll); resolve(err.message === 'standby' ? 'standby' : 'lost'); });
   });
@@ -50,9 +47,7 @@ t.test('leader killed with -9 under a sync feed: the standby leads within 5 s an
     for (const d of ['a', 'b', 'edge']) mkdirSync(join(dir, d));
     const ha = (d: string): string[] => ['sym', join(dir, d), '--nats', nats.url, '--ha', '--failover', '5s'];
     const tps: TpProcess[] = [await spawnTp(t, ha('a'))];
-    const edgeConfig = parseCommandLine(['-p', '0', '--unix', '', '--from-nats', nats.url, join(dir, 'edge')]).config;
-    const edge = await startApp(edgeConfig, { log: createLogger('silent'), clock: systemClock() });
-    t.teardown(() => edge.close());
+    const edge = await natsApp(t, ['--from-nats', nats.url, join(dir, 'edge')]);
     const rdb = await connect({ port: edge.port });
     t.teardown(() => rdb.close());
     await rdb.sync('.u.sub[`;`]');
@@ -115,7 +110,7 @@ t.test('leader killed with -9 under a sync feed: the standby leads within 5 s an
     t.same(msgs.map((m) => m.id), msgs.map((_, k) => `${today}:${k}`), 'record indexes continue across the takeover');
 
     // An edge subscriber sees every stored row exactly once, in order.
-    const seen = (): number[] => rdb.updates.flatMap((u) => (u.data as Array<Record<string, number>>).map((r) => r['size'] as number));
+    const seen = (): number[] => sizes(rdb);
     await rdb.waitFor(() => seen().length >= stored.length, 20_000);
     t.same(seen(), stored, 'the edge subscriber saw every stored row once, in order');
     await until(() => edge.tp.journalStats()?.records === msgs.length, 20_000);
@@ -154,7 +149,7 @@ t.test("a leader whose disk fails acknowledges nothing its journal lacks: new up
     t.teardown(() => Promise.all([feed.close(), feed2.close(), sub.close()]));
     await sub.sync('.u.sub[`trade;`]');
     const live = (): number[] => sub.updates.flatMap((u) => (u.data as Array<Record<string, number>>).map((r) => r['size'] as number));
-    const upd = (c: QClient, i: number): Promise<unknown> => c.sync('.u.upd', s('trade'), [s('IBM'), q['float']?.(i), q['int']?.(i)]);
+    const upd = (c: QClient, i: number): Promise<unknown> => c.sync(...(tradeArgs(i) as [string, ...unknown[]]));
     await upd(feed, 1);
     t.same(live(), [1], 'acknowledged once journaled and published');
 
