@@ -65,6 +65,8 @@ export class PrimaryBridge {
   private state: State = 'connecting';
   /** The next journal position to publish. */
   private pos: Position = { date: 0, index: 0 };
+  /** The position after the last record the stream acknowledged (or held when the bridge resynced). */
+  private confirmed: Position = { date: 0, index: 0 };
   /** The stream's last sequence, as the next publish expects it. */
   private expectSeq = 0;
   /** Records (and their bytes) published and not yet covered by an ack, the held one included. */
@@ -103,9 +105,12 @@ export class PrimaryBridge {
 
   /** Journal records not yet acknowledged by the stream (approximate while a whole day behind). */
   lag(): number {
+    // Counted from the last acknowledged record, not from what was sent: after a failure the window's
+    // records are no longer in flight but not in the stream either, until the resync resends them.
     const records = this.o.tp.journalStats()?.records ?? 0;
-    const behind = this.pos.date === this.o.tp.d ? records - this.pos.index : records + 1;
-    return Math.max(0, behind) + this.inFlight;
+    const c = this.confirmed;
+    const behind = c.date === this.o.tp.d ? records - c.index : records + 1;
+    return Math.max(0, behind);
   }
 
   /** Connects in the background: the tickerplant runs whether or not NATS is up. */
@@ -171,6 +176,7 @@ export class PrimaryBridge {
         return;
       }
       this.pos = from;
+      this.confirmed = from;
       this.expectSeq = last.seq;
       this.attempt = 0;
       this.failed = false;
@@ -296,6 +302,7 @@ export class PrimaryBridge {
     this.inFlight -= sent.records;
     this.inFlightBytes -= sent.bytes;
     this.acked += sent.records;
+    this.confirmed = next(sent.p);
     if (this.failed) this.resyncWhenDrained(); else this.wake();
   }
 
