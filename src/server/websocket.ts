@@ -138,7 +138,6 @@ export class WebSocketUpgrader {
       return;
     }
     const accept = createHash('sha1').update(key + ACCEPT_GUID).digest('base64');
-    socket.setTimeout(0);
     socket.write('HTTP/1.1 101 Switching Protocols\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
       `Sec-WebSocket-Accept: ${accept}\r\n` +
       (offered.includes(KDB_PROTOCOL) ? `Sec-WebSocket-Protocol: ${KDB_PROTOCOL}\r\n` : '') + '\r\n');

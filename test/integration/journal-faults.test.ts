@@ -10,12 +10,13 @@ import { join } from 'node:path';
 import t from 'tap';
 import type { Test } from 'tap';
 import { ManualClock } from '../../src/clock.js';
-import type { JournalIo } from '../../src/journal/index.js';
 import { replay } from '../../src/journal/index.js';
 import { createMetrics } from '../../src/metrics.js';
 import { connect, nodeq } from '../helpers/qclient.js';
 import type { QClient } from '../helpers/qclient.js';
 import { LogSink, startTp, T0, until } from '../helpers/tp.js';
+import { disk } from '../helpers/disk.js';
+import type { Fault } from '../helpers/disk.js';
 import { open } from '../ws/fixture.js';
 import type { TestClient } from '../ws/fixture.js';
 
@@ -38,32 +39,6 @@ function row(path: Path, size: number): unknown[] {
 const wsSizes = (c: TestClient): number[] => c.received.filter((m) => m['type'] === 'upd')
   .flatMap((m) => ((m['data'] as { data: { size: number[] } }).data.size));
 const sizes = (c: QClient): number[] => c.updates.flatMap((u) => (u.data as Array<Record<string, unknown>>).map((r) => Number(r['size'])));
-
-type Fault = 'write ENOSPC' | 'fdatasync EIO';
-
-/** node:fs, except that one call fails, as on a full or failing disk, while `failing`. */
-function disk(fault: Fault): { io: JournalIo; failing: boolean; failures: number } {
-  const fail = (call: string, code: string): never => {
-    d.failures++;
-    throw Object.assign(new Error(`${code}: ${code === 'ENOSPC' ? 'no space left on device' : 'i/o error'}, ${call}`), { code });
-  };
-  const d = {
-    failing: false,
-    failures: 0,
-    io: {
-      writeSync: (fd: number, buf: Buffer, off: number, len: number): number => {
-        if (d.failing && fault === 'write ENOSPC') fail('write', 'ENOSPC');
-        return fs.writeSync(fd, buf, off, len);
-      },
-      fdatasyncSync: (fd: number): void => {
-        if (d.failing && fault === 'fdatasync EIO') fail('fdatasync', 'EIO');
-        fs.fdatasyncSync(fd);
-      },
-      ftruncateSync: (fd: number, len: number): void => fs.ftruncateSync(fd, len),
-    },
-  };
-  return d;
-}
 
 /** The size column of every record of the journal in `dir`, read back with the journal reader (-11!). */
 function journalSizes(dir: string): number[] {

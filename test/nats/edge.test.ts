@@ -2,14 +2,14 @@
 // r.q-style subscriber of the edge that replays .u.i records of the edge's journal and keeps the live
 // stream sees every row exactly once.
 import t from 'tap';
-import { fdatasyncSync, ftruncateSync, mkdirSync, readFileSync, writeSync as fsWriteSync } from 'node:fs';
+import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startApp } from '../../src/app.js';
 import { systemClock } from '../../src/clock.js';
 import { parseCommandLine } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { replay } from '../../src/journal/index.js';
-import type { JournalIo } from '../../src/journal/index.js';
+import { disk } from '../helpers/disk.js';
 import type { QValue } from '../../src/ipc/index.js';
 import { connect } from '../helpers/qclient.js';
 import { LogSink, sleep, until } from '../helpers/tp.js';
@@ -71,19 +71,10 @@ t.test("an edge whose disk fails publishes nothing its journal lacks, and follow
     mkdirSync(join(dir, 'primary'));
     mkdirSync(join(dir, 'edge'));
     const primary = await app(t, ['sym', join(dir, 'primary'), '--nats', nats.url]);
-    let failing = false;
-    let failures = 0;
-    const journalIo: JournalIo = {
-      writeSync: (fd, buf, off, len) => {
-        if (failing) { failures++; throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }); }
-        return fsWriteSync(fd, buf, off, len);
-      },
-      fdatasyncSync: (fd) => fdatasyncSync(fd),
-      ftruncateSync: (fd, len) => ftruncateSync(fd, len),
-    };
+    const d = disk('write ENOSPC');
     const sink = new LogSink();
     const { config } = parseCommandLine(['-p', '0', '--unix', '', '--from-nats', nats.url, join(dir, 'edge')]);
-    const edge = await startApp(config, { log: createLogger('debug', sink), clock: systemClock(), journalIo });
+    const edge = await startApp(config, { log: createLogger('debug', sink), clock: systemClock(), journalIo: d.io });
     t.teardown(() => edge.close());
     const feed = await connect({ port: primary.port });
     const sub = await connect({ port: edge.port });
@@ -95,10 +86,10 @@ t.test("an edge whose disk fails publishes nothing its journal lacks, and follow
     await feed.sync('');
     await sub.waitFor(() => live().length >= N, 20_000);
 
-    failing = true;
+    d.failing = true;
     for (let i = N; i < 2 * N; i++) trade(feed, i);
     await feed.sync('');
-    await until(() => failures > 0 && (primary.tp.journalStats()?.records ?? 0) === 2 * N, 20_000);
+    await until(() => d.failures > 0 && (primary.tp.journalStats()?.records ?? 0) === 2 * N, 20_000);
     await until(() => edge.tp.journalHealth.up === false, 20_000);
     await sleep(500); // the edge keeps retrying meanwhile
     t.equal(edge.tp.journalStats()?.records, N, "the edge's journal holds only what it could write");
@@ -108,7 +99,7 @@ t.test("an edge whose disk fails publishes nothing its journal lacks, and follow
     t.equal(failed(), 1, 'one log line for the fault, whatever the retries');
     t.notOk(sink.lines.some((l) => l['msg'] === 'stream message not applied'), 'no line per record');
 
-    failing = false;
+    d.failing = false;
     await sub.waitFor(() => live().length >= 2 * N, 20_000);
     await until(() => edge.tp.journalStats()?.records === 2 * N, 10_000);
     t.same(live(), Array.from({ length: 2 * N }, (_, k) => k), 'once the disk has room, every row exactly once, in order');

@@ -3,7 +3,7 @@
 // tickerplant sees every row exactly once, in order. The feed moves between the two as q/feed.q does: on
 // 'standby or a lost connection.
 import t from 'tap';
-import { existsSync, fdatasyncSync, ftruncateSync, mkdirSync, readFileSync, writeSync as fsWriteSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startApp } from '../../src/app.js';
 import { parseCommandLine } from '../../src/config.js';
@@ -11,7 +11,7 @@ import { createLogger } from '../../src/log.js';
 import { localNow, systemClock } from '../../src/clock.js';
 import { decodePayload, formatQDate } from '../../src/ipc/index.js';
 import { replay } from '../../src/journal/index.js';
-import type { JournalIo } from '../../src/journal/index.js';
+import { disk } from '../helpers/disk.js';
 import { connect } from '../helpers/qclient.js';
 import type { QClient } from '../helpers/qclient.js';
 import { LogSink, sleep, until } from '../helpers/tp.js';
@@ -128,19 +128,10 @@ t.test("a leader whose disk fails acknowledges nothing its journal lacks: new up
     const dir = t.testdir();
     const nats = await natsServer(t, dir);
     mkdirSync(join(dir, 'a'));
-    let failing = false;
-    let failures = 0;
-    const journalIo: JournalIo = {
-      writeSync: (fd, buf, off, len) => {
-        if (failing) { failures++; throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' }); }
-        return fsWriteSync(fd, buf, off, len);
-      },
-      fdatasyncSync: (fd) => fdatasyncSync(fd),
-      ftruncateSync: (fd, len) => ftruncateSync(fd, len),
-    };
+    const d = disk('write ENOSPC');
     const sink = new LogSink();
     const { config } = parseCommandLine(['-p', '0', '--unix', '', 'sym', join(dir, 'a'), '--nats', nats.url, '--ha', '--failover', '2s']);
-    const leader = await startApp(config, { log: createLogger('debug', sink), clock: systemClock(), journalIo });
+    const leader = await startApp(config, { log: createLogger('debug', sink), clock: systemClock(), journalIo: d.io });
     t.teardown(() => leader.close());
     await until(() => leader.nats?.role() === 'leader', 20_000);
     const feed = await connect({ port: leader.port });
@@ -153,7 +144,7 @@ t.test("a leader whose disk fails acknowledges nothing its journal lacks: new up
     await upd(feed, 1);
     t.same(live(), [1], 'acknowledged once journaled and published');
 
-    failing = true;
+    d.failing = true;
     let second: string | undefined;
     const pending = upd(feed, 2).then(() => { second = 'ok'; }, (e: Error) => { second = e.message; });
     await until(() => leader.tp.journalHealth.up === false, 20_000);
@@ -162,12 +153,12 @@ t.test("a leader whose disk fails acknowledges nothing its journal lacks: new up
     t.equal(second, undefined, 'the update the stream already took is not acknowledged before the journal has it');
     t.same(live(), [1], 'nor published');
     t.equal(leader.tp.journalStats()?.records, 1, 'the journal holds only what it could write');
-    t.ok(failures > 0, 'the disk refused writes');
+    t.ok(d.failures > 0, 'the disk refused writes');
     t.equal(sink.lines.filter((l) => l['msg'] === 'journal write failed: updates refused until it writes again').length, 1,
       'one log line for the fault');
     t.notOk(sink.lines.some((l) => l['msg'] === 'bad update'), "'journal is not logged per update");
 
-    failing = false;
+    d.failing = false;
     await pending;
     t.equal(second, 'ok', 'once the disk has room it is journaled, then acknowledged');
     await upd(feed2, 4);
