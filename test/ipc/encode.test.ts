@@ -1,12 +1,14 @@
-// Generated round trips: every value of the q model encodes, decodes to an equal value and re-encodes to
-// the same bytes; the header, decodeAt and skipValue agree on lengths. Spec: kdb-ipc-and-tick.md §2–3.
+// The encoder (src/ipc/encode.ts): generated round trips — every value of the q model encodes, decodes to an
+// equal value and re-encodes to the same bytes; the header, decodeAt and skipValue agree on lengths — and
+// the values q cannot carry refused as IpcEncodeError. Spec: code.kx.com/q/kb/serialization.
 import t from 'tap';
 import fc from 'fast-check';
 import { decodeAt, decodePayload, skipValue } from '../../src/ipc/decode.js';
 import { encodeMessage, encodePayload, HEADER_BYTES } from '../../src/ipc/encode.js';
 import { MsgType } from '../../src/ipc/types.js';
 import type { QValue } from '../../src/ipc/values.js';
-import { float, real } from '../../src/ipc/values.js';
+import { float, guid, list, longs, real, sym, symbols, table } from '../../src/ipc/values.js';
+import { IpcEncodeError } from '../../src/errors.js';
 import { holds, qDiff, qPayload, symbolText, valueAt, vectorOf, VECTOR_TYPES } from '../helpers/arbitrary.js';
 
 const RUNS = 2000;
@@ -129,4 +131,19 @@ t.test('float and real vectors keep every NaN bit pattern through a round trip',
     const bytes = Buffer.from(hex, 'hex');
     t.equal(encodePayload(decodePayload(bytes)).toString('hex'), hex);
   }
+});
+
+t.test('a symbol holding a NUL byte cannot be written, as an atom, in a vector, or as a table column name', async (t) => {
+  for (const v of [sym('a\0b'), symbols(['ok', 'b\0']), table(['a\0'], [longs([1n])]), list(sym('x'), sym('\0'))]) {
+    t.throws(() => encodePayload(v), new IpcEncodeError('symbol contains a NUL byte'));
+  }
+});
+
+t.test('a table whose names and columns differ in number is refused, not written half', async (t) => {
+  t.throws(() => encodePayload(table(['a', 'b'], [longs([1n])])), new IpcEncodeError('table has unequal names and columns'));
+});
+
+t.test('a guid atom that is not 32 hex digits is refused', async (t) => {
+  t.throws(() => encodePayload(guid('not-a-guid')), { name: 'IpcEncodeError', message: 'bad guid not-a-guid' });
+  t.equal(encodePayload(guid('0A369037-75D3-B24D-6721-5A1D44D4BED5')).length, 1 + 16, 'dashes and case do not matter');
 });
