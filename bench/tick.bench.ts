@@ -6,9 +6,18 @@
 // (1) single-row upd/s and TP CPU per update (the TP process's own CPU time over the run, so it does not
 // depend on the subscriber keeping up), (2) rows/s in 100-row updates — both over TICK_BENCH_REPS runs
 // (3), median and spread —, (3) feed→subscriber latency at 10k upd/s, (4) last-of-10-subscribers latency
-// at 100k rows/s, (5) fan-out: 100 subscribers with distinct 10-sym filters at 100k rows/s in 10-row
-// updates (each gets one row of each update; the relay sends every byte to all 100), (6) TP memory per
-// idle subscriber and per 1,000-sym subscription. Last line: one JSON object with the figures.
+// at 100k rows/s, (5) fan-out (below), (6) TP memory per idle subscriber and per 1,000-sym
+// subscription. Last line: one JSON object with the figures.
+// (5): 1,000 syms; 100 subscribers, each with its own disjoint 10-sym filter (buyers of different
+// tickers); 10k upd/s of 10 rows = 100k rows/s. Update j's rows carry one sym of each of the 10
+// subscribers of group j mod 10 (subscriber s is in group s div 10), so over 10 updates every
+// subscriber gets exactly one row: 1k rows/s each, and the TP sends 100k one-row messages a second.
+// (An earlier design gave every subscriber a row of every update: 1M messages/s out of 100k rows/s in,
+// which not even the relay could send on 2 cores.) The relay is told the rotation (the subscriber's
+// .u.sub text ends "/ group G of 10") and forwards each feed message unchanged, never decoded, to the
+// same 10 subscribers: the same number of messages and socket writes as the TP, with no tick work.
+// The 100 connections are spread over FANOUT_PROCS subscriber processes (fanout-sub.ts), which frame
+// each push and read only its first time value; first/last-of-100 per update are merged here.
 // TICK_BENCH_PROF=<dir> runs the TP under --cpu-prof (profile written to <dir> when it stops);
 // TICK_BENCH_ONLY=1,3 picks measurements; TICK_BENCH_RELAY=0 skips the relay; TICK_BENCH_LAT_RATE=1000
 // changes (3)'s rate (10 messages leave per write at 10k/s, 1 at 1k/s: shows what batching costs).
@@ -23,7 +32,9 @@ import { fileURLToPath } from 'node:url';
 import {
   decodeMessage, encodeMessage, float, floats, Framer, int, ints, list, MsgType, str, sym, symbols, timespan, timespans,
 } from '../src/ipc/index.js';
-import { fmt } from './stats.js';
+import { fmt, percentile } from './stats.js';
+import { groupOf, GROUPS } from './fanout-sub.js';
+import type { FanReply, FanReport, FanRequest } from './fanout-sub.js';
 import type { LatencySummary, SubReply, SubReport, SubRequest } from './tick-sub.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -44,6 +55,8 @@ const ONLY = new Set((process.env['TICK_BENCH_ONLY'] ?? '1,2,3,4,5,6').split(','
 const REPS = Math.max(1, Number(process.env['TICK_BENCH_REPS'] ?? 3));
 const FANOUT_SUBS = 100;
 const FANOUT_ROWS = 10;
+const FANOUT_PROCS = 4;
+const FANOUT_JS = path.join(here, 'fanout-sub.js');
 const MEM_SUBS = 200;
 const WITH_RELAY = process.env['TICK_BENCH_RELAY'] !== '0';
 const LAT_RATE = Number(process.env['TICK_BENCH_LAT_RATE'] ?? 10_000);
@@ -140,9 +153,9 @@ function machineBusySeconds(): number {
  * everything else on the machine (other work competing for the same 2 CPUs makes figures pessimistic).
  */
 interface Cpu { readonly server: number; readonly sub: number; readonly feed: number; readonly other: number }
-function cpuNow(server: Server, sub: Subscriber): Cpu {
+function cpuNow(server: Server, sub: { readonly pids: readonly (number | undefined)[] }): Cpu {
   const u = process.cpuUsage();
-  const c = { server: cpuSeconds(server.proc.pid), sub: cpuSeconds(sub.proc.pid), feed: (u.user + u.system) / 1e6 };
+  const c = { server: cpuSeconds(server.proc.pid), sub: sub.pids.reduce((n: number, p) => n + cpuSeconds(p), 0), feed: (u.user + u.system) / 1e6 };
   return { ...c, other: machineBusySeconds() - c.server - c.sub - c.feed };
 }
 /** CPU used between two snapshots as a fraction of `wall` seconds (1 = one whole CPU). */
@@ -204,6 +217,7 @@ async function stop(server: Server): Promise<void> {
 
 class Subscriber {
   private readonly waiting: { resolve(r: SubReply): void; reject(e: Error): void }[] = [];
+  get pids(): (number | undefined)[] { return [this.proc.pid]; }
   private constructor(readonly proc: ChildProcess) {
     proc.on('message', (m: SubReply) => {
       const w = this.waiting.shift();
@@ -232,6 +246,125 @@ class Subscriber {
     if (r.op !== 'report') throw new Error(`subscriber: unexpected ${r.op}`);
     return r;
   }
+}
+
+/** (5)'s subscribers: FANOUT_PROCS processes of fanout-sub.ts, the connections split evenly among them. */
+class FanoutPool {
+  private readonly waiting: { resolve(r: FanReply): void; reject(e: Error): void }[][];
+  private constructor(readonly procs: ChildProcess[]) {
+    this.waiting = procs.map(() => []);
+    procs.forEach((proc, i) => {
+      const q = this.waiting[i] as { resolve(r: FanReply): void; reject(e: Error): void }[];
+      proc.on('message', (m: FanReply) => {
+        const w = q.shift();
+        if (m.op === 'error') w?.reject(new Error(`fan-out subscriber ${i}: ${m.message}`)); else w?.resolve(m);
+      });
+      proc.on('exit', (code) => { for (const w of q.splice(0)) w.reject(new Error(`fan-out subscriber ${i} exited (${code})`)); });
+    });
+  }
+
+  static start(): FanoutPool {
+    return new FanoutPool(Array.from({ length: FANOUT_PROCS }, () => {
+      const proc = fork(FANOUT_JS, [], { stdio: ['ignore', 'inherit', 'inherit', 'ipc'], serialization: 'advanced' });
+      children.add(proc);
+      return proc;
+    }));
+  }
+
+  get pids(): (number | undefined)[] { return this.procs.map((p) => p.pid); }
+
+  /** Sends each process its request (made from its index) and waits for all the replies. */
+  all(m: (i: number) => FanRequest): Promise<FanReply[]> {
+    return Promise.all(this.procs.map((proc, i) => new Promise<FanReply>((resolve, reject) => {
+      (this.waiting[i] as { resolve(r: FanReply): void; reject(e: Error): void }[]).push({ resolve, reject });
+      proc.send(m(i));
+    })));
+  }
+
+  async connect(port: number, subs: string[]): Promise<void> {
+    const per = Math.ceil(subs.length / this.procs.length);
+    await this.all((i) => ({ op: 'connect', port, subs: subs.slice(i * per, (i + 1) * per), first: i * per }));
+  }
+
+  sink(rowsPerMsg: number): Sink {
+    return {
+      pids: this.pids,
+      arm: async (recordFrom) => { await this.all(() => ({ op: 'arm', recordFromNs: String(recordFrom) })); },
+      collect: async (sent, recorded) => {
+        const reps = (await this.all(() => ({ op: 'report', timeoutMs: 10_000, sent, rowsPerMsg }))) as FanReport[];
+        // Per update: the earliest and latest arrival over every process, and how many subscribers had it.
+        const at = new Map<number, number>();
+        const first: number[] = []; const last: number[] = []; const got: number[] = []; const stamps: number[] = [];
+        for (const r of reps) {
+          for (let k = 0; k < r.stamps.length; k++) {
+            const stamp = r.stamps[k] as number;
+            const i = at.get(stamp);
+            if (i === undefined) {
+              at.set(stamp, stamps.length);
+              stamps.push(stamp); first.push(r.first[k] as number); last.push(r.last[k] as number); got.push(r.n[k] as number);
+            } else {
+              first[i] = Math.min(first[i] as number, r.first[k] as number);
+              last[i] = Math.max(last[i] as number, r.last[k] as number);
+              got[i] = (got[i] as number) + (r.n[k] as number);
+            }
+          }
+        }
+        const n = stamps.length;
+        const lat = new Float64Array(n);
+        const firstLat = new Float64Array(n);
+        let mismatched = 0;
+        for (let i = 0; i < n; i++) {
+          if (got[i] !== FANOUT_ROWS) mismatched++; // each update is for exactly FANOUT_ROWS subscribers
+          lat[i] = ((last[i] as number) - (stamps[i] as number)) / 1000;
+          firstLat[i] = ((first[i] as number) - (stamps[i] as number)) / 1000;
+        }
+        lat.sort();
+        firstLat.sort();
+        const summary: LatencySummary = {
+          n, mismatched, p50: percentile(lat, 50), p99: percentile(lat, 99), p999: percentile(lat, 99.9), max: lat[n - 1] ?? NaN,
+          firstP50: percentile(firstLat, 50), firstP99: percentile(firstLat, 99),
+        };
+        const sum = (f: (r: FanReport) => number): number => reps.reduce((x, r) => x + f(r), 0);
+        const short = sum((r) => r.short); const closed = sum((r) => r.closed);
+        const odd = sum((r) => r.unrecognised); const disorder = sum((r) => r.outOfOrder);
+        const complete = short === 0 && closed === 0 && odd === 0 && disorder === 0 && n === recorded && mismatched === 0;
+        return {
+          summary, complete,
+          note: complete ? '' : `${sum((r) => r.rows)} of ${sent * rowsPerMsg} rows, ${short} subscriber(s) short, ${n} of ${recorded} updates stamped, ` +
+            `${mismatched} not at all ${FANOUT_ROWS} of their subscribers, ${closed} closed, ${odd} unrecognised, ${disorder} out of order`,
+        };
+      },
+    };
+  }
+
+  async disconnect(): Promise<void> { await this.all(() => ({ op: 'disconnect' })); }
+  stop(): void { for (const p of this.procs) p.disconnect(); }
+}
+
+/** Where latency() records: arm before sending, then, after the chaser, every row and the summary. */
+interface Sink {
+  readonly pids: readonly (number | undefined)[];
+  arm(recordFrom: bigint, capacity: number): Promise<void>;
+  collect(sent: number, recorded: number): Promise<{ summary: LatencySummary; complete: boolean; note: string }>;
+}
+
+/** The tick-sub.ts child as a Sink: every connection gets every update, `rowsPerMsg` rows each. */
+function subSink(sub: Subscriber, rowsPerMsg: number): Sink {
+  return {
+    pids: sub.pids,
+    arm: async (recordFrom, capacity) => {
+      await sub.request({ op: 'arm', expectRows: Number.MAX_SAFE_INTEGER, recordFromNs: String(recordFrom), capacity });
+    },
+    collect: async (sent, recorded) => {
+      const rep = await sub.report(10_000, sent * rowsPerMsg);
+      if (!rep.latency) throw new Error('subscriber recorded no latencies');
+      const complete = rep.minRows === sent * rowsPerMsg && rep.closed === 0 && rep.latency.n === recorded && rep.latency.mismatched === 0;
+      return {
+        summary: rep.latency, complete,
+        note: complete ? '' : `subscriber: ${rep.minRows} of ${sent * rowsPerMsg} rows, ${rep.latency.n} of ${recorded} stamped, ${rep.closed} closed, ${rep.latency.mismatched} out of order`,
+      };
+    },
+  };
 }
 
 // ---- the feed: a raw socket, q handshake, pre-encoded bytes, a sync "" chaser ----
@@ -313,36 +446,29 @@ function multiRowTemplates(variants: number): Template {
   return { bytes, length: b0.length, timeOffsets: timeOffsets(b0, ROWS) };
 }
 
+/** (5)'s universe: 1,000 syms, subscriber s's filter being F{10s}..F{10s+9}. */
+const FANOUT_SYMS = Array.from({ length: 10 * FANOUT_SUBS }, (_, i) => `F${String(i).padStart(4, '0')}`);
+
 /**
- * (5)'s updates: FANOUT_ROWS rows whose syms are SYMS[10j + r] (j < 10) for r = 0..9 in turn; and one
- * filter per subscriber with one sym from each block of ten, in a different order each (100 distinct
- * permutations), so every subscriber gets exactly one row of every update and no two filters are alike.
+ * (5)'s updates, sent in turn: update j (of 100 templates) has FANOUT_ROWS rows, row r for subscriber
+ * 10·(j mod 10) + r, with the (j div 10)th sym of that subscriber's ten. See the header comment.
  */
 function fanoutTemplates(): Template {
-  const bytes = Array.from({ length: 10 }, (_, r) => encodeMessage(list(sym('.u.upd'), sym('trade'), list(
+  const bytes = Array.from({ length: 10 * GROUPS }, (_, j) => encodeMessage(list(sym('.u.upd'), sym('trade'), list(
     timespans(new BigInt64Array(FANOUT_ROWS).fill(SENTINEL)),
-    symbols(Array.from({ length: FANOUT_ROWS }, (_, j) => SYMS[10 * j + r] as string)),
-    floats(Float64Array.from({ length: FANOUT_ROWS }, (_, j) => 100 + j / 8)),
-    ints(Int32Array.from({ length: FANOUT_ROWS }, (_, j) => 100 * (j + 1))),
+    symbols(Array.from({ length: FANOUT_ROWS }, (_, r) => FANOUT_SYMS[10 * (GROUPS * (j % GROUPS) + r) + Math.floor(j / GROUPS)] as string)),
+    floats(Float64Array.from({ length: FANOUT_ROWS }, (_, r) => 100 + r / 8)),
+    ints(Int32Array.from({ length: FANOUT_ROWS }, (_, r) => 100 * (r + 1))),
   )), MsgType.Async));
   const b0 = bytes[0] as Buffer;
+  if (bytes.some((b) => b.length !== b0.length)) throw new Error('fan-out templates differ in length');
   return { bytes, length: b0.length, timeOffsets: timeOffsets(b0, FANOUT_ROWS) };
 }
 
-function fanoutFilters(): string[] {
-  const seen = new Set<string>();
-  const out: string[] = [];
-  let seed = 12345;
-  const rand = (n: number): number => { seed = (seed * 1103515245 + 12345) % 2 ** 31; return seed % n; };
-  while (out.length < FANOUT_SUBS) {
-    const perm = Array.from({ length: 10 }, (_, i) => i);
-    for (let i = 9; i > 0; i--) { const k = rand(i + 1); [perm[i], perm[k]] = [perm[k] as number, perm[i] as number]; }
-    const key = perm.join(',');
-    if (seen.has(key)) continue;
-    seen.add(key);
-    out.push(`.u.sub[\`trade;${perm.map((r, j) => `\`${SYMS[10 * j + r] as string}`).join('')}]`);
-  }
-  return out;
+/** Subscriber s's .u.sub: its ten syms; for the relay, with its group (the rotation it cannot read from the rows). */
+function fanoutFilters(relay: boolean): string[] {
+  return Array.from({ length: FANOUT_SUBS }, (_, s) => `.u.sub[\`trade;${FANOUT_SYMS.slice(10 * s, 10 * s + 10).map((x) => `\`${x}`).join('')}]` +
+    (relay ? ` / group ${groupOf(s)} of ${GROUPS}` : ''));
 }
 
 /** (6)'s subscriptions: 1,000 syms each, a different window of a 5,000-sym universe per subscriber. */
@@ -401,21 +527,22 @@ interface Latency {
 }
 
 /** Paced sending: `perSecond` messages a second, stamped as they leave, for WARM_S + RUN_S seconds. */
-async function latency(server: Server, sub: Subscriber, t: Template, rowsPerMsg: number, perSecond: number): Promise<Latency> {
+async function latency(server: Server, sink: Sink, t: Template, perSecond: number): Promise<Latency> {
   const feed = await Feed.connect(server.port);
   const t0 = ns();
   const recordFrom = t0 + BigInt(Math.round(WARM_S * 1e9));
   const end = recordFrom + BigInt(Math.round(RUN_S * 1e9));
-  await sub.request({ op: 'arm', expectRows: Number.MAX_SAFE_INTEGER, recordFromNs: String(recordFrom), capacity: Math.ceil(perSecond * RUN_S * 1.2) });
+  await sink.arm(recordFrom, Math.ceil(perSecond * RUN_S * 1.2));
   let sent = 0;
   let recorded = 0;
+  let last = 0n;
   let cpu0: Cpu | undefined;
   let cpuFrom = 0n;
   await new Promise<void>((resolve) => {
     const tick = (): void => {
       const now = ns();
       if (now >= end) { resolve(); return; }
-      if (!cpu0 && now >= recordFrom) { cpu0 = cpuNow(server, sub); cpuFrom = now; }
+      if (!cpu0 && now >= recordFrom) { cpu0 = cpuNow(server, sink); cpuFrom = now; }
       const due = Math.floor((Number(now - t0) / 1e9) * perSecond);
       const k = Math.min(due - sent, Math.ceil(perSecond / 100)); // never more than 10 ms worth at once
       if (k > 0) {
@@ -423,7 +550,9 @@ async function latency(server: Server, sub: Subscriber, t: Template, rowsPerMsg:
         for (let j = 0; j < k; j++) {
           const at = j * t.length;
           (t.bytes[(sent + j) % t.bytes.length] as Buffer).copy(out, at);
-          const stamp = ns();
+          let stamp = ns();
+          if (stamp <= last) stamp = last + 1n; // distinct stamps: they name the update at the subscribers
+          last = stamp;
           for (const off of t.timeOffsets) out.writeBigInt64LE(stamp, at + off);
           if (stamp >= recordFrom) recorded++;
         }
@@ -434,18 +563,12 @@ async function latency(server: Server, sub: Subscriber, t: Template, rowsPerMsg:
     };
     tick();
   });
-  const cpu1 = cpuNow(server, sub);
+  const cpu1 = cpuNow(server, sink);
   const cpuTo = ns();
   await feed.chaser();
-  const rep = await sub.report(10_000, sent * rowsPerMsg);
+  const got = await sink.collect(sent, recorded);
   feed.close();
-  if (!rep.latency) throw new Error('subscriber recorded no latencies');
-  const complete = rep.minRows === sent * rowsPerMsg && rep.closed === 0 && rep.latency.n === recorded && rep.latency.mismatched === 0;
-  return {
-    sent, achievedPerS: recorded / RUN_S, summary: rep.latency, complete,
-    cpu: cpuShare(cpu0 ?? cpu1, cpu1, seconds(cpuFrom, cpuTo)),
-    note: complete ? '' : `subscriber: ${rep.minRows} of ${sent * rowsPerMsg} rows, ${rep.latency.n} of ${recorded} stamped, ${rep.closed} closed, ${rep.latency.mismatched} out of order`,
-  };
+  return { sent, achievedPerS: recorded / RUN_S, ...got, cpu: cpuShare(cpu0 ?? cpu1, cpu1, seconds(cpuFrom, cpuTo)) };
 }
 
 /** Repeated throughput runs: each run, and the one with the median CPU per message (the headline). */
@@ -481,7 +604,7 @@ async function memory(server: Server, sub: Subscriber): Promise<Memory> {
 }
 
 /** Every selected measurement against one server (TP or relay). */
-async function measure(server: Server, sub: Subscriber, t: Templates): Promise<Results> {
+async function measure(server: Server, sub: Subscriber, fan: FanoutPool, t: Templates): Promise<Results> {
   const r: Results = {};
   if (ONLY.has(6) && server.name === 'tp') {
     r.memory = await memory(server, sub); // first, on a fresh process: nothing else in its heap yet
@@ -505,29 +628,29 @@ async function measure(server: Server, sub: Subscriber, t: Templates): Promise<R
     progress(`${server.name} (2) ${runs.map((x) => `${fmt(x.rowsPerS)} rows/s`).join(', ')}`);
   }
   if (ONLY.has(3)) {
-    r.lat = await latency(server, sub, t.single, 1, LAT_RATE);
+    r.lat = await latency(server, subSink(sub, 1), t.single, LAT_RATE);
     progress(`${server.name} (3) p50 ${r.lat.summary.p50.toFixed(1)} µs p99 ${r.lat.summary.p99.toFixed(1)} µs`);
   }
   await sub.request({ op: 'disconnect' });
   if (ONLY.has(4)) {
     await sub.request({ op: 'connect', port: server.port, n: 10 });
-    r.last10 = await latency(server, sub, t.multi, ROWS, 1_000);
+    r.last10 = await latency(server, subSink(sub, ROWS), t.multi, 1_000);
     progress(`${server.name} (4) p50 ${r.last10.summary.p50.toFixed(1)} µs p99 ${r.last10.summary.p99.toFixed(1)} µs`);
     await sub.request({ op: 'disconnect' });
   }
   if (ONLY.has(5)) {
-    await sub.request({ op: 'connect', port: server.port, n: FANOUT_SUBS, subs: t.fanoutFilters });
-    // The TP sends each subscriber its one row of each update; the relay sends all of them everything.
-    r.fanout = await latency(server, sub, t.fanout, server.name === 'tp' ? 1 : FANOUT_ROWS, 100_000 / FANOUT_ROWS);
+    await fan.connect(server.port, fanoutFilters(server.name !== 'tp'));
+    // The TP sends each of an update's 10 subscribers its one row; the relay forwards them the whole update.
+    r.fanout = await latency(server, fan.sink(server.name === 'tp' ? 1 : FANOUT_ROWS), t.fanout, 100_000 / FANOUT_ROWS);
     progress(`${server.name} (5) first p50 ${r.fanout.summary.firstP50.toFixed(1)} µs, last p50 ${r.fanout.summary.p50.toFixed(1)} µs, CPU ${(r.fanout.cpu.server * 100).toFixed(0)}%`);
-    await sub.request({ op: 'disconnect' });
+    await fan.disconnect();
   }
   return r;
 }
 
 interface Templates {
   readonly single: Template; readonly singleBytes: Buffer; readonly multi: Template; readonly multiBytes: Buffer;
-  readonly fanout: Template; readonly fanoutFilters: string[];
+  readonly fanout: Template;
 }
 
 const started = ns();
@@ -542,13 +665,14 @@ async function main(): Promise<void> {
   const stamp = ns();
   const t: Templates = {
     single, singleBytes: stream(single, SINGLE_MAX, stamp), multi, multiBytes: stream(multi, MULTI_MSGS, stamp),
-    fanout: fanoutTemplates(), fanoutFilters: fanoutFilters(),
+    fanout: fanoutTemplates(),
   };
   const sub = Subscriber.start();
+  const fan = FanoutPool.start();
 
   const tp = await startTickerplant(tmpDir);
   progress(`tp on :${tp.port}, journal in ${tmpDir}`);
-  const ours = await measure(tp, sub, t);
+  const ours = await measure(tp, sub, fan, t);
   await stop(tp);
   const dir = tmpDir;
   journalBytes = readdirSync(dir).reduce((n, f) => n + statSync(path.join(dir, f)).size, 0);
@@ -557,10 +681,11 @@ async function main(): Promise<void> {
   if (WITH_RELAY) {
     const rs = await startRelay();
     progress(`relay on :${rs.port}`);
-    relay = await measure(rs, sub, t);
+    relay = await measure(rs, sub, fan, t);
     await stop(rs);
   }
   sub.proc.disconnect();
+  fan.stop();
   report(ours, relay, single.length, multi.length, t.fanout.length);
 }
 
@@ -572,7 +697,7 @@ function report(ours: Results, relay: Results, singleLen: number, multiLen: numb
   const cpu = os.cpus();
   console.log(`tick benchmark on ${process.version}, ${new Date().toISOString()}, ${cpu.length} × ${cpu[0]?.model ?? '?'}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
   console.log(`TP: node dist/cli.js sym <tmp> -t 0 (zero-latency), journal on (${(journalBytes / 1e6).toFixed(0)} MB written); feed, TP, subscriber in separate processes on loopback`);
-  console.log(`messages: single-row ${singleLen} B, 100-row ${multiLen} B, 10-row ${fanoutLen} B; relay = same feed and subscribers through a byte-forwarding Node process (no decode, no journal, no filters)`);
+  console.log(`messages: single-row ${singleLen} B, 100-row ${multiLen} B, 10-row ${fanoutLen} B; relay = same feed and subscribers through a byte-forwarding Node process (no decode, no journal, no filters; in (5) routed by the rotation it is told)`);
   console.log(`(1), (2): ${REPS} runs each, the run with the median TP CPU per message shown, [min–max] over the runs`);
   console.log('');
   const rate = (x: number | undefined): string => (x === undefined || Number.isNaN(x) ? '—' : fmt(x));
