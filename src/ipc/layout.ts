@@ -289,6 +289,88 @@ export function writePublished(out: Buffer, pos: number, p: TablePrefixes, b: Bu
 }
 
 /**
+ * Where each row's string starts in the symbol columns of a multi-row update walked into s: for each
+ * item c of x that is a symbol vector, starts[c] holds count + 1 offsets (the last is the column's end);
+ * other items are left as they are. Arrays are reused when long enough. One pass over the strings, run
+ * once per update that some filter splits (writePublishedRows).
+ */
+export function symbolStarts(b: Buffer, s: UpdShape, starts: Array<Int32Array | undefined>): void {
+  let from = s.xAt + 6;
+  for (let c = 0; c < s.items; c++) {
+    const end = s.ends[c] as number;
+    if (b[from] === 11) {
+      let st = starts[c];
+      if (st === undefined || st.length < s.count + 1) st = starts[c] = new Int32Array(Math.max(16, 2 * (s.count + 1)));
+      let q = from + 6;
+      for (let i = 0; i < s.count; i++) {
+        st[i] = q;
+        while (b[q] !== 0) q++;
+        q++;
+      }
+      st[s.count] = q;
+    }
+    from = end;
+  }
+}
+
+/** Bytes of the published (`upd;t;table) of the rows idx[0..k) of the multi-row update walked into s. */
+export function publishedRowsBytes(p: TablePrefixes, b: Buffer, s: UpdShape, starts: ReadonlyArray<Int32Array | undefined>,
+  idx: Int32Array, k: number): number {
+  let n = p.message.length + (s.hasTime ? 0 : 6 + 8 * k) + 6 * s.items;
+  let from = s.xAt + 6;
+  for (let c = 0; c < s.items; c++) {
+    const t = b[from] as number;
+    if (t !== 11) n += (WIDTH[t] as number) * k;
+    else {
+      const st = starts[c] as Int32Array;
+      for (let j = 0; j < k; j++) { const i = idx[j] as number; n += (st[i + 1] as number) - (st[i] as number); }
+    }
+    from = s.ends[c] as number;
+  }
+  return n;
+}
+
+/**
+ * Writes the published message of the rows idx[0..k) (ascending row indexes) of the multi-row update
+ * walked into s, at out[pos] (publishedRowsBytes long; symbolStarts run for this update): what u.q's
+ * sel gives, `x` indexed, encoded — each column the selected elements copied from the feed's bytes
+ * (attributes dropped, as indexing drops them), after the stamp column when tick.q adds one.
+ * Returns the offset after it.
+ */
+export function writePublishedRows(out: Buffer, pos: number, p: TablePrefixes, b: Buffer, s: UpdShape,
+  starts: ReadonlyArray<Int32Array | undefined>, idx: Int32Array, k: number, time: bigint): number {
+  const start = pos;
+  out.set(p.message, pos);
+  pos += p.message.length;
+  if (!s.hasTime) pos = writeStampVector(out, pos, time, k);
+  let from = s.xAt + 6;
+  for (let c = 0; c < s.items; c++) {
+    const t = b[from] as number;
+    out[pos] = t; out[pos + 1] = 0;
+    out.writeInt32LE(k, pos + 2);
+    pos += 6;
+    const data = from + 6;
+    if (t !== 11) {
+      const w = WIDTH[t] as number;
+      for (let j = 0; j < k; j++) {
+        const at = data + (idx[j] as number) * w;
+        for (let q = 0; q < w; q++) out[pos + q] = b[at + q] as number;
+        pos += w;
+      }
+    } else {
+      const st = starts[c] as Int32Array;
+      for (let j = 0; j < k; j++) {
+        const i = idx[j] as number;
+        pos += copyBytes(b, st[i] as number, st[i + 1] as number, out, pos);
+      }
+    }
+    from = s.ends[c] as number;
+  }
+  out.writeUInt32LE(pos - start, start + 4);
+  return pos;
+}
+
+/**
  * Hands out views of large shared buffers for the published messages of the hot path: one small
  * message then costs no ArrayBuffer of its own (an allocation and later an external-memory collection
  * each). Messages cut one after another are adjacent, so a connection can send a turn's worth as one

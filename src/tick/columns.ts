@@ -74,6 +74,20 @@ export function take(c: Column, idx: Int32Array, n: number): Column {
     }
     return out;
   }
+  if (c.type === 8 || c.type === 9 || c.type === 15) {
+    // Byte for byte: a number read from a float vector may come back as another NaN (a real's
+    // signalling NaN is quieted on the way to a double); q's indexing keeps every bit.
+    const w = c.type === 8 ? 4 : 8;
+    const from = c.data as Float32Array | Float64Array;
+    const to = out.data as Float32Array | Float64Array;
+    const sb = new Uint8Array(from.buffer, from.byteOffset, from.byteLength);
+    const db = new Uint8Array(to.buffer, to.byteOffset, to.byteLength);
+    for (let k = 0; k < n; k++) {
+      const at = (idx[k] as number) * w;
+      for (let q = 0; q < w; q++) db[k * w + q] = sb[at + q] as number;
+    }
+    return out;
+  }
   const src = c.data as Float64Array;
   const dst = out.data as Float64Array;
   for (let k = 0; k < n; k++) dst[k] = src[idx[k] as number] as number;

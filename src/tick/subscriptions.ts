@@ -16,8 +16,13 @@ export interface Publication {
   syms(): readonly string[] | undefined;
   /** The event carrying every row (asked once, shared by every group that selects every row). */
   all(): UpdEvent;
-  /** Every row's columns, for groups that select some of them. */
+  /** Every row's columns, for groups that select some of them (when `selected` is absent). */
   columns(): readonly Column[];
+  /**
+   * The event of the rows idx[0..k) (ascending, 0 < k < rows), built from what the publication holds
+   * (the hot path splices it from the feed's bytes); absent: the rows are taken from columns() and encoded.
+   */
+  selected?(idx: Int32Array, k: number): UpdEvent;
 }
 
 /** A subscriber whose delivery threw, and what it threw. */
@@ -129,6 +134,7 @@ class TableSubscriptions {
       const k = g.hits;
       g.hits = 0;
       if (k === n) { sent += deliver(g, all ??= p.all(), failed); continue; }
+      if (p.selected) { sent += deliver(g, p.selected(g.idx, k), failed); continue; }
       full ??= p.columns();
       const part = full.map((c) => take(c, g.idx, k));
       sent += deliver(g, {

@@ -10,10 +10,11 @@ import {
   Outbound, publishedBytes, readUpdShape, singleSym, Slab, sym, table, tablePrefixes, updShape, vectorSyms,
   withGate, writeJournalRecord, writePublished,
 } from '../ipc/index.js';
+import { publishedRowsBytes, symbolStarts, writePublishedRows } from '../ipc/index.js';
 import type { QTable, QValue, TablePrefixes, UpdHead, UpdShape } from '../ipc/index.js';
 import { logPath, logSymbol, openJournal, updRecord } from '../journal/index.js';
 import type { FsyncPolicy, JournalIo, JournalWriter } from '../journal/index.js';
-import { ColumnBuffer } from './columns.js';
+import { ColumnBuffer, take } from './columns.js';
 import type { Column } from './columns.js';
 import { emptyTable } from './schema.js';
 import type { TableSchema } from './schema.js';
@@ -111,6 +112,21 @@ class BytesUpd implements UpdEvent {
   }
 }
 
+/** The event of some rows of an update (a filter's selection), its columns too read only if asked for. */
+class BytesRowsUpd implements UpdEvent {
+  readonly kind = 'upd';
+  private cols: readonly Column[] | undefined;
+  constructor(readonly table: string, readonly names: readonly string[], readonly message: Outbound,
+    private readonly idx: Int32Array, private readonly b: Buffer, private readonly xAt: number,
+    private readonly time: bigint, private readonly schema: TableSchema) {}
+
+  get rows(): number { return this.idx.length; }
+
+  columns(): readonly Column[] {
+    return this.cols ??= columnsOf(this.schema, this.b, this.xAt, this.time).map((c) => take(c, this.idx, this.idx.length));
+  }
+}
+
 function columnsOf(schema: TableSchema, b: Buffer, xAt: number, time: bigint): Column[] {
   const x = decodePayload(b, xAt, b.length, { littleEndian: true, maxDepth: X_DEPTH });
   return readUpdate(schema, x, () => time).columns();
@@ -123,11 +139,24 @@ class BytesPublication implements Publication {
   private table = '';
   private b: Buffer = Buffer.alloc(0);
   private time = 0n;
+  /** The symbol columns' row offsets (symbolStarts), read for this update when a filter first splits it. */
+  private readonly starts: Array<Int32Array | undefined> = [];
+  private startsRead = false;
   constructor(private readonly shape: UpdShape, private readonly slab: Slab) {}
 
   set(state: TableState, table: string, b: Buffer, time: bigint): this {
     this.state = state; this.table = table; this.b = b; this.time = time; this.rows = this.shape.count;
+    this.startsRead = false;
     return this;
+  }
+
+  /** The rows idx[0..k) (ascending; fewer than all, so a multi-row update): spliced from the feed's bytes. */
+  selected(idx: Int32Array, k: number): UpdEvent {
+    const { state, b, shape, time, starts } = this;
+    if (!this.startsRead) { symbolStarts(b, shape, starts); this.startsRead = true; }
+    const out = this.slab.take(publishedRowsBytes(state.prefixes, b, shape, starts, idx, k));
+    writePublishedRows(out, 0, state.prefixes, b, shape, starts, idx, k, time);
+    return new BytesRowsUpd(this.table, state.schema.columns, new Outbound(out), idx.slice(0, k), b, shape.xAt, time, state.schema);
   }
 
   syms(): readonly string[] {

@@ -48,6 +48,34 @@ t.test('zero-latency: subscribers get exactly the rows their sym filters select'
   t.equal(quotes.updates.length, 0, 'a quote subscriber gets no trades');
 });
 
+t.test('a multi-row update is split by the filters: each subscriber reads exactly its rows, stamped or not', async (t) => {
+  const tp = await startTp(t);
+  const [feed, ibm, aapl, all] = await clients(t, tp.port, 4) as [QClient, QClient, QClient, QClient];
+  await ibm.sync('.u.sub[`trade;`IBM`MSFT]');
+  await aapl.sync('.u.sub[`trade;`AAPL]');
+  await all.sync('.u.sub[`trade;`]');
+  const syms = ['IBM', 'AAPL', 'MSFT', 'IBM'];
+  const cols = [q['symbols']?.(syms), q['floats']?.([1.5, 2.5, 3.5, 4.5]), q['ints']?.([10, 20, 30, 40])];
+  // Typed vectors, as a q feed sends columns: the in-place path (no general lists to convert).
+  feed.async('.u.upd', s('trade'), [q['timespans']?.(syms.map((_, i) => new Date(36_000_000 + i))), ...cols]);
+  feed.async('.u.upd', s('trade'), cols);
+  await feed.sync('');
+  await ibm.waitFor(() => rowsOf(ibm, 'trade').length === 6);
+  await aapl.waitFor(() => rowsOf(aapl, 'trade').length === 2);
+  await all.waitFor(() => rowsOf(all, 'trade').length === 8);
+  const got = rowsOf(ibm, 'trade');
+  t.same(symsOf(got), ['IBM', 'MSFT', 'IBM', 'IBM', 'MSFT', 'IBM'], 'IBM and MSFT rows, in order, from both updates');
+  t.same(got.map((r) => r['price']), [1.5, 3.5, 4.5, 1.5, 3.5, 4.5]);
+  t.same(got.map((r) => r['size']), [10, 30, 40, 10, 30, 40]);
+  const times = got.slice(0, 3).map((r) => r['time'] as Date);
+  t.same(times.map((d) => d.getUTCHours() * 3_600_000 + d.getUTCMilliseconds()), [36_000_000, 36_000_002, 36_000_003], 'the feed\'s times, the rows\' own');
+  t.same(ibm.updates.map((u) => (u.data as Row[]).length), [3, 3], 'one message per update');
+  t.same(rowsOf(aapl, 'trade').map((r) => [r['sym'], r['price'], r['size']]), [['AAPL', 2.5, 20], ['AAPL', 2.5, 20]]);
+  const stamped = rowsOf(all, 'trade').slice(4).map((r) => (r['time'] as Date).getTime());
+  t.equal(new Set(stamped).size, 1, 'the update without times is stamped once, for all its rows');
+  t.same(got.slice(3).map((r) => (r['time'] as Date).getTime()), stamped.slice(0, 3), 'the filtered rows carry the same stamp');
+});
+
 t.test('the time column is stamped by tick.q\'s rule when the feed leaves it out', async (t) => {
   const clock = new ManualClock(T0 + 3_600_000_000_000n, 0); // 10:30 UTC, -o 0
   const tp = await startTp(t, { clock });

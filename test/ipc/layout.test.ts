@@ -6,11 +6,13 @@ import fc from 'fast-check';
 import { encodeMessage, encodePayload, list, MsgType, str, sym, table, timespan, vector } from '../../src/ipc/index.js';
 import type { QValue, QVector } from '../../src/ipc/index.js';
 import {
-  journalRecordBytes, publishedBytes, readUpdHead, readUpdShape, singleSym, tablePrefixes, updShape, vectorSyms,
-  writeJournalRecord, writePublished,
+  journalRecordBytes, publishedBytes, publishedRowsBytes, readUpdHead, readUpdShape, singleSym, symbolStarts, tablePrefixes,
+  updShape, vectorSyms, writeJournalRecord, writePublished, writePublishedRows,
 } from '../../src/ipc/layout.js';
 import type { UpdHead } from '../../src/ipc/layout.js';
+import { take } from '../../src/tick/columns.js';
 import { readUpdate } from '../../src/tick/update.js';
+import { VECTOR_TYPES, vectorOf } from '../helpers/arbitrary.js';
 import type { TableSchema } from '../../src/tick/schema.js';
 
 const schema: TableSchema = { name: 'trade', columns: ['time', 'sym', 'price', 'size', 'cond'], types: [16, 11, 9, 6, 10] };
@@ -76,6 +78,41 @@ t.test('column updates assemble to the encoder\'s bytes, with and without a time
     t.equal(got.message.toString('hex'), oracleMessage(u.columns()).toString('hex'));
     t.same(got.syms, rs.map((r) => r.sym));
   }), { numRuns: 100 });
+});
+
+// A table with a column of every type the walk accepts (a second symbol column among them), for the
+// filtered publish: a subset of rows spliced from the feed's bytes must be what u.q's sel gives, encoded.
+const wide: TableSchema = {
+  name: 'trade', columns: ['time', 'sym', ...VECTOR_TYPES.map((ty) => `c${ty}`)], types: [16, 11, ...VECTOR_TYPES],
+};
+const widePrefixes = tablePrefixes(wide.name, wide.columns);
+
+t.test('a subset of rows spliced from the feed\'s bytes is the encoder\'s message of those rows taken, for every column type', async (t) => {
+  const update = fc.integer({ min: 1, max: 20 }).chain((n) => fc.record({
+    n: fc.constant(n),
+    cols: fc.tuple(...wide.types.map((ty) => vectorOf(ty as (typeof VECTOR_TYPES)[number], { minLength: n, maxLength: n }))),
+    idx: fc.uniqueArray(fc.integer({ min: 0, max: n - 1 }), { minLength: 1, maxLength: n }).map((a) => a.sort((x, y) => x - y)),
+    withTime: fc.boolean(),
+    time: fc.bigInt({ min: 0n, max: 86_399_999_999_999n }),
+  }));
+  fc.assert(fc.property(update, ({ cols, idx, withTime, time }) => {
+    const x = list(...(withTime ? cols : cols.slice(1)));
+    const b = encodeMessage(list(sym('.u.upd'), sym('trade'), x), MsgType.Async);
+    const head: UpdHead = { table: '', xAt: 0 };
+    if (!readUpdHead(b, head)) throw new Error('head not read');
+    const shape = updShape();
+    if (!readUpdShape(b, head.xAt, wide.types, shape)) throw new Error('a well-typed update was not accepted');
+    const sel = Int32Array.from(idx);
+    const starts: Array<Int32Array | undefined> = [new Int32Array(1)]; // too short: symbolStarts must grow it
+    symbolStarts(b, shape, starts);
+    const got = Buffer.alloc(publishedRowsBytes(widePrefixes, b, shape, starts, sel, sel.length));
+    t.equal(writePublishedRows(got, 0, widePrefixes, b, shape, starts, sel, sel.length, time), got.length, 'the message fills its computed size');
+    const u = readUpdate(wide, x, () => time);
+    const want = encodeMessage(list(sym('upd'), sym('trade'), table([...wide.columns], u.columns().map((c) => take(c, sel, sel.length)))), MsgType.Async);
+    // false lets fast-check shrink to the smallest update that differs (and report it)
+    return got.toString('hex') === want.toString('hex');
+  }), { numRuns: 300 });
+  t.pass('300 updates and subsets spliced as the encoder writes them');
 });
 
 t.test('the update head is read as tick.q feeds and chained TPs send it: `.u.upd or `upd, symbol or string', async (t) => {
