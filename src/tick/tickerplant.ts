@@ -116,14 +116,18 @@ class BytesUpd implements UpdEvent {
 class BytesRowsUpd implements UpdEvent {
   readonly kind = 'upd';
   private cols: readonly Column[] | undefined;
+  /** The selected row indexes: a plain array (a typed array per message costs a backing store). */
+  private readonly idx: number[];
   constructor(readonly table: string, readonly names: readonly string[], readonly message: Outbound,
-    private readonly idx: Int32Array, private readonly b: Buffer, private readonly xAt: number,
-    private readonly time: bigint, private readonly schema: TableSchema) {}
-
-  get rows(): number { return this.idx.length; }
+    idx: Int32Array, readonly rows: number, private readonly b: Buffer, private readonly xAt: number,
+    private readonly time: bigint, private readonly schema: TableSchema) {
+    this.idx = new Array<number>(rows);
+    for (let j = 0; j < rows; j++) this.idx[j] = idx[j] as number;
+  }
 
   columns(): readonly Column[] {
-    return this.cols ??= columnsOf(this.schema, this.b, this.xAt, this.time).map((c) => take(c, this.idx, this.idx.length));
+    const idx = Int32Array.from(this.idx);
+    return this.cols ??= columnsOf(this.schema, this.b, this.xAt, this.time).map((c) => take(c, idx, idx.length));
   }
 }
 
@@ -156,7 +160,7 @@ class BytesPublication implements Publication {
     if (!this.startsRead) { symbolStarts(b, shape, starts); this.startsRead = true; }
     const out = this.slab.take(publishedRowsBytes(state.prefixes, b, shape, starts, idx, k));
     writePublishedRows(out, 0, state.prefixes, b, shape, starts, idx, k, time);
-    return new BytesRowsUpd(this.table, state.schema.columns, new Outbound(out), idx.slice(0, k), b, shape.xAt, time, state.schema);
+    return new BytesRowsUpd(this.table, state.schema.columns, new Outbound(out), idx, k, b, shape.xAt, time, state.schema);
   }
 
   syms(): readonly string[] {

@@ -8,7 +8,8 @@ import { systemClock } from '../../src/clock.js';
 import type { ManualClock } from '../../src/clock.js';
 import { decodePaymentRequest } from '../../src/lightning/bolt11.js';
 import { originAllowed } from '../../src/ws/gateway.js';
-import { open, publishQuote, publishTrades, startRig, upgradeStatus } from './fixture.js';
+import { open, publishQuote, publishTrades, qsym, startRig, upgradeStatus } from './fixture.js';
+import { nodeq } from '../helpers/qclient.js';
 import type { Msg, TestClient } from './fixture.js';
 import { LogSink, startTp, T0, until } from '../helpers/tp.js';
 import { startHttp } from '../../src/http/index.js';
@@ -42,6 +43,23 @@ t.test('a free table subscribes at once and streams updates as columnar JSON', a
       columns: ['time', 'sym', 'bid', 'ask', 'bsize', 'asize'],
       data: { time: ['0D10:00:00.000000000'], sym: ['IBM'], bid: [187.25], ask: [187.5], bsize: [10], asize: [20] },
     },
+  });
+});
+
+t.test('a filtered subscription to a multi-row update gets its rows only, read from the columns the tickerplant split', async (t) => {
+  const rig = await startRig(t);
+  const c = await open(t, rig.url);
+  c.send({ op: 'subscribe', id: 2, table: 'quote', syms: ['IBM'] });
+  t.same((await c.next('subscribed'))['syms'], ['IBM']);
+  const q = nodeq as unknown as Record<string, (x: unknown) => unknown>;
+  // Typed vectors, as a q feed sends columns: published from the feed's bytes, the JSON built from them on demand.
+  rig.feed.async('.u.upd', qsym('quote'), [q['timespans']?.([0, 1, 2].map((i) => new Date(36_000_000 + i * 1000))),
+    q['symbols']?.(['IBM', 'MSFT', 'IBM']), q['floats']?.([1.25, 2.25, 3.25]), q['floats']?.([1.5, 2.5, 3.5]),
+    q['ints']?.([1, 2, 3]), q['ints']?.([4, 5, 6])]);
+  await rig.feed.sync('');
+  t.same((await c.next('upd'))['data'], {
+    columns: ['time', 'sym', 'bid', 'ask', 'bsize', 'asize'],
+    data: { time: ['0D10:00:00.000000000', '0D10:00:02.000000000'], sym: ['IBM', 'IBM'], bid: [1.25, 3.25], ask: [1.5, 3.5], bsize: [1, 3], asize: [4, 6] },
   });
 });
 
