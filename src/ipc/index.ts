@@ -16,4 +16,4 @@ export {
   readUpdHead, readUpdShape, updShape, singleSym, vectorSyms, symbolText, tablePrefixes, journalRecordBytes,
   writeJournalRecord, publishedBytes, writePublished, Slab, MAX_UPD_ITEMS, type UpdHead, type UpdShape, type TablePrefixes,
 } from './layout.js';
-export { symbolStarts, publishedRowsBytes, writePublishedRows } from './layout.js';
+export { symbolStarts, publishedRowsBytes, writePublishedRows, SymbolCache } from './layout.js';

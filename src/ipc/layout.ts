@@ -151,17 +151,49 @@ export function singleSym(b: Buffer, s: UpdShape): string {
   return symbolText(b, at + 1, (s.hasTime ? (s.ends[1] as number) : (s.ends[0] as number)) - 1);
 }
 
-/** The sym column's values of a multi-row update, read from the bytes. */
-export function vectorSyms(b: Buffer, s: UpdShape): string[] {
+/** The sym column's values of a multi-row update, read from the bytes (through `cache` when given). */
+export function vectorSyms(b: Buffer, s: UpdShape, cache?: SymbolCache): string[] {
   let p = (s.hasTime ? (s.ends[0] as number) : s.xAt + 6) + 6;
   const out = new Array<string>(s.count);
   for (let i = 0; i < s.count; i++) {
     let z = p;
     while (b[z] !== 0) z++;
-    out[i] = symbolText(b, p, z);
+    out[i] = cache ? cache.text(b, p, z) : symbolText(b, p, z);
     p = z + 1;
   }
   return out;
+}
+
+/**
+ * The last strings read for short ASCII symbols, by a hash of their bytes: a feed repeats the same
+ * tickers, and handing back the same string each time spares an allocation and lets the sym → groups
+ * lookup find it by its cached hash. Bounded: SLOTS strings of at most MAX_CACHED bytes.
+ */
+export class SymbolCache {
+  private static readonly SLOTS = 4096;
+  private static readonly MAX_CACHED = 24;
+  private readonly slots = new Array<string | undefined>(SymbolCache.SLOTS).fill(undefined);
+
+  text(b: Buffer, from: number, to: number): string {
+    const n = to - from;
+    if (n > SymbolCache.MAX_CACHED) return symbolText(b, from, to);
+    let h = 0x811c9dc5; // FNV-1a
+    for (let i = from; i < to; i++) {
+      const c = b[i] as number;
+      if (c > 0x7f) return symbolText(b, from, to); // UTF-8: not one char per byte
+      h = Math.imul(h ^ c, 16777619);
+    }
+    const slot = (h >>> 0) & (SymbolCache.SLOTS - 1);
+    const s = this.slots[slot];
+    if (s !== undefined && s.length === n) {
+      let same = true;
+      for (let i = 0; same && i < n; i++) same = s.charCodeAt(i) === b[from + i];
+      if (same) return s;
+    }
+    const t = symbolText(b, from, to);
+    this.slots[slot] = t;
+    return t;
+  }
 }
 
 /** Per-table constant bytes: the start of a journal record and of a published message. */

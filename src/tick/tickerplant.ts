@@ -10,7 +10,7 @@ import {
   Outbound, publishedBytes, readUpdShape, singleSym, Slab, sym, table, tablePrefixes, updShape, vectorSyms,
   withGate, writeJournalRecord, writePublished,
 } from '../ipc/index.js';
-import { publishedRowsBytes, symbolStarts, writePublishedRows } from '../ipc/index.js';
+import { publishedRowsBytes, symbolStarts, SymbolCache, writePublishedRows } from '../ipc/index.js';
 import type { QTable, QValue, TablePrefixes, UpdHead, UpdShape } from '../ipc/index.js';
 import { logPath, logSymbol, openJournal, updRecord } from '../journal/index.js';
 import type { FsyncPolicy, JournalIo, JournalWriter } from '../journal/index.js';
@@ -146,6 +146,7 @@ class BytesPublication implements Publication {
   /** The symbol columns' row offsets (symbolStarts), read for this update when a filter first splits it. */
   private readonly starts: Array<Int32Array | undefined> = [];
   private startsRead = false;
+  private readonly symbols = new SymbolCache();
   constructor(private readonly shape: UpdShape, private readonly slab: Slab) {}
 
   set(state: TableState, table: string, b: Buffer, time: bigint): this {
@@ -164,7 +165,7 @@ class BytesPublication implements Publication {
   }
 
   syms(): readonly string[] {
-    return this.shape.single ? [singleSym(this.b, this.shape)] : vectorSyms(this.b, this.shape);
+    return this.shape.single ? [singleSym(this.b, this.shape)] : vectorSyms(this.b, this.shape, this.symbols);
   }
 
   all(): UpdEvent {

@@ -6,13 +6,13 @@ import fc from 'fast-check';
 import { encodeMessage, encodePayload, list, MsgType, str, sym, table, timespan, vector } from '../../src/ipc/index.js';
 import type { QValue, QVector } from '../../src/ipc/index.js';
 import {
-  journalRecordBytes, publishedBytes, publishedRowsBytes, readUpdHead, readUpdShape, singleSym, symbolStarts, tablePrefixes,
-  updShape, vectorSyms, writeJournalRecord, writePublished, writePublishedRows,
+  journalRecordBytes, publishedBytes, publishedRowsBytes, readUpdHead, readUpdShape, singleSym, SymbolCache, symbolStarts,
+  tablePrefixes, updShape, vectorSyms, writeJournalRecord, writePublished, writePublishedRows,
 } from '../../src/ipc/layout.js';
 import type { UpdHead } from '../../src/ipc/layout.js';
 import { take } from '../../src/tick/columns.js';
 import { readUpdate } from '../../src/tick/update.js';
-import { VECTOR_TYPES, vectorOf } from '../helpers/arbitrary.js';
+import { symbolText, VECTOR_TYPES, vectorOf } from '../helpers/arbitrary.js';
 import type { TableSchema } from '../../src/tick/schema.js';
 
 const schema: TableSchema = { name: 'trade', columns: ['time', 'sym', 'price', 'size', 'cond'], types: [16, 11, 9, 6, 10] };
@@ -113,6 +113,23 @@ t.test('a subset of rows spliced from the feed\'s bytes is the encoder\'s messag
     return got.toString('hex') === want.toString('hex');
   }), { numRuns: 300 });
   t.pass('300 updates and subsets spliced as the encoder writes them');
+});
+
+t.test('symbols read through the cache are the decoder\'s strings, however often they repeat or collide', async (t) => {
+  const cache = new SymbolCache();
+  fc.assert(fc.property(fc.array(fc.oneof(symbolText, fc.stringMatching(/^[A-Z]{1,30}$/)), { minLength: 1, maxLength: 50 }), (syms) => {
+    const bytes = syms.map((x) => Buffer.from(x + '\0', 'utf8'));
+    // Twice over, the second time from other buffers: a hit must compare the bytes, not the position.
+    const read = (): string[] => bytes.map((b) => cache.text(Buffer.from(b), 0, b.length - 1));
+    const first = read();
+    const again = read();
+    return first.every((x, i) => x === syms[i]) && again.every((x, i) => x === syms[i]);
+  }), { numRuns: 300 });
+  // 10,000 distinct tickers through 4,096 slots: collisions evict, never answer for another symbol.
+  const many = Array.from({ length: 10_000 }, (_, i) => `T${i}`);
+  const wrong = many.filter((x) => cache.text(Buffer.from(x, 'latin1'), 0, x.length) !== x).length;
+  t.equal(wrong, 0, 'every symbol read back as itself');
+  t.equal(many.filter((x) => cache.text(Buffer.from(x, 'latin1'), 0, x.length) !== x).length, 0, 'and again, after evictions');
 });
 
 t.test('the update head is read as tick.q feeds and chained TPs send it: `.u.upd or `upd, symbol or string', async (t) => {
