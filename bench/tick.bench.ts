@@ -114,12 +114,12 @@ function freePort(): Promise<number> {
   });
 }
 
-/** utime + stime of a process in seconds (Linux /proc; NaN elsewhere). */
-function cpuSeconds(pid: number | undefined): number {
+/** utime + stime of a process in seconds, or stime alone (Linux /proc; NaN elsewhere). */
+function cpuSeconds(pid: number | undefined, systemOnly = false): number {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
     const f = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return (Number(f[11]) + Number(f[12])) / 100; // fields 14, 15; CLK_TCK = 100 on Linux
+    return ((systemOnly ? 0 : Number(f[11])) + Number(f[12])) / 100; // fields 14, 15; CLK_TCK = 100 on Linux
   } catch {
     return NaN;
   }
@@ -152,17 +152,21 @@ function machineBusySeconds(): number {
  * CPU seconds used so far by the server, the subscriber process and this (feed) process, and by
  * everything else on the machine (other work competing for the same 2 CPUs makes figures pessimistic).
  */
-interface Cpu { readonly server: number; readonly sub: number; readonly feed: number; readonly other: number }
+interface Cpu {
+  readonly server: number; readonly sub: number; readonly feed: number; readonly other: number;
+  /** The server's time in the kernel (stime), part of `server`: its socket writes, mostly. */
+  readonly serverSys: number;
+}
 function cpuNow(server: Server, sub: { readonly pids: readonly (number | undefined)[] }): Cpu {
   const u = process.cpuUsage();
   const c = { server: cpuSeconds(server.proc.pid), sub: sub.pids.reduce((n: number, p) => n + cpuSeconds(p), 0), feed: (u.user + u.system) / 1e6 };
-  return { ...c, other: machineBusySeconds() - c.server - c.sub - c.feed };
+  return { ...c, other: machineBusySeconds() - c.server - c.sub - c.feed, serverSys: cpuSeconds(server.proc.pid, true) };
 }
 /** CPU used between two snapshots as a fraction of `wall` seconds (1 = one whole CPU). */
 function cpuShare(a: Cpu, b: Cpu, wall: number): Cpu {
   return {
     server: (b.server - a.server) / wall, sub: (b.sub - a.sub) / wall, feed: (b.feed - a.feed) / wall,
-    other: Math.max(0, (b.other - a.other) / wall),
+    other: Math.max(0, (b.other - a.other) / wall), serverSys: (b.serverSys - a.serverSys) / wall,
   };
 }
 
@@ -753,7 +757,7 @@ function report(ours: Results, relay: Results, singleLen: number, multiLen: numb
       const base = 'msgs' in x
         ? `${x.msgs} msgs in ${x.seconds.toFixed(2)} s, ${cpuPerMsg(x).toFixed(2)} server CPU µs/msg (≈ ${fmt(x.rows / (x.cpu.server * x.seconds))} rows/s on a whole core)`
         : `${x.summary.n} updates timed (${fmt(x.achievedPerS)} upd/s), p99.9 ${x.summary.p999.toFixed(0)} µs, max ${x.summary.max.toFixed(0)} µs`;
-      return `${base}; CPU ${x === o ? 'tp' : 'relay'} ${pct(x.cpu.server)}, sub ${pct(x.cpu.sub)}, feed ${pct(x.cpu.feed)}, other processes ${pct(x.cpu.other)}${x.complete ? '' : ` — INCOMPLETE: ${x.note}`}`;
+      return `${base}; CPU ${x === o ? 'tp' : 'relay'} ${pct(x.cpu.server)} (system ${pct(x.cpu.serverSys)}), sub ${pct(x.cpu.sub)}, feed ${pct(x.cpu.feed)}, other processes ${pct(x.cpu.other)}${x.complete ? '' : ` — INCOMPLETE: ${x.note}`}`;
     };
     console.log(`${name} ours:  ${d(o)}`);
     console.log(`${' '.repeat(name.length)} relay: ${d(r)}`);
