@@ -126,8 +126,9 @@ class BytesRowsUpd implements UpdEvent {
   }
 
   columns(): readonly Column[] {
+    if (this.cols) return this.cols;
     const idx = Int32Array.from(this.idx);
-    return this.cols ??= columnsOf(this.schema, this.b, this.xAt, this.time).map((c) => take(c, idx, idx.length));
+    return this.cols = columnsOf(this.schema, this.b, this.xAt, this.time).map((c) => take(c, idx, idx.length));
   }
 }
 
