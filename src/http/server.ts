@@ -13,7 +13,8 @@ import type { Clock } from '../clock.js';
 import type { Paywall } from '../payments/index.js';
 import { SubscriberRegistry } from '../tick/index.js';
 import type { Tickerplant } from '../tick/index.js';
-import { WsGateway, refuse } from '../ws/gateway.js';
+import { offeredProtocols, refuseUpgrade, upgradeCredentials } from '../server/rfc6455.js';
+import { WsGateway } from '../ws/gateway.js';
 import { L402Routes } from './l402.js';
 import type { L402Limits } from './l402.js';
 import type { DevPay, GatewayLimits } from '../ws/gateway.js';
@@ -53,39 +54,9 @@ export interface HttpOptions {
   readonly l402Limits?: Partial<L402Limits> | undefined;
 }
 
-/** The WebSocket subprotocol the gateway speaks; a client sending credentials offers it beside them. */
-export const WS_PROTOCOL = 'tickerplant';
-/** Prefix of the subprotocol that carries `base64url(user:password)` (browsers cannot set Authorization). */
-export const WS_AUTH_PREFIX = 'auth.';
-
-interface Credentials { readonly user: string; readonly password: string }
-
-function splitCredentials(text: string): Credentials | undefined {
-  const colon = text.indexOf(':');
-  return colon < 0 ? undefined : { user: text.slice(0, colon), password: text.slice(colon + 1) };
-}
-
-/**
- * Credentials of a request: HTTP Basic (RFC 7617) in Authorization, or, for a WebSocket upgrade, a
- * `auth.<base64url(user:password)>` entry in Sec-WebSocket-Protocol.
- */
-export function requestCredentials(req: IncomingMessage, allowProtocol: boolean): Credentials | undefined {
-  const auth = req.headers.authorization;
-  if (auth !== undefined) {
-    const m = /^Basic\s+([A-Za-z0-9+/=]+)\s*$/i.exec(auth);
-    return m ? splitCredentials(Buffer.from(m[1] as string, 'base64').toString('utf8')) : undefined;
-  }
-  if (!allowProtocol) return undefined;
-  const offered = req.headers['sec-websocket-protocol'];
-  if (offered === undefined) return undefined;
-  for (const p of offered.split(',')) {
-    const v = p.trim();
-    if (v.startsWith(WS_AUTH_PREFIX) && /^[A-Za-z0-9_-]+$/.test(v.slice(WS_AUTH_PREFIX.length))) {
-      return splitCredentials(Buffer.from(v.slice(WS_AUTH_PREFIX.length), 'base64url').toString('utf8'));
-    }
-  }
-  return undefined;
-}
+/** HTTP Basic credentials of a request, or for a WebSocket upgrade also an `auth.<base64url>` subprotocol. */
+const requestCredentials = (req: IncomingMessage, allowProtocol: boolean): ReturnType<typeof upgradeCredentials> =>
+  upgradeCredentials(req.headers.authorization, allowProtocol ? offeredProtocols(req) : []);
 
 export interface HttpServer {
   /** The port actually bound (useful with port 0). */
@@ -199,10 +170,10 @@ export async function startHttp(o: HttpOptions): Promise<HttpServer> {
   server.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => {
     socket.on('error', (err: Error) => log.debug({ err: err.message }, 'upgrade socket error'));
     const path = new URL(req.url ?? '/', 'http://localhost').pathname;
-    if (path !== '/ws') { refuse(socket, 404, 'Not Found', 'not found'); return; }
+    if (path !== '/ws') { refuseUpgrade(socket, 404, 'Not Found', {}, 'not found'); return; }
     if (!authorized(req, true)) {
       denied(req, path, true);
-      refuse(socket, 401, 'Unauthorized', 'access');
+      refuseUpgrade(socket, 401, 'Unauthorized', {}, 'access');
       return;
     }
     gateway.handleUpgrade(req, socket, head);

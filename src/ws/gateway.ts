@@ -1,6 +1,6 @@
 // The JSON protocol over WebSocket for browsers and non-q programs: each connection is a tick Subscriber
-// with the same paywall, pricing, ledger and entitlements as q subscribers. RFC 6455 via `ws`; the
-// protocol below is also described in docs/websocket.md.
+// with the same paywall, pricing, ledger and entitlements as q subscribers. RFC 6455 by the framing the
+// IPC port's kdb+ WebSockets use (src/server/rfc6455.ts); the protocol below is also in docs/websocket.md.
 //
 // Client → server (one JSON object per text frame; `id` is optional, any number or short string, and is
 // echoed in the replies to that request):
@@ -23,13 +23,15 @@
 //   {"type":"error","id","message"}                  the connection stays open...
 //   {"type":"pong"}
 // ...unless the client keeps misbehaving (maxErrors errors: close 1008). Frames over maxPayload close with
-// 1009; a client that lets maxQueuedBytes pile up is dropped; one that misses a heartbeat ping is ended.
+// 1009, text that is not UTF-8 with 1007; a client that lets maxQueuedBytes pile up is dropped; one that
+// misses a heartbeat ping is ended.
+import { isUtf8 } from 'node:buffer';
 import type { IncomingMessage } from 'node:http';
+import type { Socket } from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
-import { WebSocketServer } from 'ws';
-import type { RawData, WebSocket } from 'ws';
 import { QError } from '../errors.js';
+import { CloseCode, Op, WebSocketFrames, refuseUpgrade, switchProtocols, upgradeProblem } from '../server/rfc6455.js';
 import type { Clock, Timer } from '../clock.js';
 import type { Offer, Paywall } from '../payments/index.js';
 import type { PaidEvent, Subscriber, SubscriberRegistry, SymFilter, TickEvent, Tickerplant } from '../tick/index.js';
@@ -87,6 +89,8 @@ export interface GatewayOptions {
   readonly now?: (() => number) | undefined;
 }
 
+/** The subprotocol the gateway answers; a client sending credentials as a subprotocol offers it beside them. */
+export const WS_PROTOCOL = 'tickerplant';
 /** The user name WebSocket subscribers have in the ledger and logs. */
 export const WS_USER = 'ws';
 const MAX_SYM_LENGTH = 64;
@@ -119,6 +123,22 @@ export function originAllowed(origin: string | undefined, host: string | undefin
 
 class ProtocolError extends Error {}
 
+/** A gateway connection's frames: whole messages of at most maxPayload bytes; text must be UTF-8 (§8.1). */
+class MessageSocket extends WebSocketFrames {
+  private parts: Buffer[] = [];
+  protected startMessage(): boolean { this.parts = []; return true; }
+  protected payload(chunk: Buffer): void { this.parts.push(Buffer.from(chunk)); }
+  protected endMessage(): void {
+    const data = Buffer.concat(this.parts);
+    this.parts = [];
+    const binary = this.messageOp === Op.Binary;
+    if (!binary && !isUtf8(data)) { this.fail(CloseCode.BadData, 'websocket text is not UTF-8'); return; }
+    this.emit('message', data, binary);
+  }
+  protected override violation(message: string): void { this.emit('error', new Error(message)); }
+  send(text: Buffer): void { this.sendFrame(Op.Text, text); }
+}
+
 /** One WebSocket connection as a tick subscriber. */
 class WsClient implements Subscriber {
   alive = true;
@@ -128,7 +148,7 @@ class WsClient implements Subscriber {
   private tokens: number;
   private refilled: number;
 
-  constructor(readonly handle: number, readonly ws: WebSocket, private readonly gw: WsGateway,
+  constructor(readonly handle: number, readonly ws: MessageSocket, private readonly gw: WsGateway,
     readonly remote: string) {
     this.tokens = gw.limits.messagesPerSecond * 2;
     this.refilled = gw.now();
@@ -159,16 +179,16 @@ class WsClient implements Subscriber {
   }
 
   private write(text: Buffer): void {
-    if (this.closed || this.ws.readyState !== this.ws.OPEN) return;
+    if (this.closed || !this.ws.open) return;
     // Checked before sending, so one message larger than the limit still goes to a client that keeps up.
-    if (this.ws.bufferedAmount > this.gw.limits.maxQueuedBytes) {
-      this.gw.log.warn({ h: this.handle, queued: this.ws.bufferedAmount, max: this.gw.limits.maxQueuedBytes },
+    if (this.ws.writableLength > this.gw.limits.maxQueuedBytes) {
+      this.gw.log.warn({ h: this.handle, queued: this.ws.writableLength, max: this.gw.limits.maxQueuedBytes },
         'slow websocket consumer dropped');
-      this.ws.terminate();
+      this.ws.destroy();
       return;
     }
     this.gw.flushJournal(); // write-ahead: nothing reaches a client before its journal record
-    this.ws.send(text, { binary: false });
+    this.ws.send(text);
   }
 
   /** Token bucket: false when the client sends faster than messagesPerSecond (bursts of twice that). */
@@ -188,7 +208,6 @@ export class WsGateway {
   readonly log: Logger;
   readonly now: () => number;
   readonly backend: 'dev' | 'lnd' | 'none';
-  private readonly wss: WebSocketServer;
   private readonly clients = new Map<number, WsClient>();
   private heartbeat: Timer | undefined;
 
@@ -202,12 +221,6 @@ export class WsGateway {
     this.log = o.log;
     this.now = o.now ?? (() => Number(o.clock.nowNanos() / 1_000_000n));
     this.backend = o.paywall === undefined ? 'none' : o.devPay !== undefined ? 'dev' : 'lnd';
-    this.wss = new WebSocketServer({
-      noServer: true, clientTracking: false, perMessageDeflate: false, maxPayload: this.limits.maxPayload,
-      // A client sending credentials as a subprotocol (docs/websocket.md) offers 'tickerplant' beside them:
-      // that is the one answered, never the credential.
-      handleProtocols: (offered: Set<string>) => (offered.has('tickerplant') ? 'tickerplant' : false),
-    });
     const ms = o.heartbeatMs ?? 30_000;
     if (ms > 0) this.heartbeat = o.clock.every(ms, () => this.sweep());
   }
@@ -220,27 +233,37 @@ export class WsGateway {
     const origin = req.headers.origin;
     if (!originAllowed(origin, req.headers.host, this.o.allowedOrigins)) {
       this.log.info({ origin, remote: req.socket.remoteAddress }, 'websocket origin rejected');
-      refuse(socket, 403, 'Forbidden', 'origin not allowed');
+      refuseUpgrade(socket, 403, 'Forbidden', {}, 'origin not allowed');
       return;
     }
     if (this.clients.size >= this.limits.maxConnections) {
       this.log.warn({ max: this.limits.maxConnections }, 'websocket connection refused: too many');
-      refuse(socket, 503, 'Service Unavailable', 'too many connections');
+      refuseUpgrade(socket, 503, 'Service Unavailable', {}, 'too many connections');
       return;
     }
-    this.wss.handleUpgrade(req, socket, head, (ws) => this.accept(ws, req));
+    const bad = upgradeProblem(req);
+    if (bad !== undefined) {
+      this.log.info({ remote: req.socket.remoteAddress, why: bad }, 'websocket upgrade refused');
+      refuseUpgrade(socket, 400, 'Bad Request', { 'Sec-WebSocket-Version': '13' }, bad);
+      return;
+    }
+    // Offered beside credentials sent as a subprotocol (docs/websocket.md): answered, never the credential.
+    switchProtocols(socket, req, WS_PROTOCOL);
+    const ws = new MessageSocket(socket as Socket, this.limits.maxPayload, this.o.clock);
+    this.accept(ws, req);
+    ws.start(head);
   }
 
-  private accept(ws: WebSocket, req: IncomingMessage): void {
+  private accept(ws: MessageSocket, req: IncomingMessage): void {
     const handle = this.o.registry.localHandle();
     const client = new WsClient(handle, ws, this, req.socket.remoteAddress ?? '');
     this.clients.set(handle, client);
     this.o.registry.add(client);
     this.log.info({ h: handle, remote: client.remote, origin: req.headers.origin }, 'websocket client connected');
     ws.on('pong', () => { client.alive = true; });
-    ws.on('message', (data, isBinary) => this.receive(client, data, isBinary));
-    ws.on('error', (err) => this.log.info({ h: handle, err: err.message }, 'websocket client error'));
-    ws.on('close', (code) => this.closed(client, code));
+    ws.on('message', (data: Buffer, isBinary: boolean) => this.receive(client, data, isBinary));
+    ws.on('error', (err: Error) => this.log.info({ h: handle, err: err.message }, 'websocket client error'));
+    ws.on('close', (code: number) => this.closed(client, code));
     const tables: Record<string, Json> = {};
     for (const name of this.o.tp.names) tables[name] = [...(this.o.tp.tables.get(name)?.schema.columns ?? [])];
     client.sendJson({
@@ -264,7 +287,7 @@ export class WsGateway {
     for (const c of this.clients.values()) {
       if (!c.alive) {
         this.log.info({ h: c.handle }, 'websocket client missed heartbeat');
-        c.ws.terminate();
+        c.ws.destroy();
         continue;
       }
       c.alive = false;
@@ -272,14 +295,14 @@ export class WsGateway {
     }
   }
 
-  private receive(c: WsClient, data: RawData, isBinary: boolean): void {
+  private receive(c: WsClient, data: Buffer, isBinary: boolean): void {
     let id: Id;
     try {
       if (!c.take()) throw new ProtocolError('rate limit: slow down');
       if (isBinary) throw new ProtocolError('binary frames are not part of the protocol; send JSON text');
       let msg: unknown;
       try {
-        msg = JSON.parse(rawText(data));
+        msg = JSON.parse(data.toString('utf8'));
       } catch {
         throw new ProtocolError('bad JSON');
       }
@@ -311,7 +334,7 @@ export class WsGateway {
     c.sendJson({ type: 'error', id, message });
     if (++c.errors >= this.limits.maxErrors && !c.closed) {
       this.log.warn({ h: c.handle, errors: c.errors }, 'websocket client closed after repeated errors');
-      c.ws.close(1008, 'too many errors');
+      c.ws.close(CloseCode.Policy, 'too many errors');
     }
   }
 
@@ -430,14 +453,10 @@ export class WsGateway {
     c.sendJson({ type: 'payment', id, r_hash: paid.hash, preimage: paid.preimage });
   }
 
-  /** Ends every connection (code 1001) and stops the heartbeat. */
+  /** Ends every connection (code 1001; those that do not close their side promptly are cut off) and the heartbeat. */
   close(): void {
     this.heartbeat?.cancel();
-    for (const c of this.clients.values()) c.ws.close(1001, 'server shutting down');
-    // Those that do not finish the closing handshake promptly are cut off.
-    const pending = [...this.clients.values()];
-    if (pending.length > 0) this.o.clock.after(1000, () => { for (const c of pending) c.ws.terminate(); });
-    this.wss.close();
+    for (const c of this.clients.values()) c.ws.close(CloseCode.GoingAway, 'server shutting down');
   }
 }
 
@@ -445,17 +464,4 @@ function readId(v: unknown): Id {
   if (typeof v === 'number' && Number.isFinite(v)) return v;
   if (typeof v === 'string' && v.length <= MAX_ID_LENGTH) return v;
   return undefined;
-}
-
-function rawText(data: RawData): string {
-  if (Buffer.isBuffer(data)) return data.toString('utf8');
-  if (Array.isArray(data)) return Buffer.concat(data).toString('utf8');
-  return Buffer.from(data).toString('utf8');
-}
-
-/** Answers an upgrade request with a plain HTTP error and closes the socket once it is written. */
-export function refuse(socket: Duplex, status: number, reason: string, body: string): void {
-  socket.once('finish', () => socket.destroy());
-  socket.end(`HTTP/1.1 ${status} ${reason}\r\nConnection: close\r\nContent-Type: text/plain; charset=utf-8\r\n` +
-    `Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
 }

@@ -258,8 +258,8 @@ t.test('on a phone: no sideways overflow, re-attach a payment made in another wa
   // The connection drops and reconnects are held off: paid, but the box must not claim it is streaming.
   cut = true;
   // Cut at the server (a route's close leaves the server's side open until its heartbeat would notice).
-  const clients = (rig.http.gateway as unknown as { clients: Map<number, { ws: { terminate(): void } }> }).clients;
-  for (const c of clients.values()) c.ws.terminate();
+  const clients = (rig.http.gateway as unknown as { clients: Map<number, { ws: { destroy(): void } }> }).clients;
+  for (const c of clients.values()) c.ws.destroy();
   await phone.getByTestId('paid-state').filter({ hasText: 'not streaming' }).waitFor();
   t.equal(await phone.getByTestId('status').getAttribute('data-state'), 'offline');
   cut = false;

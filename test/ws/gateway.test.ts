@@ -3,6 +3,7 @@
 import t from 'tap';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
+import { request } from 'node:http';
 import { join } from 'node:path';
 import { systemClock } from '../../src/clock.js';
 import type { ManualClock } from '../../src/clock.js';
@@ -209,6 +210,41 @@ t.test('a frame larger than maxPayload closes the connection with 1009', async (
   t.equal((await c.closed).code, 1009);
   await until(() => rig.http.gateway.size === 0);
   t.pass('the server forgot the client');
+});
+
+t.test('a message in fragments is reassembled and answered; maxPayload bounds the sum of its fragments', async (t) => {
+  const rig = await startRig(t, { http: { limits: { maxPayload: 64 } } });
+  const c = await open(t, rig.url);
+  const text = JSON.stringify({ op: 'ping', id: 'frag' });
+  c.ws.send(text.slice(0, 5), { fin: false });
+  c.ws.send(text.slice(5), { fin: true });
+  t.match(await c.next('pong'), { id: 'frag' });
+  c.ws.send('x'.repeat(40), { fin: false });
+  c.ws.send('x'.repeat(40), { fin: true });
+  t.equal((await c.closed).code, 1009, '80 bytes in two frames of 40 is over 64');
+});
+
+t.test('a text message that is not UTF-8 closes the connection with 1007 (RFC 6455 §8.1)', async (t) => {
+  const rig = await startRig(t);
+  const c = await open(t, rig.url);
+  c.ws.send(Buffer.from([0x7b, 0xff, 0xfe, 0x7d]), { binary: false });
+  t.equal((await c.closed).code, 1007);
+  await until(() => rig.http.gateway.size === 0);
+});
+
+t.test('an upgrade that is not RFC 6455 version 13 is refused with 400', async (t) => {
+  const rig = await startRig(t);
+  const res = await new Promise<{ status: number; version: string | undefined }>((resolve, reject) => {
+    const req = request(rig.url.replace('ws:', 'http:'), {
+      headers: { connection: 'Upgrade', upgrade: 'websocket', 'sec-websocket-version': '8', 'sec-websocket-key': 'dGhlIHNhbXBsZSBub25jZQ==' },
+    });
+    req.on('response', (r) => { resolve({ status: r.statusCode ?? 0, version: r.headers['sec-websocket-version'] as string | undefined }); r.resume(); });
+    req.on('upgrade', () => reject(new Error('upgraded')));
+    req.on('error', reject);
+    req.end();
+  });
+  t.same(res, { status: 400, version: '13' });
+  t.ok(rig.sink.messages().includes('websocket upgrade refused'));
 });
 
 t.test('subscriptions and syms per connection are limited', async (t) => {
