@@ -6,7 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { readFileSync } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Clock } from './clock.js';
-import { systemClock } from './clock.js';
+import { systemClock, unixMs } from './clock.js';
 import type { Config } from './config.js';
 import type { JournalIo } from './journal/index.js';
 import { Dispatcher } from './dispatch.js';
@@ -141,7 +141,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     const backend = createBackend({
       lightning: config.lightning, dataDir: config.dataDir, stateDir, devAutopayMs: config.devAutopayMs,
       lnd: config.lnd, lndTlsCert: config.lndTlsCert, lndMacaroon: config.lndMacaroon,
-      now: () => Number(clock.nowNanos() / 1_000_000n), timers: clock, log,
+      now: () => unixMs(clock), timers: clock, log,
     });
     payments = backend && createPayments({
       backend, tp, clock, log, lookup: (h) => registry.get(h), stateDir,
@@ -218,7 +218,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       metrics = createMetrics({ tp, server, payments, nats, log: log.child({ mod: 'metrics' }) });
       http = await startHttp({
         port: config.httpPort, host: config.host, tp, registry, clock, paywall, log, // startHttp names its parts (mod http, ws): one mod per line
-        now: () => Number(clock.nowNanos() / 1_000_000n),
+        now: () => unixMs(clock),
         devPay: devPayFor(payments?.backend),
         metrics: metrics.handler,
         authenticator: users,

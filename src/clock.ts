@@ -23,6 +23,9 @@ export interface Clock {
   every(ms: number, fn: () => void): Timer;
 }
 
+/** Unix milliseconds on `clock`: what invoices, tokens and BOLT 11 timestamps count in. */
+export const unixMs = (clock: Pick<Clock, 'nowNanos'>): number => Number(clock.nowNanos() / 1_000_000n);
+
 /** setTimeout's largest delay (Node clamps anything above to 1 ms). */
 export const MAX_TIMEOUT_MS = 2 ** 31 - 1;
 

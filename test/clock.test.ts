@@ -2,7 +2,7 @@
 // delays past setTimeout's 2^31-1 ms range instead of firing at once.
 import t from 'tap';
 import { spawnSync } from 'node:child_process';
-import { ManualClock, MAX_TIMEOUT_MS, offsetMinutesOf, systemClock } from '../src/clock.js';
+import { ManualClock, MAX_TIMEOUT_MS, offsetMinutesOf, systemClock, unixMs } from '../src/clock.js';
 
 t.test('a manual timer fires when time reaches it, not before, and once', async (t) => {
   const clock = new ManualClock(0n);
@@ -100,4 +100,9 @@ t.test('a manual timer’s unref changes nothing: it still fires when time is mo
   t.equal(timer.unref(), timer);
   clock.advanceMs(5);
   t.equal(fired, 1);
+});
+
+t.test('unixMs is the clock\'s time in whole milliseconds, rounded down', async (t) => {
+  t.equal(unixMs(new ManualClock(1_704_187_800_123_999_999n)), 1_704_187_800_123);
+  t.equal(unixMs(new ManualClock(0n)), 0);
 });

@@ -14,6 +14,7 @@
 import { randomBytes } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Logger } from 'pino';
+import { unixMs } from '../clock.js';
 import type { Clock, Timer } from '../clock.js';
 import { HTTP_ERRORS, Q } from '../errors.js';
 import type { HttpError } from '../errors.js';
@@ -22,6 +23,7 @@ import { L402_USER } from '../payments/index.js';
 import type { LedgerEntry, Paywall } from '../payments/index.js';
 import type { SubscriberRegistry, SymFilter, Tickerplant } from '../tick/index.js';
 import { parsePositionId, publishedPosition } from './journal-rows.js';
+import { isSymName } from '../ws/index.js';
 import { LastRows } from './snapshot.js';
 import { SseStream } from './sse.js';
 
@@ -120,9 +122,7 @@ export class L402Routes {
     if (raw === null) return { table, syms: null, filter: null };
     const list = raw.split(',');
     if (list.length > this.limits.maxSyms) throw new Refusal(HTTP_ERRORS.badRequest, 'too many syms');
-    for (const s of list) {
-      if (s === '' || s.length > MAX_NAME_LENGTH || /[\u0000-\u001f\u007f]/.test(s)) throw new Refusal(HTTP_ERRORS.badRequest, 'bad sym');
-    }
+    if (!list.every(isSymName)) throw new Refusal(HTTP_ERRORS.badRequest, 'bad sym');
     const syms = [...new Set(list)];
     return { table, syms, filter: new Set(syms) };
   }
@@ -147,7 +147,7 @@ export class L402Routes {
     if (header === undefined || !/^(L402|LSAT)\s/i.test(header)) throw await this.challenge(req, r, pw);
     const presented = parseAuthorization(header);
     if (!presented) throw new Refusal(HTTP_ERRORS.badToken, 'unreadable token');
-    const nowMs = this.nowMs();
+    const nowMs = unixMs(this.o.clock);
     const verdict = check(this.o.rootKey as Buffer, presented, r.table, r.syms, Math.floor(nowMs / 1000));
     if (!verdict.ok) throw new Refusal(verdict.reason === 'expired' ? HTTP_ERRORS.expired : HTTP_ERRORS.badToken, verdict.reason);
     const bought = await pw.purchase(verdict.paymentHash);
@@ -196,7 +196,7 @@ export class L402Routes {
     }
     this.streams.add(s);
     if (paid) {
-      this.expiries.set(s, this.o.clock.after(Math.max(0, paid.until - this.nowMs()), () => {
+      this.expiries.set(s, this.o.clock.after(Math.max(0, paid.until - unixMs(this.o.clock)), () => {
         s.finish('expired', { type: 'expired', code: HTTP_ERRORS.expired.code });
       }));
     }
@@ -224,8 +224,6 @@ export class L402Routes {
     this.o.tp.disconnect(s.handle);
     this.o.paywall?.disconnect(s.handle);
   }
-
-  private nowMs(): number { return Number(this.o.clock.nowNanos() / 1_000_000n); }
 
   /** Ends every stream with a last event (the server is stopping). */
   close(): void {

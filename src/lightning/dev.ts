@@ -150,8 +150,6 @@ export class DevBackend extends EventEmitter implements InvoiceBackend {
       this.invoices.set(hash, r);
       if (r.state === 'OPEN') this.openHashes.add(hash);
       if (r.state === 'CANCELED') this.canceledOrder.push(hash);
-      if (r.addIndex > this.lastAddIndex) this.lastAddIndex = r.addIndex;
-      if (r.settleIndex > this.lastSettleIndex) this.lastSettleIndex = r.settleIndex;
     }
     this.key = key;
     this.file = file;

@@ -16,7 +16,7 @@ import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
 import type { Clock, Timer } from '../clock.js';
-import { localNow } from '../clock.js';
+import { localNow, unixMs } from '../clock.js';
 import { Q, QError } from '../errors.js';
 import { formatQDate, NULL } from '../ipc/index.js';
 import type { QValue } from '../ipc/index.js';
@@ -80,7 +80,6 @@ export class HotStandby {
     this.follower = new Follower({ src: o.src, tp: o.tp, clock: o.clock, log: o.log });
   }
 
-  private nowMs(): number { return Number(this.o.clock.nowNanos() / 1_000_000n); }
 
   get leader(): boolean { return this.role === 'leader'; }
   /** Stream messages not yet applied here. */
@@ -137,7 +136,7 @@ export class HotStandby {
   }
 
   private async renew(): Promise<void> {
-    const now = this.nowMs();
+    const now = unixMs(this.o.clock);
     if (now - this.renewedAt < this.ttlMs / 3) return;
     try {
       this.revision = await (this.kv as KV).update(LEASE_KEY, this.id, this.revision);
@@ -145,7 +144,7 @@ export class HotStandby {
     } catch (err) {
       // Lost to someone else (compare-and-set refused), or unreachable for most of the TTL: step down
       // before the lease can expire under us.
-      if (/wrong last sequence/.test(String(err)) || this.nowMs() - this.renewedAt > this.ttlMs * 0.8) {
+      if (/wrong last sequence/.test(String(err)) || unixMs(this.o.clock) - this.renewedAt > this.ttlMs * 0.8) {
         this.stepDown(String(err));
       }
     }
@@ -158,14 +157,14 @@ export class HotStandby {
     } catch {
       return; // held by the leader (or NATS unreachable): stay standby
     }
-    const won = this.nowMs();
+    const won = unixMs(this.o.clock);
     this.revision = rev;
     this.renewedAt = won;
     this.role = 'taking-over';
     try {
       await this.catchUp();
       this.role = 'leader';
-      this.lastTakeoverMs = this.nowMs() - won;
+      this.lastTakeoverMs = unixMs(this.o.clock) - won;
       this.log.info({ next: msgId(this.next), seq: this.expectSeq, takeoverMs: this.lastTakeoverMs }, 'leader');
       this.dayCheck();
     } catch (err) {
@@ -253,7 +252,7 @@ export class HotStandby {
       const entry = await (this.kv as KV).get(LEASE_KEY);
       if (!entry || entry.string() !== this.id) return;
       this.revision = await (this.kv as KV).update(LEASE_KEY, this.id, entry.revision);
-      this.renewedAt = this.nowMs();
+      this.renewedAt = unixMs(this.o.clock);
       this.role = 'taking-over';
       await this.catchUp();
       if (this.role === 'taking-over') this.role = 'leader';

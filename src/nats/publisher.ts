@@ -8,6 +8,7 @@
 // Nats-Expected-Last-Sequence) and the NATS client protocol (HPUB, no-responders status 503).
 import type { Msg, NatsConnection, Subscription } from '@nats-io/transport-node';
 import { createInbox, MsgHdrsImpl } from '@nats-io/transport-node';
+import { unixMs } from '../clock.js';
 import type { Clock, Timer } from '../clock.js';
 
 /**
@@ -84,7 +85,7 @@ export class StreamPublisher<T> {
       return;
     }
     const n = this.n++;
-    this.pending.set(n, { token, sentMs: this.nowMs() });
+    this.pending.set(n, { token, sentMs: unixMs(this.o.clock) });
     try {
       this.nc.publish(subject, data, { reply: `${this.inbox}.${n}`, headers: h });
     } catch (err) {
@@ -108,7 +109,6 @@ export class StreamPublisher<T> {
     this.sub.unsubscribe();
   }
 
-  private nowMs(): number { return Number(this.o.clock.nowNanos() / 1_000_000n); }
 
   private onReply(m: Msg): void {
     const n = Number(m.subject.slice(this.inbox.length + 1));
@@ -136,7 +136,7 @@ export class StreamPublisher<T> {
 
   private checkOverdue(): void {
     const first = this.pending.values().next();
-    if (!first.done && this.nowMs() - first.value.sentMs > this.ackTimeoutMs) this.failAll('ack timed out');
+    if (!first.done && unixMs(this.o.clock) - first.value.sentMs > this.ackTimeoutMs) this.failAll('ack timed out');
   }
 
   /** Acks sent while the connection was down are lost: fail the window at once instead of waiting. */

@@ -20,6 +20,7 @@
 //   - one payment, one stream: the claim on a payment is held by one live connection at a time.
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
+import { unixMs } from '../clock.js';
 import type { Clock, Timer } from '../clock.js';
 import { Q, TpError } from '../errors.js';
 import type { QText } from '../errors.js';
@@ -159,7 +160,7 @@ export class Paywall {
     o.backend.on('status', (s: { up: boolean }) => { if (s.up) void this.reconcile(); });
   }
 
-  private get now(): number { return Number(this.o.clock.nowNanos() / 1_000_000n); }
+  private get now(): number { return unixMs(this.o.clock); }
 
   /** Unpaid invoices of every kind (q, WebSocket, L402) and mints in flight: what --max-pending-invoices caps. */
   private get unpaid(): number { return this.pendingByHash.size + this.tokenPending.size + this.mintingTotal; }

@@ -32,6 +32,7 @@ import type { Duplex } from 'node:stream';
 import type { Logger } from 'pino';
 import { QError } from '../errors.js';
 import { CloseCode, Op, WebSocketFrames, refuseUpgrade, switchProtocols, upgradeProblem } from '../server/rfc6455.js';
+import { unixMs } from '../clock.js';
 import type { Clock, Timer } from '../clock.js';
 import type { Offer, Paywall } from '../payments/index.js';
 import type { PaidEvent, Subscriber, SubscriberRegistry, SymFilter, TickEvent, Tickerplant } from '../tick/index.js';
@@ -94,6 +95,9 @@ export const WS_PROTOCOL = 'tickerplant';
 /** The user name WebSocket subscribers have in the ledger and logs. */
 export const WS_USER = 'ws';
 const MAX_SYM_LENGTH = 64;
+/** A sym a gateway request may name (WebSocket or L402): 1–64 characters, none of them a control character. */
+export const isSymName = (x: unknown): x is string =>
+  typeof x === 'string' && x !== '' && x.length <= MAX_SYM_LENGTH && !/[\u0000-\u001f\u007f]/.test(x);
 const MAX_ID_LENGTH = 64;
 
 type Id = number | string | undefined;
@@ -219,7 +223,7 @@ export class WsGateway {
   constructor(private readonly o: GatewayOptions) {
     this.limits = { ...DEFAULT_GATEWAY_LIMITS, ...o.limits };
     this.log = o.log;
-    this.now = o.now ?? (() => Number(o.clock.nowNanos() / 1_000_000n));
+    this.now = o.now ?? (() => unixMs(o.clock));
     this.backend = o.paywall === undefined ? 'none' : o.devPay !== undefined ? 'dev' : 'lnd';
     const ms = o.heartbeatMs ?? 30_000;
     if (ms > 0) this.heartbeat = o.clock.every(ms, () => this.sweep());
@@ -350,7 +354,7 @@ export class WsGateway {
     if (s.length > this.limits.maxSyms) throw new ProtocolError(`at most ${this.limits.maxSyms} syms per subscription`);
     const syms = new Set<string>();
     for (const x of s) {
-      if (typeof x !== 'string' || x === '' || x.length > MAX_SYM_LENGTH || /[\u0000-\u001f\u007f]/.test(x)) {
+      if (!isSymName(x)) {
         throw new ProtocolError(`syms must be non-empty strings of at most ${MAX_SYM_LENGTH} characters`);
       }
       syms.add(x);
