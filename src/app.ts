@@ -133,9 +133,23 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   natsJournalFailed = nats?.journalFailed;
   let metrics: Metrics | undefined;
   let http: HttpServer | undefined;
+  let server: IpcServer | undefined;
+  let demo: { stop(): void } | undefined;
+  let payments: Payments | undefined;
+  /** Stops whatever has started, in the one order (also when a start fails half way). */
+  const stop = async (): Promise<void> => {
+    chain?.close();
+    await nats?.close();
+    demo?.stop();
+    // Publish what batch mode holds while subscribers are still connected, then let the sockets drain.
+    tp.close();
+    await http?.close();
+    await server?.close();
+    await payments?.close();
+    metrics?.close();
+  };
   // IPC connections and WebSocket clients alike: the one place a handle is turned into its subscriber.
   const registry = new SubscriberRegistry();
-  let payments: Payments | undefined;
   try {
     const stateDir = config.dst ?? config.dataDir;
     const backend = createBackend({
@@ -150,9 +164,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       maxPendingPerConn: config.maxPendingPerConn, maxPendingInvoices: config.maxPendingInvoices,
     });
   } catch (err) {
-    chain?.close();
-    await nats?.close();
-    tp.close();
+    await stop();
     throw err;
   }
   const paywall = payments?.paywall;
@@ -164,13 +176,13 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   chain?.follow(tp);
   const surface: Surface = {
     tp, subscriberFor, maxReplyBytes: config.maxReplyBytes, paywall, devPay: qDevPayFor(payments?.backend),
-    peerOf: (h: number) => server.get(h)?.peer,
+    peerOf: (h: number) => server?.get(h)?.peer,
     ...(chain ? { forward: (query: string) => chain.forward(query) } : {}),
   };
   // -u applies to every interface: IPC, the WebSocket gateway, /metrics and the L402 routes (--l402-public).
   const users = config.usersFile ? loadUsersFile(config.usersFile) : undefined;
   const natsUpd = nats?.upd;
-  const server: IpcServer = new IpcServer({
+  const ipc = new IpcServer({
     handler: new Dispatcher(tp, registry, surface, log, {
       ...(paywall ? { onClose: (h: number) => paywall.disconnect(h) } : {}),
       onConnectionClose: (c, reason) => metrics?.connectionClosed(c, reason),
@@ -193,29 +205,23 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     acceptOrigin: (origin, host) => originAllowed(origin, host, config.allowedOrigins),
   });
 
-  try {
-    await payments?.start();
-  } catch (err) {
-    chain?.close();
-    await nats?.close();
-    tp.close();
-    throw err;
-  }
+  server = ipc;
   const addresses: ListenAddress[] = [];
   try {
-    addresses.push(await server.listenTcp(config.port, config.host));
+    await payments?.start();
+    addresses.push(await ipc.listenTcp(config.port, config.host));
     if (config.unixSocket) {
       const path = config.unixSocket.replace('PORT', String(addresses[0]?.port ?? config.port));
-      addresses.push(await server.listenUnix(path));
+      addresses.push(await ipc.listenUnix(path));
       // q on Linux (3.5+) connects `:unix://PORT through the abstract namespace; node-q uses the file.
-      if (process.platform === 'linux') addresses.push(await server.listenUnix('\0' + path));
+      if (process.platform === 'linux') addresses.push(await ipc.listenUnix('\0' + path));
     }
     if (config.tlsPort !== undefined) {
       // parseCommandLine refuses --tls-port without both files (a command-line mistake, exit 2).
-      addresses.push(await server.listenTls(config.tlsPort, readFileSync(config.tlsCert ?? ''), readFileSync(config.tlsKey ?? ''), config.host));
+      addresses.push(await ipc.listenTls(config.tlsPort, readFileSync(config.tlsCert ?? ''), readFileSync(config.tlsKey ?? ''), config.host));
     }
     if (config.httpPort !== undefined) {
-      metrics = createMetrics({ tp, server, payments, nats, log: log.child({ mod: 'metrics' }) });
+      metrics = createMetrics({ tp, server: ipc, payments, nats, log: log.child({ mod: 'metrics' }) });
       http = await startHttp({
         port: config.httpPort, host: config.host, tp, registry, clock, paywall, log, // startHttp names its parts (mod http, ws): one mod per line
         now: () => unixMs(clock),
@@ -229,34 +235,20 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       });
     }
   } catch (err) {
-    chain?.close();
-    await nats?.close();
-    await http?.close();
-    metrics?.close();
-    await server.close();
-    await payments?.close();
-    tp.close();
+    await stop();
     throw err;
   }
   tp.start();
-  const demo = config.demoFeed ? startDemoFeed({ tp, clock, log: log.child({ mod: 'demo-feed' }) }) : undefined;
+  demo = config.demoFeed ? startDemoFeed({ tp, clock, log: log.child({ mod: 'demo-feed' }) }) : undefined;
   log.info({ ...(chain ? { upstream: chain.upstream } : { schema: schemaPath }), tables: tp.names, mode: tp.batch ? `batch ${config.batchMs}ms` : 'zero-latency',
     journal: tp.logFile ?? null, listen: addresses.map((a) => a.port ?? a.address), http: http?.port ?? null }, 'tickerplant started');
   return {
-    tp, server, surface, registry, addresses, payments, metrics,
+    tp, server: ipc, surface, registry, addresses, payments, metrics,
     port: addresses[0]?.port ?? config.port,
     httpPort: http?.port,
     nats,
     async close() {
-      chain?.close();
-      await nats?.close();
-      demo?.stop();
-      // Publish what batch mode holds while subscribers are still connected, then let the sockets drain.
-      tp.close();
-      await http?.close();
-      await server.close();
-      await payments?.close();
-      metrics?.close();
+      await stop();
       log.info({}, 'tickerplant stopped');
     },
   };
