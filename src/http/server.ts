@@ -6,42 +6,27 @@ import type { IncomingMessage, Server, ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import type { Logger } from 'pino';
 import { ConfigError } from '../errors.js';
 import { systemClock } from '../clock.js';
 import type { Clock } from '../clock.js';
-import type { Paywall } from '../payments/index.js';
 import { SubscriberRegistry } from '../tick/index.js';
-import type { Tickerplant } from '../tick/index.js';
 import { offeredProtocols, refuseUpgrade, upgradeCredentials } from '../server/rfc6455.js';
 import { WsGateway } from '../ws/gateway.js';
 import { L402Routes } from './l402.js';
 import type { L402Limits } from './l402.js';
-import type { DevPay, GatewayLimits } from '../ws/gateway.js';
+import type { GatewayOptions } from '../ws/gateway.js';
 
-export interface HttpOptions {
+/** The gateway's options (paywall, devPay, allowedOrigins, limits, heartbeatMs, now) are passed to it as they are. */
+export interface HttpOptions extends Pick<GatewayOptions, 'tp' | 'log' | 'paywall' | 'devPay' | 'allowedOrigins' | 'limits' | 'heartbeatMs' | 'now'> {
   readonly port: number;
   /** Interface to listen on. [all] */
   readonly host?: string | undefined;
-  readonly tp: Tickerplant;
   /** The subscriber registry WebSocket clients join (the paywall's lookup). [a registry of their own] */
   readonly registry?: SubscriberRegistry | undefined;
   /** The injected clock (WebSocket heartbeat). [the system clock] */
   readonly clock?: Clock | undefined;
-  /** Absent: payments are off and every table is free over WebSocket too. */
-  readonly paywall?: Paywall | undefined;
-  /** Only with the dev backend: lets the page (and tests) pay an invoice with the built-in node. */
-  readonly devPay?: DevPay | undefined;
   /** GET /metrics; absent: 404. */
   readonly metrics?: ((req: IncomingMessage, res: ServerResponse) => void | Promise<void>) | undefined;
-  readonly log: Logger;
-  /** WebSocket origins allowed besides the page's own ('*' = any). [same-origin and localhost] */
-  readonly allowedOrigins?: readonly string[] | undefined;
-  readonly limits?: Partial<GatewayLimits> | undefined;
-  /** WebSocket ping interval in ms, 0 = off. [30000] */
-  readonly heartbeatMs?: number | undefined;
-  /** Unix ms from the tickerplant's clock. [Date.now] */
-  readonly now?: (() => number) | undefined;
   /**
    * `-u`'s users: with it, /metrics and the WebSocket upgrade require them (docs/websocket.md,
    * "Credentials"); /healthz and the page's files stay open. [anyone]
