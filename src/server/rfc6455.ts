@@ -332,8 +332,10 @@ export abstract class WebSocketFrames extends EventEmitter {
   /** One whole frame out; nothing once the close frame has gone. */
   protected sendFrame(op: Op, body: Buffer): void {
     if (this.closeSent || this.raw.destroyed || !this.raw.writable) return;
+    this.raw.cork(); // header and body in one writev
     this.raw.write(frameHeader(op, body.length));
     if (body.length > 0) this.raw.write(body);
+    this.raw.uncork();
   }
 
   ping(): void { this.sendFrame(Op.Ping, Buffer.alloc(0)); }
