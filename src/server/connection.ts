@@ -168,7 +168,7 @@ export class Connection implements InboundHolder {
     }
     if (!this.corked) {
       this.corked = true;
-      process.nextTick(this.uncork);
+      uncorkLater(this.uncork);
     }
     const bytes = msg.forPeer(this.local, this.capability);
     this.outBytes += bytes.length;
@@ -249,6 +249,7 @@ export class Connection implements InboundHolder {
 
   private writeAll(chunks: Buffer[]): void {
     if (this.socket.destroyed) return;
+    if (chunks.length === 1) { this.socket.write(chunks[0] as Buffer); return; } // no cork: nothing to join
     this.socket.cork();
     for (const b of chunks) this.socket.write(b);
     this.socket.uncork();
@@ -458,6 +459,28 @@ export class Connection implements InboundHolder {
     }
     this.send(new Outbound(bytes));
   }
+}
+
+/**
+ * The connections to uncork at the end of this turn, in the order they first queued a message: one
+ * nextTick for all of them (a publish to 100 subscribers would otherwise schedule 100).
+ */
+const toUncork: Array<() => void> = [];
+
+function uncorkLater(uncork: () => void): void {
+  if (toUncork.push(uncork) === 1) process.nextTick(uncorkAll);
+}
+
+function uncorkAll(): void {
+  // A connection that sends again while this runs (another's flush hook) joins the end of this list.
+  for (let i = 0; i < toUncork.length; i++) {
+    try {
+      (toUncork[i] as () => void)();
+    } catch {
+      // uncork logs its own hook's failure; a socket write that throws must not keep the rest waiting
+    }
+  }
+  toUncork.length = 0;
 }
 
 function isLoopback(addr: string): boolean {

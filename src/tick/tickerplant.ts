@@ -116,18 +116,20 @@ class BytesUpd implements UpdEvent {
 class BytesRowsUpd implements UpdEvent {
   readonly kind = 'upd';
   private cols: readonly Column[] | undefined;
-  /** The selected row indexes: a plain array (a typed array per message costs a backing store). */
-  private readonly idx: number[];
+  /** The selected row indexes: the one row, or a plain array (a typed array per message costs a backing store). */
+  private readonly idx: number | number[];
   constructor(readonly table: string, readonly names: readonly string[], readonly message: Outbound,
     idx: Int32Array, readonly rows: number, private readonly b: Buffer, private readonly xAt: number,
     private readonly time: bigint, private readonly schema: TableSchema) {
-    this.idx = new Array<number>(rows);
-    for (let j = 0; j < rows; j++) this.idx[j] = idx[j] as number;
+    if (rows === 1) { this.idx = idx[0] as number; return; }
+    const copy = new Array<number>(rows);
+    for (let j = 0; j < rows; j++) copy[j] = idx[j] as number;
+    this.idx = copy;
   }
 
   columns(): readonly Column[] {
     if (this.cols) return this.cols;
-    const idx = Int32Array.from(this.idx);
+    const idx = typeof this.idx === 'number' ? Int32Array.of(this.idx) : Int32Array.from(this.idx);
     return this.cols = columnsOf(this.schema, this.b, this.xAt, this.time).map((c) => take(c, idx, idx.length));
   }
 }

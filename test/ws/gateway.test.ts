@@ -62,6 +62,12 @@ t.test('a filtered subscription to a multi-row update gets its rows only, read f
     columns: ['time', 'sym', 'bid', 'ask', 'bsize', 'asize'],
     data: { time: ['0D10:00:00.000000000', '0D10:00:02.000000000'], sym: ['IBM', 'IBM'], bid: [1.25, 3.25], ask: [1.5, 3.5], bsize: [1, 3], asize: [4, 6] },
   });
+  rig.feed.async('.u.upd', qsym('quote'), [q['timespans']?.([0, 1].map((i) => new Date(36_000_000 + i * 1000))),
+    q['symbols']?.(['MSFT', 'IBM']), q['floats']?.([7.25, 8.25]), q['floats']?.([7.5, 8.5]), q['ints']?.([7, 8]), q['ints']?.([9, 10])]);
+  await rig.feed.sync('');
+  t.same(((await c.next('upd'))['data'] as { data: unknown }).data, {
+    time: ['0D10:00:01.000000000'], sym: ['IBM'], bid: [8.25], ask: [8.5], bsize: [8], asize: [10],
+  }, 'one row of two');
 });
 
 t.test('a priced subscription answers an invoice; paying it with the dev node streams exactly the paid syms', async (t) => {
