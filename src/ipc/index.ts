@@ -9,11 +9,11 @@ export {
 export { encodePayload, encodeMessage, writeHeader, HEADER_BYTES } from './encode.js';
 export { readHeader, decodeMessage, type Header, type Message, type MessageLimits } from './frame.js';
 export { compress, decompress, maxExpansion, shouldCompress } from './compress.js';
-export { Outbound, withGate, type OutboundGate } from './outbound.js';
+export { Outbound, withGate, type OutboundGate, type Region } from './outbound.js';
 export { Framer } from './framer.js';
 export { parseHandshake, replyCapability, type Handshake } from './handshake.js';
 export {
   readUpdHead, readUpdShape, updShape, singleSym, vectorSyms, symbolText, tablePrefixes, journalRecordBytes,
-  writeJournalRecord, publishedBytes, writePublished, Slab, MAX_UPD_ITEMS, type UpdHead, type UpdShape, type TablePrefixes,
+  writeJournalRecord, publishedBytes, writePublished, Slab, SlabRegion, MAX_UPD_ITEMS, type UpdHead, type UpdShape, type TablePrefixes,
 } from './layout.js';
 export { symbolStarts, publishedRowsBytes, writePublishedRows, SymbolCache } from './layout.js';

@@ -27,11 +27,21 @@ export function withGate<T>(gate: OutboundGate | undefined, fn: () => T): T {
   }
 }
 
+/**
+ * Memory shared by many messages and written again once no one holds it (layout.ts Slab): a queue that
+ * keeps a message's bytes after its delivery returns holds the region until it has let go of them.
+ */
+export interface Region {
+  hold(): void;
+  release(): void;
+}
+
 export class Outbound {
   private packed: Buffer | null | undefined;
   private forms: Map<string, unknown> | undefined;
   readonly gate: OutboundGate | undefined = currentGate;
-  constructor(readonly plain: Buffer) {}
+  /** `region`: where `plain` lies when it is shared memory (see Region). */
+  constructor(readonly plain: Buffer, readonly region?: Region) {}
 
   /** Another encoding of the same message (e.g. JSON for WebSocket clients), also computed once. */
   derived<T>(key: string, make: (plain: Buffer) => T): T {

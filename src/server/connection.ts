@@ -6,7 +6,7 @@ import { clientText, QError } from '../errors.js';
 import {
   decodeMessage, encodeMessage, error as qError, Framer, MsgType, Outbound, parseHandshake, replyCapability,
 } from '../ipc/index.js';
-import type { OutboundGate, QValue } from '../ipc/index.js';
+import type { OutboundGate, QValue, Region } from '../ipc/index.js';
 import type { Authenticator } from './auth.js';
 import type { InboundBudget, InboundHolder } from './inbound.js';
 import { MIN_PROGRESS_BYTES } from './limits.js';
@@ -77,6 +77,10 @@ export class Connection implements InboundHolder {
   private backlog: Buffer[] = [];
   private backlogBytes = 0;
   private waitingDrain = false;
+  /** Shared regions (Outbound.region) that bytes queued here lie in, each held once. */
+  private held: Region[] = [];
+  /** Regions of writes handed to the socket, a list per write, in order: released as each completes. */
+  private readonly inflight: Region[][] = [];
   private handshakeTimer: Timer | undefined;
   /** Armed while a message is partly received: the minimum-progress check (Limits.readTimeoutMs). */
   private readTimer: Timer | undefined;
@@ -105,7 +109,7 @@ export class Connection implements InboundHolder {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.log.debug({ err }, 'socket error'));
-    socket.on('close', () => this.closed('peer'));
+    socket.on('close', () => { this.closed('peer'); this.letGo(); });
     // A WebSocket's framing errors (unmasked, too large, text...) are bad input like a bad kdb+ frame.
     socket.violations?.((message, detail) => this.fail('badmsg', message, undefined, detail));
     if (preauthenticated) {
@@ -172,6 +176,11 @@ export class Connection implements InboundHolder {
     }
     const bytes = msg.forPeer(this.local, this.capability);
     this.outBytes += bytes.length;
+    const region = msg.region;
+    if (region !== undefined && bytes === msg.plain && this.held[this.held.length - 1] !== region && !this.held.includes(region)) {
+      region.hold();
+      this.held.push(region);
+    }
     // Messages that lie next to each other in one buffer (the tickerplant cuts a turn's updates from one
     // slab) leave as one piece: one iovec, and one reference while the peer is not reading.
     // (Only under one journal gate: a withdrawn row must stay separable.)
@@ -249,10 +258,32 @@ export class Connection implements InboundHolder {
 
   private writeAll(chunks: Buffer[]): void {
     if (this.socket.destroyed) return;
-    if (chunks.length === 1) { this.socket.write(chunks[0] as Buffer); return; } // no cork: nothing to join
-    this.socket.cork();
-    for (const b of chunks) this.socket.write(b);
-    this.socket.uncork();
+    const last = chunks.length - 1;
+    const join = last > 0; // a lone buffer needs no cork: nothing to join
+    if (join) this.socket.cork();
+    for (let i = 0; i < last; i++) this.socket.write(chunks[i] as Buffer);
+    if (this.held.length > 0 && this.out.length === 0 && this.backlog.length === 0) {
+      // Nothing of the held regions is queued here any more: the socket lets go of them when this
+      // write completes (Node completes a socket's writes in order).
+      this.inflight.push(this.held);
+      this.held = [];
+      this.socket.write(chunks[last] as Buffer, this.written);
+    } else {
+      this.socket.write(chunks[last] as Buffer);
+    }
+    if (join) this.socket.uncork();
+  }
+
+  private readonly written = (): void => {
+    const regions = this.inflight.shift();
+    if (regions) for (const r of regions) r.release();
+  };
+
+  /** The transport has closed: it holds no bytes, so neither does this connection. */
+  private letGo(): void {
+    for (const r of this.held) r.release();
+    this.held = [];
+    for (const rs of this.inflight.splice(0)) for (const r of rs) r.release();
   }
 
   private flushHook(): void {

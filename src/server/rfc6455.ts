@@ -329,12 +329,15 @@ export abstract class WebSocketFrames extends EventEmitter {
     }
   }
 
-  /** One whole frame out; nothing once the close frame has gone. */
-  protected sendFrame(op: Op, body: Buffer): void {
-    if (this.closeSent || this.raw.destroyed || !this.raw.writable) return;
+  /**
+   * One whole frame out; nothing once the close frame has gone. `done` runs once the frame has left the
+   * socket (or, not sent, on the next tick): a writer of shared bytes lets go of them then.
+   */
+  protected sendFrame(op: Op, body: Buffer, done?: (err?: Error | null) => void): void {
+    if (this.closeSent || this.raw.destroyed || !this.raw.writable) { if (done) process.nextTick(done); return; }
     this.raw.cork(); // header and body in one writev
-    this.raw.write(frameHeader(op, body.length));
-    if (body.length > 0) this.raw.write(body);
+    this.raw.write(frameHeader(op, body.length), body.length > 0 ? undefined : done);
+    if (body.length > 0) this.raw.write(body, done);
     this.raw.uncork();
   }
 

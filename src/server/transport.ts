@@ -19,7 +19,8 @@ export interface Transport {
   on(event: 'error', listener: (err: Error) => void): unknown;
   on(event: 'close', listener: () => void): unknown;
   once(event: 'drain' | 'close', listener: () => void): unknown;
-  write(chunk: Buffer): boolean;
+  /** `done` runs once the chunk has left (or failed to); a transport's writes complete in order. */
+  write(chunk: Buffer, done?: (err?: Error | null) => void): boolean;
   cork(): void;
   uncork(): void;
   pause(): unknown;

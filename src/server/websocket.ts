@@ -203,8 +203,8 @@ export class WebSocketTransport extends WebSocketFrames implements Transport {
   }
 
   /** `chunk` is one or more whole kdb+ messages (Connection joins adjacent ones): one binary frame each. */
-  write(chunk: Buffer): boolean {
-    if (!this.open) return false;
+  write(chunk: Buffer, done?: (err?: Error | null) => void): boolean {
+    if (!this.open) { if (done) process.nextTick(done); return false; }
     let at = 0;
     while (at < chunk.length) {
       let n = chunk.length - at;
@@ -212,7 +212,7 @@ export class WebSocketTransport extends WebSocketFrames implements Transport {
         const length = chunk[at] === 0 ? chunk.readUInt32BE(at + 4) : chunk.readUInt32LE(at + 4);
         if (length >= 8 && length <= n) n = length;
       }
-      this.sendFrame(Op.Binary, chunk.subarray(at, at + n));
+      this.sendFrame(Op.Binary, chunk.subarray(at, at + n), at + n === chunk.length ? done : undefined);
       at += n;
     }
     return !this.raw.writableNeedDrain;

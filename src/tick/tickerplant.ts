@@ -175,7 +175,7 @@ class BytesPublication implements Publication {
     const { state, b, shape, time } = this;
     const out = this.slab.take(publishedBytes(state.prefixes, b, shape));
     writePublished(out, 0, state.prefixes, b, shape, time);
-    return new BytesUpd(this.table, state.schema.columns, shape.count, new Outbound(out), b, shape.xAt, time, state.schema);
+    return new BytesUpd(this.table, state.schema.columns, shape.count, new Outbound(out, this.slab.last), b, shape.xAt, time, state.schema);
   }
 
   columns(): readonly Column[] { return columnsOf(this.state.schema, this.b, this.shape.xAt, this.time); }

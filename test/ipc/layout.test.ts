@@ -6,8 +6,8 @@ import fc from 'fast-check';
 import { encodeMessage, encodePayload, list, MsgType, str, sym, table, timespan, vector } from '../../src/ipc/index.js';
 import type { QValue, QVector } from '../../src/ipc/index.js';
 import {
-  journalRecordBytes, publishedBytes, publishedRowsBytes, readUpdHead, readUpdShape, singleSym, SymbolCache, symbolStarts,
-  tablePrefixes, updShape, vectorSyms, writeJournalRecord, writePublished, writePublishedRows,
+  journalRecordBytes, publishedBytes, publishedRowsBytes, readUpdHead, readUpdShape, singleSym, Slab, SlabRegion,
+  SymbolCache, symbolStarts, tablePrefixes, updShape, vectorSyms, writeJournalRecord, writePublished, writePublishedRows,
 } from '../../src/ipc/layout.js';
 import type { UpdHead } from '../../src/ipc/layout.js';
 import { take } from '../../src/tick/columns.js';
@@ -167,4 +167,26 @@ t.test('what the walk does not accept is left to the decoder: conversions, wrong
   const schemaOf = { ...schema, types: [16, 11, 9, 6, 0] };
   t.notOk(readUpdShape(b, head.xAt, schemaOf.types, shape), 'an untyped schema column');
   void encodePayload;
+});
+
+t.test('a slab region is written again only once it is retired and no holder holds it', async (t) => {
+  const slab = new Slab(1024);
+  const first = slab.take(100);
+  const region = slab.last as SlabRegion;
+  t.ok(region, 'a small take is cut from a region');
+  first.fill(7);
+  region.hold();
+  const regions = new Set<ArrayBufferLike>();
+  for (let i = 0; i < 30; i++) { const b = slab.take(100); b.fill(1); regions.add(b.buffer); }
+  t.ok(region.retired, 'the full region is retired');
+  t.equal(regions.size, 3, 'a region nobody holds is cut from again at once: 31 takes of 10 a region in 3 buffers');
+  t.equal(slab.spareRegions, 1, 'the other waits for reuse');
+  t.ok(first.every((b) => b === 7), 'the held region\'s bytes are untouched');
+  region.release();
+  t.equal(slab.spareRegions, 2, 'released, the region waits for reuse too');
+  let reused = false;
+  for (let i = 0; i < 40 && !reused; i++) reused = slab.take(100).buffer === first.buffer;
+  t.ok(reused, 'and is cut from again');
+  t.equal(slab.take(200).buffer === first.buffer, false, 'a take over an eighth of the region gets a buffer of its own');
+  t.equal(slab.last, undefined, 'with no region');
 });
