@@ -425,7 +425,8 @@ export class SlabRegion implements Region {
   get retired(): boolean { return this.state !== 'live'; }
 }
 
-/** Retired regions kept for reuse (8 MiB at the default size); more are left to the collector. */
+/** Retired regions kept for reuse (64 MiB at the default size, the default queue limit of one client), as q
+ * keeps memory it has used; more are left to the collector. */
 const SPARE_REGIONS = 256;
 
 /**
