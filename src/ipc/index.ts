@@ -9,7 +9,7 @@ export {
 export { encodePayload, encodeMessage, writeHeader, HEADER_BYTES } from './encode.js';
 export { readHeader, decodeMessage, type Header, type Message, type MessageLimits } from './frame.js';
 export { compress, decompress, maxExpansion, shouldCompress } from './compress.js';
-export { Outbound, withGate, type OutboundGate, type Region } from './outbound.js';
+export { enterGate, leaveGate, Outbound, withGate, type OutboundGate, type Region } from './outbound.js';
 export { Framer } from './framer.js';
 export { parseHandshake, replyCapability, type Handshake } from './handshake.js';
 export {

@@ -18,13 +18,23 @@ let currentGate: OutboundGate | undefined;
  * journal record is still staged, and the subscriber registry need not know about journals.
  */
 export function withGate<T>(gate: OutboundGate | undefined, fn: () => T): T {
-  const before = currentGate;
-  currentGate = gate;
+  const before = enterGate(gate);
   try {
     return fn();
   } finally {
     currentGate = before;
   }
+}
+
+/** withGate without a closure (the hot path's form): returns the gate to restore with leaveGate, in a finally. */
+export function enterGate(gate: OutboundGate | undefined): OutboundGate | undefined {
+  const before = currentGate;
+  currentGate = gate;
+  return before;
+}
+
+export function leaveGate(before: OutboundGate | undefined): void {
+  currentGate = before;
 }
 
 /**

@@ -7,7 +7,7 @@ import { localAt, localNow } from '../clock.js';
 import { Q, QError } from '../errors.js';
 import {
   date as qDate, decodePayload, encodeMessage, journalRecordBytes, list, long, MsgType, NANOS_PER_DAY, NULL_LONG,
-  Outbound, publishedBytes, readUpdShape, singleSym, Slab, sym, table, tablePrefixes, updShape, vectorSyms,
+  enterGate, leaveGate, Outbound, publishedBytes, readUpdShape, singleSym, Slab, sym, table, tablePrefixes, updShape, vectorSyms,
   withGate, writeJournalRecord, writePublished,
 } from '../ipc/index.js';
 import { publishedRowsBytes, symbolStarts, SymbolCache, writePublishedRows } from '../ipc/index.js';
@@ -317,7 +317,7 @@ export class Tickerplant {
     if (this.batch) {
       if (!shape.hasTime && this._d < this.localDate) this.tick(this.localDate);
       // Handled either way: a refused update is not retried through the decoded path.
-      if (logged && !this.stage(() => this.journalBytes(state, b, time))) return this.refuse(sync);
+      if (logged && !this.stage(state, b, time)) return this.refuse(sync);
       const cols = columnsOf(state.schema, b, head.xAt, time);
       for (let c = 0; c < cols.length; c++) (state.buffer[c] as ColumnBuffer).append(cols[c] as Column);
       this._j++;
@@ -328,14 +328,19 @@ export class Tickerplant {
     // Journaled before it is published: with the write-ahead barrier (flushJournal before any socket
     // write leaves), no subscriber ever holds a row the journal lacks.
     if (logged) {
-      if (!this.stage(() => this.journalBytes(state, b, time))) return this.refuse(sync);
+      if (!this.stage(state, b, time)) return this.refuse(sync);
       this._i++;
       if (!this.afterStage(sync)) return this.refuse(sync);
     }
     this.count(state, shape.count);
     if (this.w.count(t) > 0) {
       const p = this.bytesPub.set(state, t, b, time);
-      withGate(this.pendingGate(), () => this.pub(t, state, p));
+      const before = enterGate(this.pendingGate());
+      try {
+        this.pub(t, state, p);
+      } finally {
+        leaveGate(before);
+      }
     }
     return true;
   }
@@ -468,10 +473,14 @@ export class Tickerplant {
    * Stages one record with `write` (which throws as the writer does); false when the journal failed (its
    * state rolled back, see journalFailed) or cannot be opened.
    */
-  private stage(write: () => void): boolean {
+  private stage(write: () => void): boolean;
+  /** The hot path's form: the walked update's record, staged without a closure per update. */
+  private stage(state: TableState, b: Buffer, time: bigint): boolean;
+  private stage(write: (() => void) | TableState, b?: Buffer, time?: bigint): boolean {
     if (!this.journal && !this.reopenLog()) return false;
     try {
-      write();
+      if (typeof write === 'function') write();
+      else this.journalBytes(write, b as Buffer, time as bigint);
     } catch (err) {
       this.journalFailed(err);
       return false;

@@ -3,7 +3,7 @@
 // Spec: code.kx.com/q/basics/ipc#compression (remote peers, messages over 2000 bytes).
 import t from 'tap';
 import * as compress from '../../src/ipc/compress.js';
-import { decompress, encodeMessage, MsgType, Outbound, symbols, withGate } from '../../src/ipc/index.js';
+import { decompress, encodeMessage, enterGate, leaveGate, MsgType, Outbound, symbols, withGate } from '../../src/ipc/index.js';
 
 const big = encodeMessage(symbols(new Array<string>(2000).fill('AAPL')), MsgType.Async);
 const small = encodeMessage(symbols(['AAPL']), MsgType.Async);
@@ -67,4 +67,18 @@ t.test('withGate nests, restores the outer gate, and restores it when fn throws'
     t.equal(new Outbound(small).gate, outer);
   });
   t.equal(withGate(undefined, () => new Outbound(small)).gate, undefined);
+});
+
+t.test('enterGate attaches a gate until leaveGate restores the one before it, as withGate does', async (t) => {
+  const outer = { withdrawn: false };
+  const inner = { withdrawn: false };
+  const none = enterGate(outer);
+  t.equal(none, undefined, 'no gate was set before');
+  const before = enterGate(inner);
+  t.equal(before, outer, 'the gate to restore');
+  t.equal(new Outbound(small).gate, inner);
+  leaveGate(before);
+  t.equal(new Outbound(small).gate, outer, 'the outer gate is back');
+  leaveGate(none);
+  t.equal(new Outbound(small).gate, undefined, 'and then none');
 });
