@@ -164,7 +164,7 @@ class BytesPublication implements Publication {
     if (!this.startsRead) { symbolStarts(b, shape, starts); this.startsRead = true; }
     const out = this.slab.take(publishedRowsBytes(state.prefixes, b, shape, starts, idx, k));
     writePublishedRows(out, 0, state.prefixes, b, shape, starts, idx, k, time);
-    return new BytesRowsUpd(this.table, state.schema.columns, new Outbound(out), idx, k, b, shape.xAt, time, state.schema);
+    return new BytesRowsUpd(this.table, state.schema.columns, new Outbound(out, this.slab.last), idx, k, b, shape.xAt, time, state.schema);
   }
 
   syms(): readonly string[] {

@@ -221,12 +221,15 @@ t.test('a restart recovers .u.i from the journal; a torn tail refuses to start o
   t.equal(readFileSync(path).length, good, 'truncated to the valid length');
 });
 
-t.test('a subscriber that stops reading gets its rows intact while the fast one\'s buffers are reused', async (t) => {
+t.test('a subscriber that stops reading, filtered or not, gets its rows intact while the others\' buffers are reused', async (t) => {
   const tp = await startTp(t);
   const [feed, fast, slow] = await clients(t, tp.port, 3) as [QClient, QClient, QClient];
+  const [filtered] = await clients(t, tp.port, 1) as [QClient];
   await fast.sync('.u.sub[`trade;`]');
   await slow.sync('.u.sub[`trade;`]');
-  const socket = (slow.con as unknown as { socket: { pause(): void; resume(): void } }).socket;
+  const pauseOf = (c: QClient): { pause(): void; resume(): void } =>
+    (c.con as unknown as { socket: { pause(): void; resume(): void } }).socket;
+  const socket = pauseOf(slow);
   socket.pause();
   // 120,000 published one-row messages of ~100 bytes (12 MB): more than loopback's socket buffers take, so
   // some wait in the server's queue while some 45 slab regions of 256 KiB are cut, retired and reused.
@@ -243,4 +246,23 @@ t.test('a subscriber that stops reading gets its rows intact while the fast one\
   const wrong = rows.findIndex((r, k) => r['size'] !== k || r['sym'] !== `S${k % 97}` || r['price'] !== k / 4);
   t.equal(wrong, -1, 'every row the paused subscriber reads is the row it was sent, in order');
   t.same(rowsOf(fast, 'trade').map((r) => r['size']), rows.map((r) => r['size']), 'the same rows as the fast one');
+  // Now only a filtered subscriber stops reading. Its filter takes one row of each two-row update: that row's
+  // message is its own, cut from the regions the others' messages are, which are reused behind it.
+  await filtered.sync('.u.sub[`trade;`F]');
+  pauseOf(filtered).pause();
+  const m = 150_000;
+  for (let i = 0; i < m; i += 1000) {
+    for (let k = i; k < i + 1000; k++) {
+      feed.async('.u.upd', s('trade'), [q['symbols']?.(['F', 'G']), q['floats']?.([k / 2, 0]), q['ints']?.([k, -1])]);
+    }
+    await feed.sync('');
+  }
+  await fast.waitFor((u) => u.length === n + m, 60_000);
+  await slow.waitFor((u) => u.length === n + m, 60_000);
+  pauseOf(filtered).resume();
+  await filtered.waitFor((u) => u.length === m, 60_000);
+  const fRows = rowsOf(filtered, 'trade');
+  t.equal(fRows.findIndex((r, k) => r['sym'] !== 'F' || r['size'] !== k || r['price'] !== k / 2), -1,
+    'every row the paused filtered subscriber reads is the row it was sent, in order');
+
 });
