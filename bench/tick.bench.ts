@@ -32,7 +32,7 @@ import { fileURLToPath } from 'node:url';
 import {
   decodeMessage, encodeMessage, float, floats, Framer, int, ints, list, MsgType, str, sym, symbols, timespan, timespans,
 } from '../src/ipc/index.js';
-import { fmt, percentile } from './stats.js';
+import { firstTouchMicrosPerPage, fmt, percentile } from './stats.js';
 import { groupOf, GROUPS } from './fanout-sub.js';
 import type { FanReply, FanReport, FanRequest } from './fanout-sub.js';
 import type { LatencySummary, SubReply, SubReport, SubRequest } from './tick-sub.js';
@@ -662,7 +662,11 @@ function progress(s: string): void {
   process.stderr.write(`  [${seconds(started, ns()).toFixed(1).padStart(5)} s] ${s}\n`);
 }
 
+/** Measured before any child starts (see firstTouchMicrosPerPage). */
+let firstTouch = NaN;
+
 async function main(): Promise<void> {
+  firstTouch = firstTouchMicrosPerPage();
   tmpDir = mkdtempSync(path.join(os.tmpdir(), 'bench-tick-'));
   const single = singleRowTemplates();
   const multi = multiRowTemplates(16);
@@ -699,7 +703,7 @@ let journalBytes = 0;
 
 function report(ours: Results, relay: Results, singleLen: number, multiLen: number, fanoutLen: number): void {
   const cpu = os.cpus();
-  console.log(`tick benchmark on ${process.version}, ${new Date().toISOString()}, ${cpu.length} × ${cpu[0]?.model ?? '?'}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}`);
+  console.log(`tick benchmark on ${process.version}, ${new Date().toISOString()}, ${cpu.length} × ${cpu[0]?.model ?? '?'}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, first touch of a fresh page ${firstTouch.toFixed(1)} µs`);
   console.log(`TP: node dist/cli.js sym <tmp> -t 0 (zero-latency), journal on (${(journalBytes / 1e6).toFixed(0)} MB written); feed, TP, subscriber in separate processes on loopback`);
   console.log(`messages: single-row ${singleLen} B, 100-row ${multiLen} B, 10-row ${fanoutLen} B; relay = same feed and subscribers through a byte-forwarding Node process (no decode, no journal, no filters; in (5) routed by the rotation it is told)`);
   console.log(`(1), (2): ${REPS} runs each, the run with the median TP CPU per message shown, [min–max] over the runs`);
@@ -810,6 +814,7 @@ function report(ours: Results, relay: Results, singleLen: number, multiLen: numb
     rss_per_sub_kib: round(ours.memory?.idleKiB, 1),
     rss_per_1000sym_sub_kib: round(ours.memory?.sym1000KiB, 1),
     other_cpu_max_pct: round(busiest * 100, 0),
+    first_touch_us_per_page: round(firstTouch, 2),
   }));
 }
 
