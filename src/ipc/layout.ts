@@ -447,13 +447,21 @@ export class Slab {
   }
 
   take(n: number): Buffer {
-    if (n > this.size >> 3) { this.last = undefined; return Buffer.allocUnsafeSlow(n); }
+    const at = this.reserve(n);
+    return at < 0 ? Buffer.allocUnsafeSlow(n) : (this.last as SlabRegion).buf.subarray(at, at + n);
+  }
+
+  /**
+   * Room for n bytes: their offset in `last`'s buffer (no view is made), or -1 for a message over an
+   * eighth of a region, which gets a buffer of its own.
+   */
+  reserve(n: number): number {
+    if (n > this.size >> 3) { this.last = undefined; return -1; }
     if (this.used + n > this.size) this.next();
-    const r = this.region;
-    this.last = r;
-    const out = r.buf.subarray(this.used, this.used + n);
+    this.last = this.region;
+    const at = this.used;
     this.used += n;
-    return out;
+    return at;
   }
 
   private next(): void {

@@ -42,6 +42,7 @@ export function leaveGate(before: OutboundGate | undefined): void {
  * keeps a message's bytes after its delivery returns holds the region until it has let go of them.
  */
 export interface Region {
+  readonly buf: Buffer;
   hold(): void;
   release(): void;
 }
@@ -50,8 +51,35 @@ export class Outbound {
   private packed: Buffer | null | undefined;
   private forms: Map<string, unknown> | undefined;
   readonly gate: OutboundGate | undefined = currentGate;
-  /** `region`: where `plain` lies when it is shared memory (see Region). */
-  constructor(readonly plain: Buffer, readonly region?: Region) {}
+  private view: Buffer | undefined;
+  /** The shared memory the message lies in (see Region), at `at`; undefined for a buffer of its own. */
+  readonly region: Region | undefined;
+  readonly at: number;
+  /** Bytes of the message (plain). */
+  readonly length: number;
+
+  /**
+   * A message in a buffer of its own, or the `length` bytes at `at` of a region: a connection queues
+   * those by offset, so a message cut from a slab costs no view of its own unless someone asks for plain.
+   */
+  constructor(plain: Buffer);
+  constructor(region: Region, at: number, length: number);
+  constructor(p: Buffer | Region, at = 0, length = 0) {
+    if (p instanceof Uint8Array) {
+      this.view = p;
+      this.region = undefined;
+      this.at = 0;
+      this.length = p.length;
+    } else {
+      this.region = p;
+      this.at = at;
+      this.length = length;
+    }
+  }
+
+  get plain(): Buffer {
+    return this.view ??= (this.region as Region).buf.subarray(this.at, this.at + this.length);
+  }
 
   /** Another encoding of the same message (e.g. JSON for WebSocket clients), also computed once. */
   derived<T>(key: string, make: (plain: Buffer) => T): T {
@@ -62,7 +90,7 @@ export class Outbound {
 
   /** The bytes for a peer: compressed as q would for a remote one (kdb-ipc-and-tick.md §5.1). */
   forPeer(local: boolean, capability: number): Buffer {
-    if (!shouldCompress(this.plain.length, local, capability)) return this.plain;
+    if (!shouldCompress(this.length, local, capability)) return this.plain;
     if (this.packed === undefined) this.packed = compress(this.plain) ?? null;
     return this.packed ?? this.plain;
   }

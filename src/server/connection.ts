@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Clock, Timer } from '../clock.js';
 import { clientText, QError } from '../errors.js';
 import {
-  decodeMessage, encodeMessage, error as qError, Framer, MsgType, Outbound, parseHandshake, replyCapability,
+  decodeMessage, encodeMessage, error as qError, Framer, MsgType, Outbound, parseHandshake, replyCapability, shouldCompress,
 } from '../ipc/index.js';
 import type { OutboundGate, QValue, Region } from '../ipc/index.js';
 import type { Authenticator } from './auth.js';
@@ -174,24 +174,36 @@ export class Connection implements InboundHolder {
       this.corked = true;
       uncorkLater(this.uncork);
     }
-    const bytes = msg.forPeer(this.local, this.capability);
-    this.outBytes += bytes.length;
-    const region = msg.region;
-    if (region !== undefined && bytes === msg.plain && this.held[this.held.length - 1] !== region && !this.held.includes(region)) {
-      region.hold();
-      this.held.push(region);
+    // A message in a shared region goes by its offset there (no view of its own), held while queued.
+    const region = msg.region !== undefined && !shouldCompress(msg.length, this.local, this.capability) ? msg.region : undefined;
+    let bytes: Buffer | undefined;
+    let buf: Buffer;
+    let at: number;
+    if (region !== undefined) {
+      if (this.held[this.held.length - 1] !== region && !this.held.includes(region)) {
+        region.hold();
+        this.held.push(region);
+      }
+      buf = region.buf;
+      at = buf.byteOffset + msg.at;
+    } else {
+      bytes = msg.forPeer(this.local, this.capability);
+      buf = bytes;
+      at = bytes.byteOffset;
     }
+    const length = msg.region === region ? msg.length : (bytes as Buffer).length;
+    this.outBytes += length;
     // Messages that lie next to each other in one buffer (the tickerplant cuts a turn's updates from one
     // slab) leave as one piece: one iovec, and one reference while the peer is not reading.
     // (Only under one journal gate: a withdrawn row must stay separable.)
     const last = this.out.length > 0 ? this.out[this.out.length - 1] as Buffer : undefined;
     if (last !== undefined && this.outGates[this.outGates.length - 1] === msg.gate &&
-      last.buffer === bytes.buffer && last.byteOffset + last.length + this.outTail === bytes.byteOffset) {
-      this.outTail += bytes.length;
+      last.buffer === buf.buffer && last.byteOffset + last.length + this.outTail === at) {
+      this.outTail += length;
       return;
     }
     this.joinTail();
-    this.out.push(bytes);
+    this.out.push(bytes ?? msg.plain);
     this.outGates.push(msg.gate);
   }
 

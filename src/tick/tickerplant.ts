@@ -7,7 +7,7 @@ import { localAt, localNow } from '../clock.js';
 import { Q, QError } from '../errors.js';
 import {
   date as qDate, decodePayload, encodeMessage, journalRecordBytes, list, long, MsgType, NANOS_PER_DAY, NULL_LONG,
-  enterGate, leaveGate, Outbound, publishedBytes, readUpdShape, singleSym, Slab, sym, table, tablePrefixes, updShape, vectorSyms,
+  enterGate, leaveGate, Outbound, publishedBytes, readUpdShape, singleSym, Slab, SlabRegion, sym, table, tablePrefixes, updShape, vectorSyms,
   withGate, writeJournalRecord, writePublished,
 } from '../ipc/index.js';
 import { publishedRowsBytes, symbolStarts, SymbolCache, writePublishedRows } from '../ipc/index.js';
@@ -162,9 +162,9 @@ class BytesPublication implements Publication {
   selected(idx: Int32Array, k: number): UpdEvent {
     const { state, b, shape, time, starts } = this;
     if (!this.startsRead) { symbolStarts(b, shape, starts); this.startsRead = true; }
-    const out = this.slab.take(publishedRowsBytes(state.prefixes, b, shape, starts, idx, k));
-    writePublishedRows(out, 0, state.prefixes, b, shape, starts, idx, k, time);
-    return new BytesRowsUpd(this.table, state.schema.columns, new Outbound(out, this.slab.last), idx, k, b, shape.xAt, time, state.schema);
+    const n = publishedRowsBytes(state.prefixes, b, shape, starts, idx, k);
+    const msg = cut(this.slab, n, (out, at) => writePublishedRows(out, at, state.prefixes, b, shape, starts, idx, k, time));
+    return new BytesRowsUpd(this.table, state.schema.columns, msg, idx, k, b, shape.xAt, time, state.schema);
   }
 
   syms(): readonly string[] {
@@ -173,12 +173,35 @@ class BytesPublication implements Publication {
 
   all(): UpdEvent {
     const { state, b, shape, time } = this;
-    const out = this.slab.take(publishedBytes(state.prefixes, b, shape));
-    writePublished(out, 0, state.prefixes, b, shape, time);
-    return new BytesUpd(this.table, state.schema.columns, shape.count, new Outbound(out, this.slab.last), b, shape.xAt, time, state.schema);
+    const n = publishedBytes(state.prefixes, b, shape);
+    const at = this.slab.reserve(n);
+    let msg: Outbound;
+    if (at >= 0) {
+      const r = this.slab.last as SlabRegion;
+      writePublished(r.buf, at, state.prefixes, b, shape, time);
+      msg = new Outbound(r, at, n);
+    } else {
+      const out = Buffer.allocUnsafe(n);
+      writePublished(out, 0, state.prefixes, b, shape, time);
+      msg = new Outbound(out);
+    }
+    return new BytesUpd(this.table, state.schema.columns, shape.count, msg, b, shape.xAt, time, state.schema);
   }
 
   columns(): readonly Column[] { return columnsOf(this.state.schema, this.b, this.shape.xAt, this.time); }
+}
+
+/** A message of n bytes written by `write` into the slab (or, when large, a buffer of its own). */
+function cut(slab: Slab, n: number, write: (out: Buffer, at: number) => void): Outbound {
+  const at = slab.reserve(n);
+  if (at < 0) {
+    const out = Buffer.allocUnsafe(n);
+    write(out, 0);
+    return new Outbound(out);
+  }
+  const r = slab.last as SlabRegion;
+  write(r.buf, at);
+  return new Outbound(r, at, n);
 }
 
 /** A publication of columns already in hand (decoded updates, batch mode's buffers). */

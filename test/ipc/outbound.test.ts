@@ -82,3 +82,17 @@ t.test('enterGate attaches a gate until leaveGate restores the one before it, as
   leaveGate(none);
   t.equal(new Outbound(small).gate, undefined, 'and then none');
 });
+
+t.test('a message in a shared region is its bytes at the offset, and is compressed for a remote peer from them', async (t) => {
+  const buf = Buffer.alloc(big.length + 100, 0xee);
+  big.copy(buf, 40);
+  const region = { buf, hold: (): void => {}, release: (): void => {} };
+  const o = new Outbound(region, 40, big.length);
+  t.equal(o.length, big.length);
+  t.equal(o.region, region);
+  t.ok(o.plain.equals(big), 'plain is the region\'s bytes of it');
+  t.equal(o.plain.buffer, buf.buffer, 'a view, not a copy');
+  t.equal(o.plain, o.plain, 'made once');
+  t.ok(decompress(o.forPeer(false, 3), 1 << 20).equals(big), 'a remote peer gets it compressed');
+  t.equal(new Outbound(big).region, undefined, 'a buffer of its own has no region');
+});
