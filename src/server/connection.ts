@@ -81,6 +81,8 @@ export class Connection implements InboundHolder {
   private held: Region[] = [];
   /** Regions of writes handed to the socket, a list per write, in order: released as each completes. */
   private readonly inflight: Region[][] = [];
+  /** Bytes of the regions held (queued here or in flight): counted against maxQueuedBytes. */
+  private regionBytes = 0;
   private handshakeTimer: Timer | undefined;
   /** Armed while a message is partly received: the minimum-progress check (Limits.readTimeoutMs). */
   private readTimer: Timer | undefined;
@@ -109,7 +111,7 @@ export class Connection implements InboundHolder {
     socket.setNoDelay(true);
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
     socket.on('error', (err) => this.log.debug({ err }, 'socket error'));
-    socket.on('close', () => { this.closed('peer'); this.letGo(); });
+    socket.on('close', () => { this.letGo(); this.closed('peer'); });
     // A WebSocket's framing errors (unmasked, too large, text...) are bad input like a bad kdb+ frame.
     socket.violations?.((message, detail) => this.fail('badmsg', message, undefined, detail));
     if (preauthenticated) {
@@ -159,11 +161,12 @@ export class Connection implements InboundHolder {
     // one read cannot pile up unchecked. Over the limit, the turn's messages are offered to the kernel
     // first (a client that keeps reading takes a burst larger than the limit); only what the kernel does
     // not take counts. Checked before adding, so one message larger than the limit still goes.
-    let queued = this.queuedBytes + this.outBytes;
+    // Shared regions count whole: a stalled peer with a narrow filter holds a region for one message.
+    let queued = Math.max(this.queuedBytes + this.outBytes, this.regionBytes);
     if (queued > this.limits.maxQueuedBytes && this.outBytes > 0) {
       this.flushHook();
       this.writeOut();
-      queued = this.queuedBytes + this.outBytes;
+      queued = Math.max(this.queuedBytes + this.outBytes, this.regionBytes);
     }
     if (queued > this.limits.maxQueuedBytes) {
       this.log.warn({ queued, max: this.limits.maxQueuedBytes }, 'slow consumer dropped');
@@ -174,24 +177,24 @@ export class Connection implements InboundHolder {
       this.corked = true;
       uncorkLater(this.uncork);
     }
-    // A message in a shared region goes by its offset there (no view of its own), held while queued.
-    const region = msg.region !== undefined && !shouldCompress(msg.length, this.local, this.capability) ? msg.region : undefined;
+    // A message in a shared region goes by its offset there (no view of its own), held while queued;
+    // so does one that a remote peer gets uncompressed (compress() found no gain).
+    const region = msg.region;
     let bytes: Buffer | undefined;
     let buf: Buffer;
     let at: number;
-    if (region !== undefined) {
-      if (this.held[this.held.length - 1] !== region && !this.held.includes(region)) {
-        region.hold();
-        this.held.push(region);
-      }
+    let length: number;
+    if (region !== undefined && !shouldCompress(msg.length, this.local, this.capability)) {
       buf = region.buf;
       at = buf.byteOffset + msg.at;
+      length = msg.length;
     } else {
       bytes = msg.forPeer(this.local, this.capability);
       buf = bytes;
       at = bytes.byteOffset;
+      length = bytes.length;
     }
-    const length = msg.region === region ? msg.length : (bytes as Buffer).length;
+    if (region !== undefined && buf.buffer === region.buf.buffer) this.hold(region);
     this.outBytes += length;
     // Messages that lie next to each other in one buffer (the tickerplant cuts a turn's updates from one
     // slab) leave as one piece: one iovec, and one reference while the peer is not reading.
@@ -242,7 +245,7 @@ export class Connection implements InboundHolder {
         this.outBytes -= b.length;
         return false;
       });
-      if (batch.length === 0) return;
+      if (batch.length === 0) { this.releaseIfIdle(); return; }
     }
     // needDrain stays set until the 'drain' event even when the kernel took everything (writableLength 0):
     // then writing on is not a backlog.
@@ -268,8 +271,16 @@ export class Connection implements InboundHolder {
     if (this.state !== 'closed') this.writeAll(backlog);
   };
 
+  private hold(region: Region): void {
+    const held = this.held;
+    if (held[held.length - 1] === region || held.includes(region)) return;
+    region.hold();
+    held.push(region);
+    this.regionBytes += region.buf.length;
+  }
+
   private writeAll(chunks: Buffer[]): void {
-    if (this.socket.destroyed) return;
+    if (this.socket.destroyed || chunks.length === 0) return;
     const last = chunks.length - 1;
     const join = last > 0; // a lone buffer needs no cork: nothing to join
     if (join) this.socket.cork();
@@ -288,14 +299,30 @@ export class Connection implements InboundHolder {
 
   private readonly written = (): void => {
     const regions = this.inflight.shift();
-    if (regions) for (const r of regions) r.release();
+    if (regions) this.release(regions);
   };
+
+  private release(regions: readonly Region[]): void {
+    for (const r of regions) {
+      this.regionBytes -= r.buf.length;
+      r.release();
+    }
+  }
+
+  /** Lets go of the held regions when nothing of them is queued here or in the socket (e.g. all withdrawn). */
+  private releaseIfIdle(): void {
+    if (this.held.length === 0 || this.out.length > 0 || this.backlog.length > 0 || this.socket.writableLength > 0) return;
+    const held = this.held;
+    this.held = [];
+    this.release(held);
+  }
 
   /** The transport has closed: it holds no bytes, so neither does this connection. */
   private letGo(): void {
-    for (const r of this.held) r.release();
+    const held = this.held;
     this.held = [];
-    for (const rs of this.inflight.splice(0)) for (const r of rs) r.release();
+    this.release(held);
+    for (const rs of this.inflight.splice(0)) this.release(rs);
   }
 
   private flushHook(): void {

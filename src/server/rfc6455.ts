@@ -154,11 +154,16 @@ export abstract class WebSocketFrames extends EventEmitter {
   private pendingPong: Buffer | undefined;
   /** Paused by the reader's owner (a request still being answered). */
   private paused = false;
+  /** Completions of writes not sent (after the close frame): run at the socket's close, after what was sent. */
+  private readonly unsent: Array<(err?: Error | null) => void> = [];
 
   constructor(protected readonly raw: Socket, private readonly maxMessageBytes: number, private readonly clock: Clock) {
     super();
     raw.on('error', (err: Error) => this.emit('error', err));
-    raw.on('close', () => this.emit('close', this.peerCode));
+    raw.on('close', () => {
+      for (const done of this.unsent.splice(0)) done();
+      this.emit('close', this.peerCode);
+    });
     raw.on('drain', () => {
       const pong = this.pendingPong;
       this.pendingPong = undefined;
@@ -334,11 +339,20 @@ export abstract class WebSocketFrames extends EventEmitter {
    * socket (or, not sent, on the next tick): a writer of shared bytes lets go of them then.
    */
   protected sendFrame(op: Op, body: Buffer, done?: (err?: Error | null) => void): void {
-    if (this.closeSent || this.raw.destroyed || !this.raw.writable) { if (done) process.nextTick(done); return; }
+    if (this.closeSent || this.raw.destroyed || !this.raw.writable) { if (done) this.notSent(done); return; }
     this.raw.cork(); // header and body in one writev
     this.raw.write(frameHeader(op, body.length), body.length > 0 ? undefined : done);
     if (body.length > 0) this.raw.write(body, done);
     this.raw.uncork();
+  }
+
+  /**
+   * A write not sent still completes, but never before the writes sent ahead of it (their bytes may be
+   * shared memory a completion lets go of): at the socket's close, or at once if it is gone.
+   */
+  protected notSent(done: (err?: Error | null) => void): void {
+    if (this.raw.destroyed) process.nextTick(done);
+    else this.unsent.push(done);
   }
 
   ping(): void { this.sendFrame(Op.Ping, Buffer.alloc(0)); }

@@ -204,7 +204,7 @@ export class WebSocketTransport extends WebSocketFrames implements Transport {
 
   /** `chunk` is one or more whole kdb+ messages (Connection joins adjacent ones): one binary frame each. */
   write(chunk: Buffer, done?: (err?: Error | null) => void): boolean {
-    if (!this.open) { if (done) process.nextTick(done); return false; }
+    if (!this.open) { if (done) this.notSent(done); return false; }
     let at = 0;
     while (at < chunk.length) {
       let n = chunk.length - at;

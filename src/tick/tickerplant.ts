@@ -250,7 +250,8 @@ export class Tickerplant {
   private readonly batchMs: number;
   private readonly log: Logger;
   private readonly shape = updShape();
-  private readonly bytesPub = new BytesPublication(this.shape, new Slab());
+  private readonly slab = new Slab();
+  private readonly bytesPub = new BytesPublication(this.shape, this.slab);
   /** appendRecord's bytes, journaled instead of a record built from x (and a refusal throws 'journal). */
   private verbatim: Buffer | undefined;
 
@@ -359,9 +360,11 @@ export class Tickerplant {
     if (this.w.count(t) > 0) {
       const p = this.bytesPub.set(state, t, b, time);
       const before = enterGate(this.pendingGate());
+      this.slab.pin();
       try {
         this.pub(t, state, p);
       } finally {
+        this.slab.unpin();
         leaveGate(before);
       }
     }

@@ -349,3 +349,20 @@ t.test('node-q on a non-loopback address decodes a compressed push', async (t) =
   const local = await connectQ(t, { port, host });
   t.equal(await local.sync('ping'), 'pong', 'small replies stay uncompressed and readable');
 });
+
+t.test('a remote peer sent several compressed messages in one turn reads each as it was, and is counted by what it is sent', async (t) => {
+  const { port, handler } = await startServer(t);
+  const c = await connectQ(t, { port });
+  const conn = handler.conns.get(last(handler.opened));
+  if (!conn) throw new Error('no server connection');
+  Object.defineProperty(conn, 'local', { value: false }); // as a peer on another machine
+  const messages = [1000, 1200, 1400].map((n) => new Outbound(encodeMessage(bigUpdate(n), MsgType.Async)));
+  const before = conn.socket.bytesWritten;
+  for (const m of messages) conn.send(m); // one turn: they leave together
+  await eventually(() => c.updates.length === 3, 'the three pushes');
+  const written = conn.socket.bytesWritten - before;
+  const packed = messages.reduce((sum, m) => sum + m.forPeer(false, 3).length, 0);
+  t.equal(written, packed, `the wire carries the compressed forms: ${written} bytes`);
+  t.same(c.updates.map((u) => (u.data as string[]).length), [1000, 1200, 1400], 'each expands to its own message');
+  t.equal(await c.sync('ping'), 'pong', 'and the connection goes on');
+});

@@ -139,3 +139,28 @@ t.test('every stamp is the local time of day of its own instant: across an offse
     t.equal(stamp, localAt(clock, at).timeOfDay, `update ${k} (${k % 2 === 0 ? 'from its bytes' : 'decoded'}): stamped with its own local time`);
   }
 });
+
+t.test('a message delivered to group after group stays intact while the same publish cuts many others', async (t) => {
+  // One 1,000-row update, 40 filters that each split it (40 messages of ~17 KB: more than a 256 KiB slab
+  // region), the whole-update message delivered first to a ` subscriber that does not hold its region
+  // and last to a filter that selects every row.
+  const tp = plant(t);
+  const names = Array.from({ length: 40 }, (_, i) => `S${i}`);
+  let first: Buffer | undefined;
+  let last: Buffer | undefined;
+  tp.sub({ handle: 1, deliver: (e) => { if (e.kind === 'upd') first = Buffer.from(e.message.plain); } }, 'trade', null);
+  for (let j = 0; j < names.length; j++) tp.sub({ handle: 2 + j, deliver: () => {} }, 'trade', new Set(names.filter((_, i) => i !== j)));
+  tp.sub({ handle: 100, deliver: (e) => { if (e.kind === 'upd') last = Buffer.from(e.message.plain); } }, 'trade', new Set(names));
+  const n = 1000;
+  for (let round = 0; round < 3; round++) {
+    const x = list(symbols(Array.from({ length: n }, (_, i) => names[i % names.length] as string)),
+      floats(Float64Array.from({ length: n }, (_, i) => i + round)), ints(Int32Array.from({ length: n }, (_, i) => i * 7 + round)));
+    const b = encodeMessage(list(sym('.u.upd'), sym('trade'), x), MsgType.Async);
+    const head: UpdHead = { table: '', xAt: 0 };
+    t.ok(readUpdHead(b, head));
+    first = last = undefined;
+    t.ok(tp.updBytes(b, head, false), 'the in-place path takes it');
+    const [a, z] = [first as Buffer | undefined, last as Buffer | undefined];
+    t.ok(a !== undefined && z !== undefined && a.equals(z), `round ${round}: the last group gets the bytes the first did`);
+  }
+});
