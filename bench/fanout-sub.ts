@@ -7,6 +7,7 @@
 // Driven by the bench over the IPC channel (advanced serialization); see tick.bench.ts.
 import net from 'node:net';
 import { encodeMessage, Framer, MsgType, str } from '../src/ipc/index.js';
+import { serveRequests } from './child.js';
 
 export type FanRequest =
   /** One connection per `subs` entry (q text sent as a sync message); `first` is the first one's subscriber index. */
@@ -188,12 +189,4 @@ async function handle(m: FanRequest): Promise<void> {
   }
 }
 
-// Requests are handled one at a time, in order.
-let chain = Promise.resolve();
-process.on('message', (m: FanRequest) => {
-  chain = chain.then(() => handle(m)).catch((err: unknown) => {
-    reply({ op: 'error', message: err instanceof Error ? err.message : String(err) });
-  });
-});
-// The bench going away (even killed) closes the channel: never outlive it.
-process.on('disconnect', () => process.exit(0));
+serveRequests<FanRequest>(handle);

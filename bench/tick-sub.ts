@@ -6,6 +6,7 @@ import { QConnection } from '../src/client/index.js';
 import { str } from '../src/ipc/index.js';
 import type { QValue } from '../src/ipc/index.js';
 import { percentile } from './stats.js';
+import { serveRequests } from './child.js';
 
 export type SubRequest =
   /** n connections; `subs[i]` is connection i's subscription (q text), .u.sub[`trade;`] when absent. */
@@ -192,12 +193,4 @@ async function handle(m: SubRequest): Promise<void> {
   }
 }
 
-// Requests are handled one at a time, in order.
-let chain = Promise.resolve();
-process.on('message', (m: SubRequest) => {
-  chain = chain.then(() => handle(m)).catch((err: unknown) => {
-    reply({ op: 'error', message: err instanceof Error ? err.message : String(err) });
-  });
-});
-// The bench going away (even killed) closes the channel: never outlive it.
-process.on('disconnect', () => process.exit(0));
+serveRequests<SubRequest>(handle);

@@ -434,8 +434,8 @@ export class SlabRegion implements Region {
 const SPARE_REGIONS = 256;
 
 /**
- * Hands out views of large shared buffers for the published messages of the hot path: one small
- * message then costs no ArrayBuffer of its own (an allocation and later an external-memory collection
+ * Hands out room in large shared buffers (reserve: an offset in last.buf) for the hot path's published
+ * messages: one small message then costs no ArrayBuffer of its own (an allocation and later an external-memory collection
  * each). Messages cut one after another are adjacent, so a connection can send a turn's worth as one
  * piece. Bytes handed out stay valid while a holder holds their region (see SlabRegion); a consumer
  * that keeps a message past the synchronous delivery without holding it must copy it.
@@ -450,11 +450,6 @@ export class Slab {
   last: SlabRegion | undefined;
   constructor(private readonly size = 256 * 1024) {
     this.region = new SlabRegion(Buffer.allocUnsafeSlow(size), this);
-  }
-
-  take(n: number): Buffer {
-    const at = this.reserve(n);
-    return at < 0 ? Buffer.allocUnsafeSlow(n) : (this.last as SlabRegion).buf.subarray(at, at + n);
   }
 
   /**

@@ -21,4 +21,15 @@ export function frame(payload: Buffer, msgType = 0, compressed = false): Buffer 
   return Buffer.concat([header, payload]);
 }
 
+/** A message (header included) whose payload is a general list of n `::` (type 101, index 0): the work bombs. */
+export function generalNulls(n: number, msgType = 0): Buffer {
+  const b = Buffer.alloc(8 + 6 + 2 * n);
+  b[0] = 1;
+  b[1] = msgType;
+  b.writeUInt32LE(b.length, 4);
+  b.writeInt32LE(n, 10); // b[8], b[9]: a general list, no attribute
+  for (let i = 0; i < n; i++) b[14 + 2 * i] = 101;
+  return b;
+}
+
 export const hex = (b: Uint8Array): string => Buffer.from(b.buffer, b.byteOffset, b.byteLength).toString('hex');

@@ -10,7 +10,7 @@ import type { Arbitrary } from 'fast-check';
 import { IpcDecodeError } from '../../src/errors.js';
 import { decodeAt, decodeBudget, decodePayload, DECODE_BUDGET_FLOOR, DEFAULT_MAX_DEPTH, skipValue } from '../../src/ipc/decode.js';
 import { holds, qPayload } from '../helpers/arbitrary.js';
-import { readVectors } from '../helpers/vectors.js';
+import { generalNulls, readVectors } from '../helpers/vectors.js';
 import { compress, decompress, maxExpansion } from '../../src/ipc/compress.js';
 import { decodeMessage, encodeMessage, encodePayload } from '../../src/ipc/index.js';
 import { floats, ints, list, MsgType, sym, symbols, table, timespans } from '../../src/ipc/index.js';
@@ -400,17 +400,6 @@ t.test('skipValue agrees with decodeAt on every mutated message: same end, or bo
 
 
 // ---- the work budget ----
-/** A message (header included) whose payload is a general list of n `::` (type 101, index 0). */
-function generalNulls(n: number): Buffer {
-  const b = Buffer.alloc(8 + 6 + 2 * n);
-  b[0] = 1;
-  b.writeUInt32LE(b.length, 4);
-  b[8] = 0; // general list
-  b[9] = 0;
-  b.writeInt32LE(n, 10);
-  for (let i = 0; i < n; i++) b[14 + 2 * i] = 101;
-  return b;
-}
 
 
 t.test('a compressed list of 16M `::` (32 MiB from 1 MB on the wire) is refused at its header, before 16M objects exist', async (t) => {

@@ -10,6 +10,7 @@ import { UsersFile } from '../../src/server/auth.js';
 import { T0 } from '../helpers/tp.js';
 import { eventually, RawClient, startServer, syncRequest } from './fixture.js';
 import { basic, frame, openWs, RawWs, upgradeStatus } from './ws-client.js';
+import { generalNulls } from '../helpers/vectors.js';
 
 /** A little-endian async kdb+ header announcing `length` bytes (the body may follow in parts). */
 function header(length: number): Buffer {
@@ -192,12 +193,7 @@ t.test('the decoding work budget holds over a WebSocket: a compressed list of 16
   const honest = await openWs(t, `ws://127.0.0.1:${port}/`);
   // A general list of 16M `::` (type 101): 32 MiB that compress to about 1 MB.
   const n = 16 * 1024 * 1024;
-  const plain = Buffer.alloc(8 + 6 + 2 * n);
-  plain[0] = 1;
-  plain[1] = 1; // sync
-  plain.writeUInt32LE(plain.length, 4);
-  plain.writeInt32LE(n, 10);
-  for (let i = 0; i < n; i++) plain[14 + 2 * i] = 101;
+  const plain = generalNulls(n, 1); // sync
   const wire = compress(plain) as Buffer;
   t.ok(wire.length < plain.length / 20, `${plain.length} bytes compress to ${wire.length}`);
   const ws = await RawWs.upgraded(t, port);

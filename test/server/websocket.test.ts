@@ -8,6 +8,7 @@ import { connect, nodeq } from '../helpers/qclient.js';
 import { compress } from '../../src/ipc/compress.js';
 import { LogSink, startTp } from '../helpers/tp.js';
 import { asyncMsg, basic, openWs as open, upgradeStatus } from './ws-client.js';
+import { generalNulls } from '../helpers/vectors.js';
 
 const q = nodeq as unknown as Record<string, (x: unknown) => unknown>;
 const s = (x: string): unknown => q['symbol']?.(x);
@@ -115,12 +116,7 @@ t.test('pre-decode admission applies on the WebSocket: a bare list of 16M :: is 
   const tp = await startTp(t, { sink });
   const ws = await open(t, `ws://127.0.0.1:${tp.port}/`);
   const n = 16 * 1024 * 1024;
-  const plain = Buffer.alloc(8 + 6 + 2 * n);
-  plain[0] = 1;
-  plain[1] = 1; // sync
-  plain.writeUInt32LE(plain.length, 4);
-  plain.writeInt32LE(n, 10);
-  for (let i = 0; i < n; i++) plain[14 + 2 * i] = 101;
+  const plain = generalNulls(n, 1); // sync
   const wire = compress(plain) as Buffer;
   ws.ws.send(wire, { binary: true });
   const refused = await ws.next(2);
