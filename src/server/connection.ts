@@ -70,6 +70,9 @@ export class Connection implements InboundHolder {
   private out: Buffer[] = [];
   /** Bytes that follow the last queued buffer in its ArrayBuffer and belong to it: adjacent messages join it without a view each. */
   private outTail = 0;
+  /** The buffer the last queued message lies in (a region's, or its own) and the offset its bytes end at there. */
+  private outBase: Buffer | undefined;
+  private outEnd = 0;
   /** Each queued message's journal gate (Outbound.gate): withdrawn ones never leave. */
   private outGates: Array<OutboundGate | undefined> = [];
   private outBytes = 0;
@@ -179,35 +182,39 @@ export class Connection implements InboundHolder {
     }
     // A message in a shared region goes by its offset there (no view of its own), held while queued;
     // so does one that a remote peer gets uncompressed (compress() found no gain).
+    // (Where the bytes lie is known from the message: a Buffer's .buffer getter is a slow runtime call.)
     const region = msg.region;
     let bytes: Buffer | undefined;
-    let buf: Buffer;
+    let base: Buffer;
     let at: number;
     let length: number;
-    if (region !== undefined && !shouldCompress(msg.length, this.local, this.capability)) {
-      buf = region.buf;
-      at = buf.byteOffset + msg.at;
+    if (region !== undefined && (!shouldCompress(msg.length, this.local, this.capability) ||
+      (bytes = msg.forPeer(this.local, this.capability)) === msg.plain)) {
+      base = region.buf;
+      at = msg.at;
       length = msg.length;
+      this.hold(region);
     } else {
-      bytes = msg.forPeer(this.local, this.capability);
-      buf = bytes;
-      at = bytes.byteOffset;
+      bytes ??= msg.forPeer(this.local, this.capability);
+      base = bytes;
+      at = 0;
       length = bytes.length;
     }
-    if (region !== undefined && buf.buffer === region.buf.buffer) this.hold(region);
     this.outBytes += length;
     // Messages that lie next to each other in one buffer (the tickerplant cuts a turn's updates from one
     // slab) leave as one piece: one iovec, and one reference while the peer is not reading.
     // (Only under one journal gate: a withdrawn row must stay separable.)
-    const last = this.out.length > 0 ? this.out[this.out.length - 1] as Buffer : undefined;
-    if (last !== undefined && this.outGates[this.outGates.length - 1] === msg.gate &&
-      last.buffer === buf.buffer && last.byteOffset + last.length + this.outTail === at) {
+    if (this.out.length > 0 && this.outBase === base && this.outEnd === at &&
+      this.outGates[this.outGates.length - 1] === msg.gate) {
       this.outTail += length;
+      this.outEnd += length;
       return;
     }
     this.joinTail();
     this.out.push(bytes ?? msg.plain);
     this.outGates.push(msg.gate);
+    this.outBase = base;
+    this.outEnd = at + length;
   }
 
   /** Makes the last queued buffer cover the adjacent bytes that joined it. */

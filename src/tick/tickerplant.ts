@@ -246,7 +246,8 @@ export class Tickerplant {
   private checkAt = -1n;
   /** UTC ns of the local midnight dayCheck saw: until checkAt, an update's time of day is one subtraction. */
   private dayStart = 0n;
-  private flushScheduled = false;
+  /** The end-of-turn journal flush, when one is due (cleared when the write-ahead barrier flushes first). */
+  private flushImmediate: NodeJS.Immediate | undefined;
   private timer: Timer | undefined;
   private readonly batchMs: number;
   private readonly log: Logger;
@@ -522,10 +523,7 @@ export class Tickerplant {
    */
   private afterStage(sync: boolean): boolean {
     if (sync || this.faulted) return this.flushJournalNow(1);
-    if (!this.flushScheduled) {
-      this.flushScheduled = true;
-      setImmediate(this.flushJournal);
-    }
+    this.flushImmediate ??= setImmediate(this.flushJournal);
     return true;
   }
 
@@ -633,7 +631,11 @@ export class Tickerplant {
    * before its journal record reaches the file, as in tick.q where the log write is immediate.
    */
   readonly flushJournal = (): boolean => {
-    this.flushScheduled = false;
+    // A flush left pending would cost the loop a turn that polls without sleeping, for nothing.
+    if (this.flushImmediate !== undefined) {
+      clearImmediate(this.flushImmediate);
+      this.flushImmediate = undefined;
+    }
     return this.flushJournalNow();
   };
 
