@@ -125,6 +125,16 @@ function cpuSeconds(pid: number | undefined, systemOnly = false): number {
   }
 }
 
+/** Minor page faults of a process so far (field 10 of /proc/PID/stat; NaN elsewhere): first touches of fresh memory. */
+function minorFaults(pid: number | undefined): number {
+  try {
+    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+    return Number(stat.slice(stat.lastIndexOf(')') + 2).split(' ')[7]);
+  } catch {
+    return NaN;
+  }
+}
+
 /** Resident set size of a process in KiB (Linux /proc; NaN elsewhere). */
 function rssKiB(pid: number | undefined): number {
   try {
@@ -156,17 +166,23 @@ interface Cpu {
   readonly server: number; readonly sub: number; readonly feed: number; readonly other: number;
   /** The server's time in the kernel (stime), part of `server`: its socket writes, mostly. */
   readonly serverSys: number;
+  /** The server's minor page faults (a count, not a share): each a page of memory it touched first. */
+  readonly serverFaults: number;
 }
 function cpuNow(server: Server, sub: { readonly pids: readonly (number | undefined)[] }): Cpu {
   const u = process.cpuUsage();
   const c = { server: cpuSeconds(server.proc.pid), sub: sub.pids.reduce((n: number, p) => n + cpuSeconds(p), 0), feed: (u.user + u.system) / 1e6 };
-  return { ...c, other: machineBusySeconds() - c.server - c.sub - c.feed, serverSys: cpuSeconds(server.proc.pid, true) };
+  return {
+    ...c, other: machineBusySeconds() - c.server - c.sub - c.feed, serverSys: cpuSeconds(server.proc.pid, true),
+    serverFaults: minorFaults(server.proc.pid),
+  };
 }
 /** CPU used between two snapshots as a fraction of `wall` seconds (1 = one whole CPU). */
 function cpuShare(a: Cpu, b: Cpu, wall: number): Cpu {
   return {
     server: (b.server - a.server) / wall, sub: (b.sub - a.sub) / wall, feed: (b.feed - a.feed) / wall,
     other: Math.max(0, (b.other - a.other) / wall), serverSys: (b.serverSys - a.serverSys) / wall,
+    serverFaults: b.serverFaults - a.serverFaults,
   };
 }
 
@@ -585,6 +601,8 @@ interface Results {
 }
 
 const cpuPerMsg = (x: Throughput): number => (x.cpu.server * x.seconds * 1e6) / x.msgs;
+/** The server's first touches of fresh pages per 1,000 messages: what makes one run dearer than the next. */
+const faultsPer1k = (x: Throughput): number => (x.cpu.serverFaults * 1000) / x.msgs;
 
 function repeated(runs: Throughput[]): Repeated {
   const sorted = [...runs].sort((a, b) => cpuPerMsg(a) - cpuPerMsg(b));
@@ -622,7 +640,7 @@ async function measure(server: Server, sub: Subscriber, fan: FanoutPool, t: Temp
     const runs: Throughput[] = [];
     for (let k = 0; k < REPS; k++) runs.push(await throughput(server, sub, t.singleBytes, t.single.length, n, 1));
     r.single = repeated(runs);
-    progress(`${server.name} (1) ${runs.map((x) => `${fmt(x.msgsPerS)} upd/s ${cpuPerMsg(x).toFixed(2)} µs`).join(', ')} over ${n} msgs`);
+    progress(`${server.name} (1) ${runs.map((x) => `${fmt(x.msgsPerS)} upd/s ${cpuPerMsg(x).toFixed(2)} µs ${faultsPer1k(x).toFixed(1)} faults/1k`).join(', ')} over ${n} msgs`);
   }
   if (ONLY.has(2)) {
     await throughput(server, sub, t.multiBytes, t.multi.length, 5_000, ROWS);
@@ -759,7 +777,7 @@ function report(ours: Results, relay: Results, singleLen: number, multiLen: numb
       if (!x) return '—';
       // CPU per message is steadier than rates when other work shares the CPUs: what one whole core would do.
       const base = 'msgs' in x
-        ? `${x.msgs} msgs in ${x.seconds.toFixed(2)} s, ${cpuPerMsg(x).toFixed(2)} server CPU µs/msg (≈ ${fmt(x.rows / (x.cpu.server * x.seconds))} rows/s on a whole core)`
+        ? `${x.msgs} msgs in ${x.seconds.toFixed(2)} s, ${cpuPerMsg(x).toFixed(2)} server CPU µs/msg (≈ ${fmt(x.rows / (x.cpu.server * x.seconds))} rows/s on a whole core), ${faultsPer1k(x).toFixed(1)} page faults per 1k msgs`
         : `${x.summary.n} updates timed (${fmt(x.achievedPerS)} upd/s), p99.9 ${x.summary.p999.toFixed(0)} µs, max ${x.summary.max.toFixed(0)} µs`;
       return `${base}; CPU ${x === o ? 'tp' : 'relay'} ${pct(x.cpu.server)} (system ${pct(x.cpu.serverSys)}), sub ${pct(x.cpu.sub)}, feed ${pct(x.cpu.feed)}, other processes ${pct(x.cpu.other)}${x.complete ? '' : ` — INCOMPLETE: ${x.note}`}`;
     };
@@ -788,6 +806,7 @@ function report(ours: Results, relay: Results, singleLen: number, multiLen: numb
     upd_per_s_runs: runsOf(ours.single, (x) => x.msgsPerS, 0),
     tp_cpu_us_per_upd: round(oc, 3),
     tp_cpu_us_per_upd_runs: runsOf(ours.single, cpuPerMsg, 3),
+    tp_page_faults_per_1k_upd_runs: runsOf(ours.single, faultsPer1k, 1),
     relay_upd_per_s: round(relay.single?.median.msgsPerS),
     relay_cpu_us_per_upd: round(rc, 3),
     rows_per_s_100: round(ours.multi?.median.rowsPerS),

@@ -281,8 +281,7 @@ export function journalRecordBytes(p: TablePrefixes, b: Buffer, s: UpdShape): nu
  */
 export function writeJournalRecord(out: Buffer, pos: number, p: TablePrefixes, b: Buffer, s: UpdShape,
   time: bigint): number {
-  out.set(p.record, pos); // a whole typed array: a memcpy, no view to build
-  pos += p.record.length;
+  pos += copyBytes(p.record, 0, p.record.length, out, pos);
   if (s.hasTime) return pos + copyBytes(b, s.xAt, b.length, out, pos);
   out[pos] = 0; out[pos + 1] = 0;
   writeI32(out, pos + 2, s.items + 1);
@@ -310,8 +309,7 @@ export function publishedBytes(p: TablePrefixes, b: Buffer, s: UpdShape): number
 export function writePublished(out: Buffer, pos: number, p: TablePrefixes, b: Buffer, s: UpdShape,
   time: bigint): number {
   const start = pos;
-  out.set(p.message, pos);
-  pos += p.message.length;
+  pos += copyBytes(p.message, 0, p.message.length, out, pos);
   if (!s.hasTime) pos = writeStampVector(out, pos, time, s.count);
   let from = s.xAt + 6;
   if (!s.single) {

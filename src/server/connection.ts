@@ -222,7 +222,8 @@ export class Connection implements InboundHolder {
     if (this.outTail === 0) return;
     const i = this.out.length - 1;
     const last = this.out[i] as Buffer;
-    this.out[i] = Buffer.from(last.buffer, last.byteOffset, last.length + this.outTail);
+    // outEnd is where the joined bytes end in outBase, the buffer `last` was cut from.
+    this.out[i] = (this.outBase as Buffer).subarray(this.outEnd - this.outTail - last.length, this.outEnd);
     this.outTail = 0;
   }
 

@@ -56,7 +56,7 @@ const keyOf = (filter: SymFilter): string => (filter === null ? '' : '\0' + [...
  * change with each subscription, never rebuilt whole: a thousand clients re-subscribing cost each other
  * nothing (the soak's churn scenario).
  */
-class TableSubscriptions {
+export class TableSubscriptions {
   /** By handle, in subscription order (as u.q appends to .u.w). */
   readonly entries = new Map<number, Entry>();
   private readonly groups = new Map<string, Group>();
@@ -198,10 +198,19 @@ export class Subscriptions {
     for (const t of this.tables.values()) t.remove(handle);
   }
 
+  /** One table's subscriptions, kept by the hot path instead of looking its name up per update. */
+  of(tableName: string): TableSubscriptions | undefined {
+    return this.tables.get(tableName);
+  }
+
   /** u.q pub: sends the rows of `p` to the table's subscribers; returns the messages sent. */
   publish(tableName: string, names: readonly string[], p: Publication): number {
     const t = this.tables.get(tableName);
-    if (!t) return 0;
+    return t ? this.publishTo(t, tableName, names, p) : 0;
+  }
+
+  /** publish, for the table's subscriptions from of(). */
+  publishTo(t: TableSubscriptions, tableName: string, names: readonly string[], p: Publication): number {
     const sent = t.publish(tableName, names, p, this.failed);
     if (this.failed.length > 0) this.dropFailed();
     return sent;

@@ -20,7 +20,7 @@ import { emptyTable } from './schema.js';
 import type { TableSchema } from './schema.js';
 import type { EndEvent, Subscriber, UpdEvent } from './events.js';
 import { Subscriptions } from './subscriptions.js';
-import type { Publication, SymFilter } from './subscriptions.js';
+import type { Publication, SymFilter, TableSubscriptions } from './subscriptions.js';
 import { readUpdate } from './update.js';
 import type { Update } from './update.js';
 
@@ -81,6 +81,8 @@ export interface TableView {
 
 interface TableState extends TableView {
   readonly prefixes: TablePrefixes;
+  /** Its entry in .u.w. */
+  readonly subs: TableSubscriptions;
   readonly stats: TableStats;
   /** Batch mode: rows received since the last publish. */
   readonly buffer: ColumnBuffer[];
@@ -254,26 +256,30 @@ export class Tickerplant {
   private readonly shape = updShape();
   private readonly slab = new Slab();
   private readonly bytesPub = new BytesPublication(this.shape, this.slab);
+  /** The table updBytes saw last, by name. */
+  private lastTable = '';
+  private lastState: TableState | undefined;
   /** appendRecord's bytes, journaled instead of a record built from x (and a refusal throws 'journal). */
   private verbatim: Buffer | undefined;
 
   constructor(private readonly options: TickerplantOptions) {
     this.log = options.log.child({ mod: 'tick' });
     this.batchMs = options.batchMs ?? 0;
+    this.names = [...new Set(options.schemas.map((s) => s.name))].sort();
+    this.w = new Subscriptions(this.names, (s, err) => this.log.warn(
+      { h: s.handle, err: err instanceof Error ? err.message : String(err) }, 'subscriber dropped: delivery failed'));
     for (const s of options.schemas) {
       if (s.columns[0] !== 'time' || s.columns[1] !== 'sym') throw new QError('timesym');
       this.byName.set(s.name, {
         schema: s,
         prefixes: tablePrefixes(s.name, s.columns),
+        subs: this.w.of(s.name) as TableSubscriptions,
         stats: { updates: 0, rowsIn: 0, rowsOut: 0, messagesOut: 0 },
         empty: emptyTable(s),
         buffer: s.types.map((t, c) => new ColumnBuffer(t, c === 1 && t === 11 ? 4 : 0)),
         durableRows: 0,
       });
     }
-    this.names = [...this.byName.keys()].sort();
-    this.w = new Subscriptions(this.names, (s, err) => this.log.warn(
-      { h: s.handle, err: err instanceof Error ? err.message : String(err) }, 'subscriber dropped: delivery failed'));
     this._d = localNow(options.clock).date;
     this.localDate = this._d;
     if (options.logDir !== undefined) this.openLog();
@@ -330,8 +336,14 @@ export class Tickerplant {
   updBytes(b: Buffer, head: UpdHead, sync: boolean): boolean {
     if (this.closed) return false;
     const t = head.table;
-    const state = this.byName.get(t);
-    if (!state) return false;
+    // A feed sends one table's updates over and over (readUpdHead keeps the name's string): no lookup each.
+    let state = t === this.lastTable ? this.lastState : undefined;
+    if (state === undefined) {
+      state = this.byName.get(t);
+      if (!state) return false;
+      this.lastTable = t;
+      this.lastState = state;
+    }
     const shape = this.shape;
     if (!readUpdShape(b, head.xAt, state.schema.types, shape)) return false;
     const clock = this.options.clock;
@@ -359,7 +371,7 @@ export class Tickerplant {
       if (!this.afterStage(sync)) return this.refuse(sync);
     }
     this.count(state, shape.count);
-    if (this.w.count(t) > 0) {
+    if (state.subs.entries.size > 0) {
       const p = this.bytesPub.set(state, t, b, time);
       const before = enterGate(this.pendingGate());
       this.slab.pin();
@@ -641,7 +653,7 @@ export class Tickerplant {
 
   /** u.q pub. */
   private pub(t: string, state: TableState, p: Publication): void {
-    const sent = this.w.publish(t, state.schema.columns, p);
+    const sent = this.w.publishTo(state.subs, t, state.schema.columns, p);
     if (sent > 0) {
       // rows offered; filters may send fewer to some subscribers
       this.counters.messagesOut += sent;

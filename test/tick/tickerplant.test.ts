@@ -164,3 +164,22 @@ t.test('a message delivered to group after group stays intact while the same pub
     t.ok(a !== undefined && z !== undefined && a.equals(z), `round ${round}: the last group gets the bytes the first did`);
   }
 });
+
+t.test('the journal reaches the file by the end of the turn, and a barrier flush leaves no turn-end flush pending', async (t) => {
+  const immediates = (): number => process.getActiveResourcesInfo().filter((r) => r === 'Immediate').length;
+  const dir = t.testdir();
+  const tp = plant(t, dir);
+  const head: UpdHead = { table: '', xAt: 0 };
+  const msg = encodeMessage(list(sym('.u.upd'), sym('trade'), list(sym('IBM'), float(1.5), int(10))), MsgType.Async);
+  const before = immediates();
+  t.ok(readUpdHead(msg, head) && tp.updBytes(msg, head, false), 'taken from its bytes');
+  const header = journalOf(dir).length;
+  t.equal(immediates(), before + 1, 'a flush is due at the turn\'s end');
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  t.ok(journalOf(dir).length > header, 'written by the end of the turn, with no barrier');
+  t.ok(tp.updBytes(msg, head, false), 'a second update');
+  t.equal(immediates(), before + 1, 'its flush is due');
+  tp.flushJournal();
+  t.equal(immediates(), before, 'the barrier\'s flush cleared it: the loop does not wake for nothing');
+  t.equal(tp.i, 2, 'both published');
+});
