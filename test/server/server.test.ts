@@ -5,7 +5,8 @@ import t from 'tap';
 import { existsSync } from 'node:fs';
 import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
-import { decompress, encodeMessage, list, longs, MsgType, Outbound, sym, symbols } from '../../src/ipc/index.js';
+import { decompress, encodeMessage, list, long, longs, MsgType, Outbound, Slab, sym, symbols } from '../../src/ipc/index.js';
+import type { SlabRegion } from '../../src/ipc/index.js';
 import { UsersFile } from '../../src/server/auth.js';
 import {
   asyncMessage, bigUpdate, connectQ, eventually, Gate, offences, RawClient, readWithNodeQ, selfSignedCert,
@@ -181,6 +182,37 @@ t.test('a thousand async pushes made in one turn arrive complete and in order', 
   t.equal(c.updates.length, 1000);
   t.ok(c.updates.every((u, i) => u.table === 'trade' && u.data === i), 'every push, in order');
   t.equal(writes, 1, '1000 pushes and the reply left in a single write');
+});
+
+t.test('a turn\'s few small messages lying apart in a slab leave in one plain write, and their region is let go at once', async (t) => {
+  const { port, handler } = await startServer(t);
+  const c = await connectQ(t, { port });
+  const conn = handler.conns.get(last(handler.opened));
+  if (!conn) throw new Error('no server connection');
+  const socket = conn.socket as unknown as { _writev: (...a: unknown[]) => unknown; _write: (...a: unknown[]) => unknown };
+  const calls = { _write: 0, _writev: 0 };
+  for (const k of ['_writev', '_write'] as const) {
+    const orig = socket[k].bind(socket);
+    socket[k] = (...a: unknown[]) => { calls[k]++; return orig(...a); };
+  }
+  // Three messages cut from one region with other bytes between them, as a filter's rows are cut
+  // between other subscribers' messages.
+  const slab = new Slab();
+  let region: SlabRegion | undefined;
+  for (let i = 0; i < 3; i++) {
+    const bytes = encodeMessage(list(sym('upd'), sym('trade'), long(BigInt(10 + i))), MsgType.Async);
+    const at = slab.reserve(bytes.length);
+    region = slab.last as SlabRegion;
+    bytes.copy(region.buf, at);
+    slab.reserve(7); // someone else's bytes
+    conn.send(new Outbound(region, at, bytes.length));
+  }
+  t.ok(region?.held, 'held while queued');
+  await new Promise<void>((resolve) => setImmediate(resolve));
+  t.same(calls, { _write: 1, _writev: 0 }, 'one write of one buffer: no cork, no writev');
+  t.notOk(region?.held, 'the region was let go with the write: its bytes were copied');
+  await c.waitFor((u) => u.length === 3);
+  t.same(c.updates.map((u) => u.data), [10, 11, 12], 'each message intact, in order');
 });
 
 t.test('a burst larger than maxQueuedBytes in one turn does not drop a client that keeps reading', async (t) => {
