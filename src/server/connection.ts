@@ -250,7 +250,7 @@ export class Connection implements InboundHolder {
     this.out = [];
     this.outGates = [];
     this.outBase = undefined; // an idle connection keeps no buffer alive
-    if (gates.some((g) => g !== undefined && g.withdrawn)) {
+    if (anyWithdrawn(gates)) {
       // Rows whose journal write failed: the write-ahead promise says they are never published.
       batch = batch.filter((b, i) => {
         const g = gates[i];
@@ -573,6 +573,12 @@ export class Connection implements InboundHolder {
     }
     this.send(new Outbound(bytes));
   }
+}
+
+/** Whether some queued message's journal gate was withdrawn (a loop: no closure per turn per connection). */
+function anyWithdrawn(gates: ReadonlyArray<OutboundGate | undefined>): boolean {
+  for (let i = 0; i < gates.length; i++) if ((gates[i] as OutboundGate | undefined)?.withdrawn) return true;
+  return false;
 }
 
 /**

@@ -164,8 +164,7 @@ class BytesPublication implements Publication {
   selected(idx: Int32Array, k: number): UpdEvent {
     const { state, b, shape, time, starts } = this;
     if (!this.startsRead) { symbolStarts(b, shape, starts); this.startsRead = true; }
-    const n = publishedRowsBytes(state.prefixes, b, shape, starts, idx, k);
-    const msg = cut(this.slab, n, (out, at) => writePublishedRows(out, at, state.prefixes, b, shape, starts, idx, k, time));
+    const msg = this.cut(publishedRowsBytes(state.prefixes, b, shape, starts, idx, k), idx, k);
     return new BytesRowsUpd(this.table, state.schema.columns, msg, idx, k, b, shape.xAt, time, state.schema);
   }
 
@@ -173,38 +172,29 @@ class BytesPublication implements Publication {
     return this.shape.single ? [singleSym(this.b, this.shape)] : vectorSyms(this.b, this.shape, this.symbols);
   }
 
-  /** The whole update's message: cut() written out, so the hot path makes no closure per update. */
+  /** The whole update's message. */
   all(): UpdEvent {
     const { state, b, shape, time } = this;
-    const n = publishedBytes(state.prefixes, b, shape);
-    const at = this.slab.reserve(n);
-    let msg: Outbound;
-    if (at >= 0) {
-      const r = this.slab.last as SlabRegion;
-      writePublished(r.buf, at, state.prefixes, b, shape, time);
-      msg = new Outbound(r, at, n);
-    } else {
-      const out = Buffer.allocUnsafe(n);
-      writePublished(out, 0, state.prefixes, b, shape, time);
-      msg = new Outbound(out);
-    }
+    const msg = this.cut(publishedBytes(state.prefixes, b, shape), undefined, 0);
     return new BytesUpd(this.table, state.schema.columns, shape.count, msg, b, shape.xAt, time, state.schema);
   }
 
   columns(): readonly Column[] { return columnsOf(this.state.schema, this.b, this.shape.xAt, this.time); }
-}
 
-/** A message of n bytes written by `write` into the slab (or, when large, a buffer of its own). */
-function cut(slab: Slab, n: number, write: (out: Buffer, at: number) => void): Outbound {
-  const at = slab.reserve(n);
-  if (at < 0) {
-    const out = Buffer.allocUnsafe(n);
-    write(out, 0);
-    return new Outbound(out);
+  /**
+   * A message of n bytes cut from the slab (a buffer of its own when large): the whole update, or its rows
+   * idx[0..k). Written by argument, not by a callback: the hot path makes no closure per message.
+   */
+  private cut(n: number, idx: Int32Array | undefined, k: number): Outbound {
+    const { state, b, shape, time, starts } = this;
+    const at = this.slab.reserve(n);
+    const region = at >= 0 ? this.slab.last as SlabRegion : undefined;
+    const out = region ? region.buf : Buffer.allocUnsafe(n);
+    const pos = region ? at : 0;
+    if (idx) writePublishedRows(out, pos, state.prefixes, b, shape, starts, idx, k, time);
+    else writePublished(out, pos, state.prefixes, b, shape, time);
+    return region ? new Outbound(region, at, n) : new Outbound(out);
   }
-  const r = slab.last as SlabRegion;
-  write(r.buf, at);
-  return new Outbound(r, at, n);
 }
 
 /** A publication of columns already in hand (decoded updates, batch mode's buffers). */
