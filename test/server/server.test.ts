@@ -14,6 +14,17 @@ import {
 } from './fixture.js';
 
 const last = (xs: number[]): number => xs[xs.length - 1] as number;
+
+/** Counts the writes that reach a socket's handle: _write for one buffer, _writev for a corked batch. */
+function countWrites(transport: unknown): { _write: number; _writev: number } {
+  const socket = transport as { _writev: (...a: unknown[]) => unknown; _write: (...a: unknown[]) => unknown };
+  const calls = { _write: 0, _writev: 0 };
+  for (const k of ['_writev', '_write'] as const) {
+    const orig = socket[k].bind(socket);
+    socket[k] = (...a: unknown[]) => { calls[k]++; return orig(...a); };
+  }
+  return calls;
+}
 const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 t.test('the handshake is answered with exactly one byte: the common capability, at most 3', async (t) => {
@@ -171,17 +182,11 @@ t.test('a thousand async pushes made in one turn arrive complete and in order', 
   const c = await connectQ(t, { port });
   const conn = handler.conns.get(last(handler.opened));
   if (!conn) throw new Error('no server connection');
-  // Count the writes that reach the socket's handle: a turn's sends are corked into one writev.
-  const socket = conn.socket as unknown as { _writev: (...a: unknown[]) => unknown; _write: (...a: unknown[]) => unknown };
-  let writes = 0;
-  for (const k of ['_writev', '_write'] as const) {
-    const orig = socket[k].bind(socket);
-    socket[k] = (...a: unknown[]) => { writes++; return orig(...a); };
-  }
+  const calls = countWrites(conn.socket); // a turn's sends are corked into one writev
   t.equal(await c.sync('push', 1000), 1000);
   t.equal(c.updates.length, 1000);
   t.ok(c.updates.every((u, i) => u.table === 'trade' && u.data === i), 'every push, in order');
-  t.equal(writes, 1, '1000 pushes and the reply left in a single write');
+  t.equal(calls._write + calls._writev, 1, '1000 pushes and the reply left in a single write');
 });
 
 t.test('a turn\'s few small messages lying apart in a slab leave in one plain write, and their region is let go at once', async (t) => {
@@ -189,12 +194,7 @@ t.test('a turn\'s few small messages lying apart in a slab leave in one plain wr
   const c = await connectQ(t, { port });
   const conn = handler.conns.get(last(handler.opened));
   if (!conn) throw new Error('no server connection');
-  const socket = conn.socket as unknown as { _writev: (...a: unknown[]) => unknown; _write: (...a: unknown[]) => unknown };
-  const calls = { _write: 0, _writev: 0 };
-  for (const k of ['_writev', '_write'] as const) {
-    const orig = socket[k].bind(socket);
-    socket[k] = (...a: unknown[]) => { calls[k]++; return orig(...a); };
-  }
+  const calls = countWrites(conn.socket);
   // Three messages cut from one region with other bytes between them, as a filter's rows are cut
   // between other subscribers' messages.
   const slab = new Slab();
