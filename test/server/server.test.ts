@@ -10,7 +10,7 @@ import type { SlabRegion } from '../../src/ipc/index.js';
 import { UsersFile } from '../../src/server/auth.js';
 import {
   asyncMessage, bigUpdate, connectQ, eventually, Gate, offences, RawClient, readWithNodeQ, selfSignedCert,
-  shortTempDir, socketOf, startServer, syncRequest,
+  shortTempDir, socketOf, splitMessages, startServer, syncRequest,
 } from './fixture.js';
 
 const last = (xs: number[]): number => xs[xs.length - 1] as number;
@@ -244,6 +244,28 @@ t.test('a client that stops reading is dropped once more than maxQueuedBytes pil
   const lines = offences(sink, h);
   t.equal(lines.length, 1, 'one log line');
   t.equal(lines[0]?.['msg'], 'slow consumer dropped');
+});
+
+t.test('a connection closed for shutdown still sends what waited for the peer to read, then ends', async (t) => {
+  const { port, handler } = await startServer(t);
+  const raw = await RawClient.connect({ port });
+  t.teardown(() => raw.destroy());
+  await raw.handshake();
+  const conn = handler.conns.get(last(handler.opened));
+  if (!conn) throw new Error('no server connection');
+  raw.socket.pause(); // kernel buffers fill, then the server holds the rest for the 'drain'
+  const asks = 3;
+  for (let i = 0; i < asks; i++) {
+    raw.write(syncRequest(['push', 100_000]));
+    await eventually(() => handler.calls.length > i, 'the push to be handled');
+  }
+  await eventually(() => conn.queuedBytes > (conn.socket as unknown as { writableLength: number }).writableLength,
+    'bytes waiting in the connection\'s own backlog');
+  conn.close('shutdown');
+  raw.socket.resume();
+  await raw.closed;
+  const frames = splitMessages(raw.bytes.subarray(1));
+  t.equal(frames.length, asks * 100_001, 'every push and every reply arrived before the end');
 });
 
 t.test('onOpen and onClose see each client once, with small distinct integer handles', async (t) => {
