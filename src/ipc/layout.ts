@@ -387,7 +387,7 @@ export function writePublishedRows(out: Buffer, pos: number, p: TablePrefixes, b
   starts: ReadonlyArray<Int32Array | undefined>, idx: Int32Array, k: number, time: bigint): number {
   const start = pos;
   out.set(p.message, pos);
-  pos += p.message.length; // a loop: set() costs more for ~60 bytes
+  pos += p.message.length;
   if (!s.hasTime) pos = writeStampVector(out, pos, time, k);
   let from = s.xAt + 6;
   for (let c = 0; c < s.items; c++) {
@@ -457,11 +457,10 @@ export class Slab {
   private region: SlabRegion;
   private used = 0;
   private readonly spare: SlabRegion[] = [];
-  /** The region cut from when pin was called, and those begun since (held until unpin). */
+  /** While pinned: the region cut from when pin was called, and those begun since (held until unpin). */
   private pinned: SlabRegion | undefined;
   private readonly pins: SlabRegion[] = [];
-  private pinning = false;
-  /** The region the last take() cut from; undefined when that buffer was allocated on its own. */
+  /** The region the last reserve() cut from; undefined when that message gets a buffer of its own. */
   last: SlabRegion | undefined;
   constructor(private readonly size = 256 * 1024) {
     this.region = new SlabRegion(Buffer.allocUnsafeSlow(size), this);
@@ -485,13 +484,11 @@ export class Slab {
    * group, cutting others between, and the first recipients (a gateway, a compressing peer) need not hold.
    */
   pin(): void {
-    this.pinning = true;
     this.pinned = this.region;
     this.region.hold();
   }
 
   unpin(): void {
-    this.pinning = false;
     (this.pinned as SlabRegion).release();
     this.pinned = undefined;
     // Regions begun during the publish: rare, so the common case sets no array length (a runtime call).
@@ -506,7 +503,7 @@ export class Slab {
     this.region = this.spare.pop() ?? new SlabRegion(Buffer.allocUnsafeSlow(this.size), this);
     this.region.state = 'live';
     this.used = 0;
-    if (this.pinning) { this.region.hold(); this.pins.push(this.region); }
+    if (this.pinned !== undefined) { this.region.hold(); this.pins.push(this.region); }
     old.state = 'full';
     if (!old.held) this.reuse(old);
   }

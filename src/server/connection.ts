@@ -297,11 +297,12 @@ export class Connection implements InboundHolder {
     const last = chunks.length - 1;
     // Whether this write carries every byte of the held regions (nothing else is queued here).
     const carriesHeld = this.held.length > 0 && this.out.length === 0 && this.backlog.length === 0;
-    if ((last > 0 || carriesHeld) && (carriesHeld || this.held.length === 0) && this.copySmall(chunks, carriesHeld)) return;
+    // Worth copying: pieces that would need a writev, or a piece whose regions could then go at once.
+    if ((carriesHeld || (last > 0 && this.held.length === 0)) && this.copySmall(chunks, carriesHeld)) return;
     const join = last > 0; // a lone buffer needs no cork: nothing to join
     if (join) this.socket.cork();
     for (let i = 0; i < last; i++) this.socket.write(chunks[i] as Buffer);
-    if (this.held.length > 0 && this.out.length === 0 && this.backlog.length === 0) {
+    if (carriesHeld) {
       // Nothing of the held regions is queued here any more: the socket lets go of them when this
       // write completes (Node completes a socket's writes in order).
       this.inflight.push(this.held);
@@ -330,15 +331,10 @@ export class Connection implements InboundHolder {
     let at = 0;
     for (let i = 0; i < chunks.length; i++) {
       const c = chunks[i] as Buffer;
-      if (c.length > 64) c.copy(one, at);
-      else for (let k = 0; k < c.length; k++) one[at + k] = c[k] as number;
+      one.set(c, at); // a whole typed array: one memcpy
       at += c.length;
     }
-    if (carriesHeld) {
-      const held = this.held;
-      this.held = [];
-      this.release(held);
-    }
+    if (carriesHeld) this.releaseHeld();
     this.socket.write(one);
     return true;
   }
@@ -358,6 +354,10 @@ export class Connection implements InboundHolder {
   /** Lets go of the held regions when nothing of them is queued here or in the socket (e.g. all withdrawn). */
   private releaseIfIdle(): void {
     if (this.held.length === 0 || this.out.length > 0 || this.backlog.length > 0 || this.socket.writableLength > 0) return;
+    this.releaseHeld();
+  }
+
+  private releaseHeld(): void {
     const held = this.held;
     this.held = [];
     this.release(held);
@@ -365,9 +365,7 @@ export class Connection implements InboundHolder {
 
   /** The transport has closed: it holds no bytes, so neither does this connection. */
   private letGo(): void {
-    const held = this.held;
-    this.held = [];
-    this.release(held);
+    this.releaseHeld();
     for (const rs of this.inflight.splice(0)) this.release(rs);
   }
 

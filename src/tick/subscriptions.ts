@@ -203,14 +203,8 @@ export class Subscriptions {
     return this.tables.get(tableName);
   }
 
-  /** u.q pub: sends the rows of `p` to the table's subscribers; returns the messages sent. */
-  publish(tableName: string, names: readonly string[], p: Publication): number {
-    const t = this.tables.get(tableName);
-    return t ? this.publishTo(t, tableName, names, p) : 0;
-  }
-
-  /** publish, for the table's subscriptions from of(). */
-  publishTo(t: TableSubscriptions, tableName: string, names: readonly string[], p: Publication): number {
+  /** u.q pub: sends the rows of `p` to the subscribers of table `tableName` (`t`, from of()); returns the messages sent. */
+  publish(t: TableSubscriptions, tableName: string, names: readonly string[], p: Publication): number {
     const sent = t.publish(tableName, names, p, this.failed);
     if (this.failed.length > 0) this.dropFailed();
     return sent;

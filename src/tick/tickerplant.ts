@@ -414,7 +414,7 @@ export class Tickerplant {
         this._i++;
         if (!this.afterStage(sync)) { this.refuse(sync); return; }
       }
-      if (this.w.count(t) > 0) {
+      if (st.subs.entries.size > 0) {
         const p = columnsPublication(t, st.schema.columns, u.count, () => u.columns(), () => u.syms());
         withGate(this.pendingGate(), () => this.pub(t, st, p));
       }
@@ -643,7 +643,7 @@ export class Tickerplant {
 
   /** u.q pub. */
   private pub(t: string, state: TableState, p: Publication): void {
-    const sent = this.w.publishTo(state.subs, t, state.schema.columns, p);
+    const sent = this.w.publish(state.subs, t, state.schema.columns, p);
     if (sent > 0) {
       // rows offered; filters may send fewer to some subscribers
       this.counters.messagesOut += sent;

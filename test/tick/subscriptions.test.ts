@@ -5,7 +5,7 @@ import { decodeMessage, encodeMessage, list, MsgType, Outbound, sym, table } fro
 import type { QTable, QValue } from '../../src/ipc/index.js';
 import type { Column } from '../../src/tick/columns.js';
 import { Subscriptions } from '../../src/tick/subscriptions.js';
-import type { Publication, Subscriber } from '../../src/tick/subscriptions.js';
+import type { Publication, Subscriber, TableSubscriptions } from '../../src/tick/subscriptions.js';
 import type { TickEvent } from '../../src/tick/events.js';
 
 class Spy implements Subscriber {
@@ -37,7 +37,7 @@ const publication = (syms: string[]): Publication => {
     }),
   };
 };
-const publish = (w: Subscriptions, syms: string[]): number => w.publish('trade', NAMES, publication(syms));
+const publish = (w: Subscriptions, syms: string[]): number => w.publish(w.of('trade') as TableSubscriptions, 'trade', NAMES, publication(syms));
 
 t.test('each subscriber gets exactly the rows of its filter, and nothing when none match', async (t) => {
   const w = new Subscriptions(['quote', 'trade']);
