@@ -19,6 +19,7 @@
 // The 100 connections are spread over FANOUT_PROCS subscriber processes (fanout-sub.ts), which frame
 // each push and read only its first time value; first/last-of-100 per update are merged here.
 // TICK_BENCH_PROF=<dir> runs the TP under --cpu-prof (profile written to <dir> when it stops);
+// TICK_BENCH_TP_NODE_ARGS='--trace-gc' passes node flags to the TP alone; TICK_BENCH_REPS=3 repetitions;
 // TICK_BENCH_ONLY=1,3 picks measurements; TICK_BENCH_RELAY=0 skips the relay; TICK_BENCH_LAT_RATE=1000
 // changes (3)'s rate (10 messages leave per write at 10k/s, 1 at 1k/s: shows what batching costs).
 import { fork, spawn } from 'node:child_process';
@@ -51,6 +52,8 @@ const CHUNK = 256 * 1024;
 const WARM_S = 0.5;
 const RUN_S = 3;
 const PROF_DIR = process.env['TICK_BENCH_PROF'];
+/** Extra node flags for the TP process only (e.g. --trace-gc, --perf-basic-prof). */
+const TP_NODE_ARGS = (process.env['TICK_BENCH_TP_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
 const ONLY = new Set((process.env['TICK_BENCH_ONLY'] ?? '1,2,3,4,5,6').split(',').map((s) => Number(s.trim())));
 const REPS = Math.max(1, Number(process.env['TICK_BENCH_REPS'] ?? 3));
 const FANOUT_SUBS = 100;
@@ -189,6 +192,7 @@ function cpuShare(a: Cpu, b: Cpu, wall: number): Cpu {
 async function startTickerplant(dir: string): Promise<Server> {
   const port = await freePort();
   const nodeArgs = PROF_DIR ? ['--cpu-prof', '--cpu-prof-dir', PROF_DIR, '--cpu-prof-interval', '200'] : [];
+  nodeArgs.push(...TP_NODE_ARGS);
   const proc = spawn(process.execPath, [...nodeArgs, CLI, 'sym', dir, '-p', String(port), '--unix', '', '--log-level', 'warn',
     // The bench subscriber decodes everything and may lag the ingest burst: a 1 GiB allowance measures
     // throughput instead of the slow-consumer policy (64 MiB by default), which the soak measures.
@@ -597,8 +601,13 @@ interface Repeated { readonly runs: Throughput[]; readonly median: Throughput }
 interface Memory { readonly idleKiB: number; readonly sym1000KiB: number; readonly n: number }
 
 interface Results {
-  single?: Repeated; multi?: Repeated; lat?: Latency; last10?: Latency; fanout?: Latency; memory?: Memory;
+  single?: Repeated; multi?: Repeated; lat?: Latency | undefined; last10?: Latency | undefined; fanout?: Latency | undefined;
+  memory?: Memory;
+  /** Every repetition of (3), (4), (5), in the order run. */
+  readonly runs: { readonly lat: Latency[]; readonly last10: Latency[]; readonly fanout: Latency[] };
 }
+
+const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor((v.length - 1) / 2)] as number;
 
 const cpuPerMsg = (x: Throughput): number => (x.cpu.server * x.seconds * 1e6) / x.msgs;
 /** The server's first touches of fresh pages per 1,000 messages: what makes one run dearer than the next. */
@@ -625,13 +634,14 @@ async function memory(server: Server, sub: Subscriber): Promise<Memory> {
   return { idleKiB: (r1 - r0) / MEM_SUBS, sym1000KiB: (r2 - r1) / MEM_SUBS, n: MEM_SUBS };
 }
 
-/** Every selected measurement against one server (TP or relay). */
-async function measure(server: Server, sub: Subscriber, fan: FanoutPool, t: Templates): Promise<Results> {
-  const r: Results = {};
+/** (6), (1), (2) against one server (TP or relay): throughput, repeated REPS times back to back. */
+async function measureThroughput(server: Server, sub: Subscriber, t: Templates): Promise<Results> {
+  const r: Results = { runs: { lat: [], last10: [], fanout: [] } };
   if (ONLY.has(6) && server.name === 'tp') {
     r.memory = await memory(server, sub); // first, on a fresh process: nothing else in its heap yet
     progress(`${server.name} (6) ${r.memory.idleKiB.toFixed(1)} KiB per idle subscriber, ${r.memory.sym1000KiB.toFixed(1)} KiB per 1,000-sym subscription`);
   }
+  if (!ONLY.has(1) && !ONLY.has(2)) return r;
   await sub.request({ op: 'connect', port: server.port, n: 1 });
   if (ONLY.has(1)) {
     // Warm-up (JIT, buffers) that also sizes the runs: 1,000,000 messages or about SINGLE_SECONDS' worth.
@@ -649,25 +659,46 @@ async function measure(server: Server, sub: Subscriber, fan: FanoutPool, t: Temp
     r.multi = repeated(runs);
     progress(`${server.name} (2) ${runs.map((x) => `${fmt(x.rowsPerS)} rows/s`).join(', ')}`);
   }
-  if (ONLY.has(3)) {
-    r.lat = await latency(server, subSink(sub, 1), t.single, LAT_RATE);
-    progress(`${server.name} (3) p50 ${r.lat.summary.p50.toFixed(1)} µs p99 ${r.lat.summary.p99.toFixed(1)} µs`);
-  }
   await sub.request({ op: 'disconnect' });
+  return r;
+}
+
+/**
+ * One repetition of (3), (4), (5) against one server, added to r.runs. main() alternates the TP and the
+ * relay repetition by repetition, so each ratio compares runs seconds apart, not minutes.
+ */
+async function measureLatency(server: Server, sub: Subscriber, fan: FanoutPool, t: Templates, r: Results): Promise<void> {
+  if (ONLY.has(3)) {
+    await sub.request({ op: 'connect', port: server.port, n: 1 });
+    const x = await latency(server, subSink(sub, 1), t.single, LAT_RATE);
+    r.runs.lat.push(x);
+    progress(`${server.name} (3) p50 ${x.summary.p50.toFixed(1)} µs p99 ${x.summary.p99.toFixed(1)} µs`);
+    await sub.request({ op: 'disconnect' });
+  }
   if (ONLY.has(4)) {
     await sub.request({ op: 'connect', port: server.port, n: 10 });
-    r.last10 = await latency(server, subSink(sub, ROWS), t.multi, 1_000);
-    progress(`${server.name} (4) p50 ${r.last10.summary.p50.toFixed(1)} µs p99 ${r.last10.summary.p99.toFixed(1)} µs`);
+    const x = await latency(server, subSink(sub, ROWS), t.multi, 1_000);
+    r.runs.last10.push(x);
+    progress(`${server.name} (4) p50 ${x.summary.p50.toFixed(1)} µs p99 ${x.summary.p99.toFixed(1)} µs`);
     await sub.request({ op: 'disconnect' });
   }
   if (ONLY.has(5)) {
     await fan.connect(server.port, fanoutFilters(server.name !== 'tp'));
     // The TP sends each of an update's 10 subscribers its one row; the relay forwards them the whole update.
-    r.fanout = await latency(server, fan.sink(server.name === 'tp' ? 1 : FANOUT_ROWS), t.fanout, 100_000 / FANOUT_ROWS);
-    progress(`${server.name} (5) first p50 ${r.fanout.summary.firstP50.toFixed(1)} µs, last p50 ${r.fanout.summary.p50.toFixed(1)} µs, CPU ${(r.fanout.cpu.server * 100).toFixed(0)}%`);
+    const x = await latency(server, fan.sink(server.name === 'tp' ? 1 : FANOUT_ROWS), t.fanout, 100_000 / FANOUT_ROWS);
+    r.runs.fanout.push(x);
+    progress(`${server.name} (5) first p50 ${x.summary.firstP50.toFixed(1)} µs, last p50 ${x.summary.p50.toFixed(1)} µs, CPU ${(x.cpu.server * 100).toFixed(0)}%`);
     await fan.disconnect();
   }
-  return r;
+}
+
+/** The run with the median p50 of each latency measurement: the one the table shows. */
+function medianRuns(r: Results): void {
+  const mid = (xs: Latency[]): Latency | undefined =>
+    [...xs].sort((a, b) => a.summary.p50 - b.summary.p50)[Math.floor((xs.length - 1) / 2)];
+  r.lat = mid(r.runs.lat);
+  r.last10 = mid(r.runs.last10);
+  r.fanout = mid(r.runs.fanout);
 }
 
 interface Templates {
@@ -698,18 +729,24 @@ async function main(): Promise<void> {
 
   const tp = await startTickerplant(tmpDir);
   progress(`tp on :${tp.port}, journal in ${tmpDir}`);
-  const ours = await measure(tp, sub, fan, t);
+  const ours = await measureThroughput(tp, sub, t);
+  let rs: Server | undefined;
+  let relay: Results = { runs: { lat: [], last10: [], fanout: [] } };
+  if (WITH_RELAY) {
+    rs = await startRelay();
+    progress(`relay on :${rs.port}`);
+    relay = await measureThroughput(rs, sub, t);
+  }
+  for (let k = 0; k < REPS; k++) {
+    await measureLatency(tp, sub, fan, t, ours);
+    if (rs) await measureLatency(rs, sub, fan, t, relay);
+  }
+  medianRuns(ours);
+  medianRuns(relay);
   await stop(tp);
+  if (rs) await stop(rs);
   const dir = tmpDir;
   journalBytes = readdirSync(dir).reduce((n, f) => n + statSync(path.join(dir, f)).size, 0);
-
-  let relay: Results = {};
-  if (WITH_RELAY) {
-    const rs = await startRelay();
-    progress(`relay on :${rs.port}`);
-    relay = await measure(rs, sub, fan, t);
-    await stop(rs);
-  }
   sub.proc.disconnect();
   fan.stop();
   report(ours, relay, single.length, multi.length, t.fanout.length);
@@ -724,7 +761,7 @@ function report(ours: Results, relay: Results, singleLen: number, multiLen: numb
   console.log(`tick benchmark on ${process.version}, ${new Date().toISOString()}, ${cpu.length} × ${cpu[0]?.model ?? '?'}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, first touch of a fresh page ${firstTouch.toFixed(1)} µs`);
   console.log(`TP: node dist/cli.js sym <tmp> -t 0 (zero-latency), journal on (${(journalBytes / 1e6).toFixed(0)} MB written); feed, TP, subscriber in separate processes on loopback`);
   console.log(`messages: single-row ${singleLen} B, 100-row ${multiLen} B, 10-row ${fanoutLen} B; relay = same feed and subscribers through a byte-forwarding Node process (no decode, no journal, no filters; in (5) routed by the rotation it is told)`);
-  console.log(`(1), (2): ${REPS} runs each, the run with the median TP CPU per message shown, [min–max] over the runs`);
+  console.log(`(1), (2): ${REPS} runs each, the run with the median TP CPU per message shown, [min–max] over the runs; (3)-(5): ${REPS} repetitions, the TP's and the relay's alternating, the run with the median p50 shown, ratios the median of the repetitions' ratios`);
   console.log('');
   const rate = (x: number | undefined): string => (x === undefined || Number.isNaN(x) ? '—' : fmt(x));
   const us = (x: number | undefined): string => (x === undefined || Number.isNaN(x) ? '—' : `${x.toFixed(0)} µs`);
@@ -739,11 +776,25 @@ function report(ours: Results, relay: Results, singleLen: number, multiLen: numb
     const v = r.runs.map(f);
     return `[${show(Math.min(...v))}–${show(Math.max(...v))}]`;
   };
+  // (3)-(5): the ratio is the median over repetitions of ours / relay, each pair run back to back.
+  const p50 = (x: Latency): number => x.summary.p50;
+  const cpuOf = (x: Latency): number => x.cpu.server;
+  const paired = (k: keyof Results['runs'], f: (x: Latency) => number): number[] =>
+    ours.runs[k].flatMap((x, i) => { const y = relay.runs[k][i]; return y && f(y) > 0 ? [f(x) / f(y)] : []; });
+  const pairedMedian = (k: keyof Results['runs'], f: (x: Latency) => number): number | undefined => {
+    const v = paired(k, f);
+    return v.length > 0 ? median(v) : undefined;
+  };
+  const pairedList = (k: keyof Results['runs'], f: (x: Latency) => number): string =>
+    paired(k, f).map((x) => `${x.toFixed(2)}×`).join(' ');
+  const runsOfLat = (xs: Latency[], f: (x: Latency) => number, unit = ''): string => xs.map((x) => `${f(x).toFixed(0)}${unit}`).join(' ');
+  const times = (x: number | undefined): string => (x === undefined ? '' : `${x.toFixed(2)}×`);
+  const markRatio = (x: number | undefined, goal: number): string => mark(x === undefined ? undefined : x <= goal);
   const oc = ours.single && cpuPerMsg(ours.single.median);
   const rc = relay.single && cpuPerMsg(relay.single.median);
   const rows: string[][] = [
     ['figure', 'ours', 'relay', 'ratio', 'q published (§A1, 2014 h/w)', 'goal', ''],
-    ['(1) TP CPU per single-row upd', us2(oc), us2(rc), ratio(oc, rc), '~30 µs (30k/s at 92%)', '≤ 1.00 µs', mark(oc !== undefined && oc <= 1)],
+    ['(1) TP CPU per single-row upd', us2(oc), us2(rc), ratio(oc, rc), '~30 µs (30k/s at 92%)', '≤ 1.00 µs', mark(oc === undefined ? undefined : oc <= 1)],
     ['    spread over the runs', spread(ours.single, cpuPerMsg, (x) => x.toFixed(2)), spread(relay.single, cpuPerMsg, (x) => x.toFixed(2)), '', '', '', ''],
     ['    single-row upd/s (TP ingest)', rate(ours.single?.median.msgsPerS), rate(relay.single?.median.msgsPerS), '',
       '~30k rows/s at 92% TP CPU', '≥ 600k', mark(ours.single && Math.min(...ours.single.runs.map((x) => x.msgsPerS)) >= 600_000)],
@@ -752,19 +803,23 @@ function report(ours: Results, relay: Results, singleLen: number, multiLen: numb
     ['(2) rows/s in 100-row updates', rate(ours.multi?.median.rowsPerS), rate(relay.multi?.median.rowsPerS), ratio(ours.multi?.median.rowsPerS, relay.multi?.median.rowsPerS),
       '500k rows/s at 32% TP CPU', '≥ 8M', mark(ours.multi && ours.multi.median.rowsPerS >= 8_000_000)],
     ['    spread over the runs', spread(ours.multi, (x) => x.rowsPerS, (x) => fmt(x)), spread(relay.multi, (x) => x.rowsPerS, (x) => fmt(x)), '', '', '', ''],
-    [`(3) feed→sub p50 at ${fmt(LAT_RATE, 0)} upd/s`, us(ours.lat?.summary.p50), us(relay.lat?.summary.p50), ratio(ours.lat?.summary.p50, relay.lat?.summary.p50),
-      '71–106 µs (rdbrecv, median)', '≤ 1.15× relay', mark(ours.lat && relay.lat && ours.lat.summary.p50 <= 1.15 * relay.lat.summary.p50)],
+    [`(3) feed→sub p50 at ${fmt(LAT_RATE, 0)} upd/s`, us(ours.lat?.summary.p50), us(relay.lat?.summary.p50), times(pairedMedian('lat', p50)),
+      '71–106 µs (rdbrecv, median)', '≤ 1.15× relay', markRatio(pairedMedian('lat', p50), 1.15)],
+    ['    p50 and ratio per repetition', runsOfLat(ours.runs.lat, p50), runsOfLat(relay.runs.lat, p50), '', pairedList('lat', p50), '', ''],
     ['    p99', us(ours.lat?.summary.p99), us(relay.lat?.summary.p99), ratio(ours.lat?.summary.p99, relay.lat?.summary.p99), '—', '', ''],
-    ['(4) last-of-10 p50 at 100k rows/s', us(ours.last10?.summary.p50), us(relay.last10?.summary.p50), ratio(ours.last10?.summary.p50, relay.last10?.summary.p50),
-      '682 µs (Table 5, median)', '≤ 1.10× relay', mark(ours.last10 && relay.last10 && ours.last10.summary.p50 <= 1.1 * relay.last10.summary.p50)],
+    ['(4) last-of-10 p50 at 100k rows/s', us(ours.last10?.summary.p50), us(relay.last10?.summary.p50), times(pairedMedian('last10', p50)),
+      '682 µs (Table 5, median)', '≤ 1.10× relay', markRatio(pairedMedian('last10', p50), 1.1)],
+    ['    p50 and ratio per repetition', runsOfLat(ours.runs.last10, p50), runsOfLat(relay.runs.last10, p50), '', pairedList('last10', p50), '', ''],
     ['    p99', us(ours.last10?.summary.p99), us(relay.last10?.summary.p99), ratio(ours.last10?.summary.p99, relay.last10?.summary.p99), '—', '', ''],
-    [`(5) fan-out ${FANOUT_SUBS} filtered subs: TP CPU`, pct(ours.fanout?.cpu.server), pct(relay.fanout?.cpu.server), '', '30% (10 subs, 100-row)', '≤ 30%',
-      mark(ours.fanout && ours.fanout.cpu.server <= 0.3)],
+    [`(5) fan-out ${FANOUT_SUBS} filtered subs: TP CPU`, pct(median(ours.runs.fanout.map(cpuOf))), pct(median(relay.runs.fanout.map(cpuOf))), '', '30% (10 subs, 100-row)', '≤ 30%',
+      mark(ours.runs.fanout.length > 0 ? median(ours.runs.fanout.map(cpuOf)) <= 0.3 : undefined)],
+    ['    CPU per repetition', runsOfLat(ours.runs.fanout, (x) => x.cpu.server * 100, '%'), runsOfLat(relay.runs.fanout, (x) => x.cpu.server * 100, '%'), '', '', '', ''],
     ['    first-of-100 p50 / p99', `${us(ours.fanout?.summary.firstP50)} / ${us(ours.fanout?.summary.firstP99)}`,
-      `${us(relay.fanout?.summary.firstP50)} / ${us(relay.fanout?.summary.firstP99)}`, ratio(ours.fanout?.summary.firstP50, relay.fanout?.summary.firstP50), '', '', ''],
+      `${us(relay.fanout?.summary.firstP50)} / ${us(relay.fanout?.summary.firstP99)}`, times(pairedMedian('fanout', (x) => x.summary.firstP50)), '', '', ''],
     ['    last-of-100 p50 / p99', `${us(ours.fanout?.summary.p50)} / ${us(ours.fanout?.summary.p99)}`,
-      `${us(relay.fanout?.summary.p50)} / ${us(relay.fanout?.summary.p99)}`, ratio(ours.fanout?.summary.p50, relay.fanout?.summary.p50), '', '≤ 1.20× relay',
-      mark(ours.fanout && relay.fanout && ours.fanout.summary.p50 <= 1.2 * relay.fanout.summary.p50)],
+      `${us(relay.fanout?.summary.p50)} / ${us(relay.fanout?.summary.p99)}`, times(pairedMedian('fanout', p50)), '', '≤ 1.20× relay',
+      markRatio(pairedMedian('fanout', p50), 1.2)],
+    ['    last p50 and ratio per repetition', runsOfLat(ours.runs.fanout, p50), runsOfLat(relay.runs.fanout, p50), '', pairedList('fanout', p50), '', ''],
     [`(6) TP RSS per idle subscriber`, kib(ours.memory?.idleKiB), '', '', '', '', ''],
     [`    per 1,000-sym subscription`, kib(ours.memory?.sym1000KiB), '', '', '', '', ''],
   ];
@@ -791,7 +846,7 @@ function report(ours: Results, relay: Results, singleLen: number, multiLen: numb
   detail('(5)', ours.fanout, relay.fanout);
   if (ours.memory) console.log(`(6) ours:  RSS deltas over ${ours.memory.n} connections (idle: subscribed to every sym, no data; then each re-subscribed to 1,000 of 5,000 syms)`);
   console.log('q: TP CPU at 10k single-row upd/s was 31%, at 100k rows/s in 100-row updates with 10 subscribers 30% (§A1 Tables 4, 5)');
-  const all = [ours, relay].flatMap((r) => [...(r.single?.runs ?? []), ...(r.multi?.runs ?? []), r.lat, r.last10, r.fanout]);
+  const all = [ours, relay].flatMap((r) => [...(r.single?.runs ?? []), ...(r.multi?.runs ?? []), ...r.runs.lat, ...r.runs.last10, ...r.runs.fanout]);
   const busiest = Math.max(...all.map((x) => x?.cpu.other ?? 0));
   if (busiest > 0.25) {
     console.log(`WARNING: other processes used up to ${pct(busiest)} of a CPU during a measurement (of ${cpu.length}): rates and latencies are pessimistic and tails noisy; CPU per message and ratios to the relay in this run are the figures to compare; rerun on a quiet machine`);
@@ -814,20 +869,29 @@ function report(ours: Results, relay: Results, singleLen: number, multiLen: numb
     relay_rows_per_s_100: round(relay.multi?.median.rowsPerS),
     p50_us: round(ours.lat?.summary.p50, 1),
     relay_p50_us: round(relay.lat?.summary.p50, 1),
+    p50_ratio: round(pairedMedian('lat', p50), 2),
+    p50_ratio_runs: paired('lat', p50).map((x) => round(x, 2)),
+    p50_us_runs: ours.runs.lat.map((x) => round(p50(x), 1)),
+    relay_p50_us_runs: relay.runs.lat.map((x) => round(p50(x), 1)),
     p99_us: round(ours.lat?.summary.p99, 1),
     relay_p99_us: round(relay.lat?.summary.p99, 1),
     last_of_10_p50_us: round(ours.last10?.summary.p50, 1),
     relay_last_of_10_p50_us: round(relay.last10?.summary.p50, 1),
+    last_of_10_p50_ratio: round(pairedMedian('last10', p50), 2),
+    last_of_10_p50_ratio_runs: paired('last10', p50).map((x) => round(x, 2)),
     last_of_10_p99_us: round(ours.last10?.summary.p99, 1),
     relay_last_of_10_p99_us: round(relay.last10?.summary.p99, 1),
-    fanout100_tp_cpu_pct: round(ours.fanout && ours.fanout.cpu.server * 100, 1),
-    relay_fanout100_cpu_pct: round(relay.fanout && relay.fanout.cpu.server * 100, 1),
+    fanout100_tp_cpu_pct: round(ours.runs.fanout.length > 0 ? median(ours.runs.fanout.map(cpuOf)) * 100 : undefined, 1),
+    fanout100_tp_cpu_pct_runs: ours.runs.fanout.map((x) => round(cpuOf(x) * 100, 1)),
+    relay_fanout100_cpu_pct: round(relay.runs.fanout.length > 0 ? median(relay.runs.fanout.map(cpuOf)) * 100 : undefined, 1),
     first_of_100_p50_us: round(ours.fanout?.summary.firstP50, 1),
     relay_first_of_100_p50_us: round(relay.fanout?.summary.firstP50, 1),
     first_of_100_p99_us: round(ours.fanout?.summary.firstP99, 1),
     relay_first_of_100_p99_us: round(relay.fanout?.summary.firstP99, 1),
     last_of_100_p50_us: round(ours.fanout?.summary.p50, 1),
     relay_last_of_100_p50_us: round(relay.fanout?.summary.p50, 1),
+    last_of_100_p50_ratio: round(pairedMedian('fanout', p50), 2),
+    last_of_100_p50_ratio_runs: paired('fanout', p50).map((x) => round(x, 2)),
     last_of_100_p99_us: round(ours.fanout?.summary.p99, 1),
     relay_last_of_100_p99_us: round(relay.fanout?.summary.p99, 1),
     rss_per_sub_kib: round(ours.memory?.idleKiB, 1),
