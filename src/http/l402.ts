@@ -26,6 +26,7 @@ import { parsePositionId, publishedPosition } from './journal-rows.js';
 import { isSymName } from '../ws/index.js';
 import { LastRows } from './snapshot.js';
 import { SseStream } from './sse.js';
+import { requestUrl } from './target.js';
 
 export const L402_STREAM_PATH = '/l402/stream';
 export const L402_SNAPSHOT_PATH = '/l402/snapshot';
@@ -114,7 +115,8 @@ export class L402Routes {
   }
 
   private readRequest(req: IncomingMessage): Request {
-    const q = new URL(req.url ?? '/', 'http://localhost').searchParams;
+    const q = requestUrl(req)?.searchParams;
+    if (q === undefined) throw new Refusal(HTTP_ERRORS.badRequest, 'bad target');
     const table = q.get('table');
     if (table === null || table === '' || table.length > MAX_NAME_LENGTH) throw new Refusal(HTTP_ERRORS.badRequest, 'no table');
     if (!this.o.tp.tables.has(table)) throw new Refusal(HTTP_ERRORS.noSuchTable, 'unknown table');

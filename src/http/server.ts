@@ -13,6 +13,7 @@ import { SubscriberRegistry } from '../tick/index.js';
 import { offeredProtocols, refuseUpgrade, upgradeCredentials } from '../server/rfc6455.js';
 import { WsGateway } from '../ws/gateway.js';
 import { L402Routes } from './l402.js';
+import { requestUrl } from './target.js';
 import type { L402Limits } from './l402.js';
 import type { GatewayOptions } from '../ws/gateway.js';
 
@@ -118,7 +119,8 @@ export async function startHttp(o: HttpOptions): Promise<HttpServer> {
   };
 
   const handle = async (req: IncomingMessage, res: ServerResponse): Promise<void> => {
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const path = requestUrl(req)?.pathname;
+    if (path === undefined) { plain(res, 400, 'bad request'); return; }
     if (l402.handles(path)) { await l402.handle(req, res, path); return; }
     const known = assets.has(path) || path === '/healthz' || path === '/metrics' || path === '/ws';
     if (!known || (path === '/metrics' && !o.metrics)) { plain(res, 404, 'not found'); return; }
@@ -154,7 +156,8 @@ export async function startHttp(o: HttpOptions): Promise<HttpServer> {
   });
   server.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => {
     socket.on('error', (err: Error) => log.debug({ err: err.message }, 'upgrade socket error'));
-    const path = new URL(req.url ?? '/', 'http://localhost').pathname;
+    const path = requestUrl(req)?.pathname;
+    if (path === undefined) { refuseUpgrade(socket, 400, 'Bad Request', {}, 'bad request'); return; }
     if (path !== '/ws') { refuseUpgrade(socket, 404, 'Not Found', {}, 'not found'); return; }
     if (!authorized(req, true)) {
       denied(req, path, true);

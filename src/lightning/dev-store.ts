@@ -1,6 +1,6 @@
 // The development node's invoice file: JSON lines, one full invoice record per line, appended on every
 // change (add, settle, cancel); the last line for an r_hash wins. Compacted on start and close.
-import { closeSync, fsyncSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, fstatSync, fsyncSync, ftruncateSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
 
 import { TpError } from '../errors.js';
 import type { InvoiceState } from '../payments/backend.js';
@@ -162,9 +162,14 @@ export class DevInvoiceFile {
 
   append(record: DevInvoiceRecord): void {
     if (this.fd === undefined) throw new TpError('JOURNAL_ERR_IO', `${this.path} is not open`);
+    let size: number | undefined;
     try {
+      size = fstatSync(this.fd).size;
       writeAll(this.fd, toLine(record));
     } catch (err) {
+      // A write that failed part-way (ENOSPC) is cut off: the next record would land on its bytes and
+      // load() would then find a corrupt line in the middle of the file.
+      if (size !== undefined) try { ftruncateSync(this.fd, size); } catch { /* load() drops a torn last line */ }
       throw ioError('append to', this.path, err);
     }
   }

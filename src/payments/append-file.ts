@@ -1,7 +1,7 @@
 // The durable append-only files of the money model (the invoice book, the ledger): one JSON line per
 // record, written and fsync'd before append() returns, so a record that append() accepted survives a
 // crash. Injectable so tests can make the disk fail (ENOSPC, EIO) on cue.
-import { closeSync, existsSync, fsyncSync, mkdirSync, openSync, readFileSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export interface AppendFile {
@@ -15,7 +15,31 @@ export interface AppendFile {
   close(): void;
 }
 
-/** The real file. Opened on first append; after a failed write the descriptor is reopened next time. */
+/**
+ * Cuts an unterminated last line off the file open as fd (read and write): the bytes of an append that
+ * failed part-way (a short write before ENOSPC) or that a crash cut short. That append never returned,
+ * so nothing relied on it; left in place, the next line would be written onto it and both lost.
+ */
+function cutTornTail(fd: number): void {
+  const size = fstatSync(fd).size;
+  const one = Buffer.alloc(1);
+  if (size === 0 || (readSync(fd, one, 0, 1, size - 1) === 1 && one[0] === 0x0a)) return;
+  const block = Buffer.alloc(64 * 1024);
+  let end = size;
+  while (end > 0) {
+    const start = Math.max(0, end - block.length);
+    const n = readSync(fd, block, 0, end - start, start);
+    const nl = block.subarray(0, n).lastIndexOf(0x0a);
+    if (nl >= 0) { ftruncateSync(fd, start + nl + 1); return; }
+    end = start;
+  }
+  ftruncateSync(fd, 0);
+}
+
+/**
+ * The real file. Opened on first append, when a torn last line is cut off; after a failed write the
+ * descriptor is closed and the next append reopens it (and so cuts what the failure left).
+ */
 export function openAppendFile(path: string): AppendFile {
   let fd: number | undefined;
   const close = (): void => {
@@ -36,7 +60,8 @@ export function openAppendFile(path: string): AppendFile {
       try {
         if (fd === undefined) {
           mkdirSync(dirname(path), { recursive: true });
-          fd = openSync(path, 'a', 0o600);
+          fd = openSync(path, 'a+', 0o600);
+          cutTornTail(fd);
         }
         const bytes = Buffer.from(text, 'utf8');
         let off = 0;

@@ -1,5 +1,6 @@
 // The HTTP listener: the page's files with a strict CSP, /healthz, /metrics, 404s and 405s.
 import t from 'tap';
+import net from 'node:net';
 import { startRig } from '../ws/fixture.js';
 
 t.test('GET / serves the page with a strict content security policy', async (t) => {
@@ -59,4 +60,32 @@ t.test('other paths are 404, other methods 405, and /ws without an upgrade 426',
   t.equal(post.status, 405);
   t.equal(post.headers.get('allow'), 'GET, HEAD');
   t.equal((await fetch(`${base}/ws`)).status, 426);
+});
+
+/** Sends raw request bytes and resolves with all the server answers before it closes (or 2 s pass). */
+function raw(port: number, text: string): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(port, '127.0.0.1');
+    let got = '';
+    socket.setEncoding('latin1');
+    socket.on('data', (s: string) => { got += s; if (got.includes('\r\n\r\n')) socket.end(); });
+    socket.on('error', reject);
+    socket.on('close', () => resolve(got));
+    socket.write(text);
+  });
+}
+
+t.test('a request target the URL parser refuses ("//", "/\\", "//a:b@") is a 400, upgrade or not, and the server goes on', async (t) => {
+  const rig = await startRig(t, { lightning: false });
+  for (const target of ['//', '/\\', '//a:b@']) {
+    const upgrade = await raw(rig.http.port, `GET ${target} HTTP/1.1\r\nHost: x\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n` +
+      'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+    t.match(upgrade, /^HTTP\/1\.1 400 /, `upgrade to ${target}: 400`);
+    const plainGet = await raw(rig.http.port, `GET ${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    t.match(plainGet, /^HTTP\/1\.1 400 /, `GET ${target}: 400`);
+    const l402 = await raw(rig.http.port, `GET /l402/${target} HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n`);
+    t.notMatch(l402, /^HTTP\/1\.1 500 /, `GET /l402/${target}: not a 500`);
+  }
+  t.equal((await fetch(`http://127.0.0.1:${rig.http.port}/healthz`)).status, 200, 'still serving');
+  t.notOk(rig.sink.messages().includes('http request failed'), 'no request failed');
 });

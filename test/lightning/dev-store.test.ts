@@ -1,6 +1,7 @@
 // The dev node's invoice file (src/lightning/dev-store.ts): JSON lines, the last line per r_hash wins, a
 // torn last line is dropped, any other bad line is corruption, and a rewrite leaves one line per invoice.
 import { appendFileSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { createRequire, syncBuiltinESMExports } from 'node:module';
 import { join } from 'node:path';
 import t from 'tap';
 import { DevInvoiceFile } from '../../src/lightning/dev-store.js';
@@ -115,4 +116,26 @@ t.test('a path that cannot be opened, read or rewritten is an I/O error naming t
   t.throws(() => f.open(), { code: 'JOURNAL_ERR_IO', message: /^cannot open / });
   t.throws(() => f.rewrite([]), { code: 'JOURNAL_ERR_IO', message: /^cannot rewrite / });
   t.throws(() => new DevInvoiceFile(dir).load(), { code: 'JOURNAL_ERR_IO', message: /^cannot read / });
+});
+
+t.test('an append that fails part-way (a full disk) is cut off: the next record does not land on its bytes', async (t) => {
+  const f = fileIn(t);
+  f.open();
+  f.append(record(1));
+  const fs = createRequire(import.meta.url)('node:fs') as Record<string, (...a: unknown[]) => unknown>;
+  const real = fs['writeSync']!;
+  fs['writeSync'] = (fd: unknown, b: unknown, off: unknown) => {
+    real(fd, b, off, 10); // 10 bytes reach the file, then ENOSPC
+    throw Object.assign(new Error('ENOSPC: injected'), { code: 'ENOSPC' });
+  };
+  syncBuiltinESMExports();
+  t.teardown(() => { fs['writeSync'] = real; syncBuiltinESMExports(); });
+  t.throws(() => f.append(record(2)), { code: 'JOURNAL_ERR_IO' });
+  fs['writeSync'] = real;
+  syncBuiltinESMExports();
+  f.append(record(3));
+  f.close();
+  const loaded = f.load();
+  t.same(loaded.records, [record(1), record(3)], 'both whole records load; the failed one left nothing');
+  t.equal(loaded.tornTail, false);
 });

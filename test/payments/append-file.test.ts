@@ -95,6 +95,43 @@ t.test('a failed write throws the system error, and the next append reopens the 
   f.close();
 });
 
+t.test('a write that fails part-way leaves no torn bytes for the next line to land on', async (t) => {
+  const path = fresh();
+  const f = openAppendFile(path);
+  f.append('{"a":1}\n');
+  // A short write before ENOSPC: the first 4 bytes reach the file, then the disk is full.
+  const real = fs['writeSync']!;
+  fs['writeSync'] = (fd: unknown, b: unknown, off: unknown) => {
+    real(fd, b, off, 4);
+    throw Object.assign(new Error('ENOSPC: injected'), { code: 'ENOSPC' });
+  };
+  syncBuiltinESMExports();
+  t.teardown(() => { fs['writeSync'] = real; syncBuiltinESMExports(); });
+  t.throws(() => f.append('{"b":2}\n'));
+  t.equal(readFileSync(path, 'utf8'), '{"a":1}\n{"b"', 'the failed append left part of its line');
+  fs['writeSync'] = real;
+  syncBuiltinESMExports();
+  f.append('{"c":3}\n');
+  t.equal(readFileSync(path, 'utf8'), '{"a":1}\n{"c":3}\n', 'the next append cut it off before writing');
+  t.same(f.readLines(), ['{"a":1}', '{"c":3}']);
+  f.close();
+});
+
+t.test('a line a crash cut short is cut off by the next process before it appends', async (t) => {
+  const path = fresh();
+  openAppendFile(path).append('{"a":1}\n');
+  writeFileSync(path, '{"a":1}\n{"torn', { flag: 'w' });
+  const f = openAppendFile(path);
+  f.append('{"b":2}\n');
+  t.same(f.readLines(), ['{"a":1}', '{"b":2}'], 'the new line is whole, not merged with the torn one');
+  f.close();
+  writeFileSync(path, 'no newline at all', { flag: 'w' });
+  const g = openAppendFile(path);
+  g.append('{"c":3}\n');
+  t.equal(readFileSync(path, 'utf8'), '{"c":3}\n', 'a file of one torn line is emptied first');
+  g.close();
+});
+
 t.test('a failed fsync is a failed append', async (t) => {
   const f = openAppendFile(fresh());
   spyFs(t, (name) => (name === 'fsyncSync' ? 'EIO' : undefined));
