@@ -39,6 +39,31 @@ export function compress(message: Buffer): Buffer | undefined {
  * its header rebuilt (§5.2). Hostile input fails with IpcDecodeError before any oversized allocation.
  */
 export function decompress(message: Buffer, maxBytes: number): Buffer {
+  const size = claimedSize(message, maxBytes);
+  // allocUnsafe is safe: expandStream writes every byte before it is read and fills out exactly.
+  const out = Buffer.allocUnsafe(size);
+  startHeader(message, out, size);
+  expandStream(message, out, size, size);
+  return out;
+}
+
+/**
+ * The first n bytes of the message decompress() would return (all of it when shorter), its header's
+ * length field saying the whole size: what admission reads before the whole is expanded. A claim of
+ * 256 MiB costs its allocation and ~1 s of expansion; refused from its first bytes, it costs neither.
+ */
+export function decompressPrefix(message: Buffer, n: number, maxBytes: number): Buffer {
+  const size = claimedSize(message, maxBytes);
+  const stop = Math.min(size, Math.max(HEADER, n));
+  // Room for the back-reference that crosses stop (at most 257 bytes), so it is copied, not refused.
+  const out = Buffer.allocUnsafe(Math.min(size, stop + 257));
+  startHeader(message, out, size);
+  const end = expandStream(message, out, size, stop);
+  return out.subarray(0, Math.min(end, stop));
+}
+
+/** The uncompressed size header bytes 8-11 claim, refused when over maxBytes or more than the stream can hold. */
+function claimedSize(message: Buffer, maxBytes: number): number {
   if (message.length < STREAM_START) throw corrupt('compressed message shorter than 12 bytes');
   if (message[2] !== 1) throw corrupt('message is not flagged as compressed');
   const little = message[0] === 1; // byte 0: 1 little-endian, 0 big-endian (§2.1)
@@ -52,15 +77,15 @@ export function decompress(message: Buffer, maxBytes: number): Buffer {
   if (size > most) {
     throw corrupt(`uncompressed size ${size} is more than ${message.length} compressed bytes can hold (${most})`);
   }
-  // allocUnsafe is safe: expandStream writes every byte before it is read and fills out exactly.
-  const out = Buffer.allocUnsafe(size);
+  return size;
+}
+
+function startHeader(message: Buffer, out: Buffer, size: number): void {
   out[0] = message[0] as number;
   out[1] = message[1] as number;
   out[2] = 0;
   out[3] = 0;
-  writeU32(out, 4, size, little);
-  expandStream(message, out);
-  return out;
+  writeU32(out, 4, size, message[0] === 1);
 }
 
 /**
@@ -131,19 +156,20 @@ function encodeStream(msg: Uint8Array, out: Uint8Array): number {
 }
 
 /**
- * Decodes the stream of inp (from offset 12) into out (from offset 8) until out is exactly full (§5.4).
- * Every item consumes input, so a hostile stream ends in an error, never a loop.
+ * Decodes the stream of inp (from offset 12) into out (from offset 8) until at least `stop` bytes are
+ * there (§5.4); no back-reference may run past `size`, the claimed whole. Returns the end: `size` when
+ * stop is, else up to 257 bytes past stop. Every item consumes input, so a hostile stream ends in an
+ * error, never a loop.
  */
-function expandStream(inp: Uint8Array, out: Uint8Array): void {
+function expandStream(inp: Uint8Array, out: Uint8Array, size: number, stop: number): number {
   const table = new Int32Array(256); // valid positions are ≥ 8, so 0 means "never entered"
   const inEnd = inp.length;
-  const size = out.length;
   let i = STREAM_START;
   let o = HEADER;
   let hashed = HEADER; // first position whose pair has not been entered yet
   let flags = 0;
   let mask = 0;
-  while (o < size) {
+  while (o < stop) {
     if (mask === 0) {
       if (i >= inEnd) throw corrupt('compressed stream ends early');
       flags = inp[i++] as number;
@@ -176,6 +202,7 @@ function expandStream(inp: Uint8Array, out: Uint8Array): void {
     }
     mask = (mask << 1) & 0xff;
   }
+  return o;
 }
 
 function writeU32(buf: Buffer, offset: number, value: number, little: boolean): void {

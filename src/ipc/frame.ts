@@ -1,7 +1,7 @@
 // The 8-byte message header and whole-message decoding (decompressing first when flagged).
 // Spec: code.kx.com/q/basics/ipc; ../shared/reference/kdb-ipc-and-tick.md §2, §5.
 import { IpcDecodeError } from '../errors.js';
-import { decompress } from './compress.js';
+import { decompress, decompressPrefix } from './compress.js';
 import { decodePayload } from './decode.js';
 import { HEADER_BYTES } from './encode.js';
 import type { MsgType } from './types.js';
@@ -39,15 +39,20 @@ export function readHeader(frame: Buffer): Header {
   return { littleEndian, msgType: msgType as MsgType, compressed: flag === 1, length };
 }
 
+/** What `admit` is shown of a compressed message before the whole is expanded: a call form's name lies within. */
+export const ADMIT_PREFIX_BYTES = 128;
+
 /**
- * Decodes one complete frame (as the Framer delivers it). `admit` sees the whole message (decompressed,
- * header first) before its value is built, and may throw to refuse it.
+ * Decodes one complete frame (as the Framer delivers it). `admit` sees the message (decompressed, header
+ * first) before its value is built, and may throw to refuse it; of a compressed one it sees the first
+ * ADMIT_PREFIX_BYTES, so a refused message is never expanded whole.
  */
 export function decodeMessage(frame: Buffer, limits: MessageLimits, admit?: (body: Buffer) => void): Message {
   const header = readHeader(frame);
   if (header.length !== frame.length) throw new IpcDecodeError('IPC_ERR_BAD_LENGTH', 'length mismatch');
+  if (header.compressed && admit) admit(decompressPrefix(frame, ADMIT_PREFIX_BYTES, limits.maxMessageBytes));
   const body = header.compressed ? decompress(frame, limits.maxMessageBytes) : frame;
-  admit?.(body);
+  if (!header.compressed) admit?.(body);
   const value = decodePayload(body, HEADER_BYTES, body.length, {
     littleEndian: header.littleEndian,
     maxDepth: limits.maxDepth,

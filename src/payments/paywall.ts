@@ -237,12 +237,11 @@ export class Paywall {
 
   /** AddInvoice, then the book (write-ahead). Rejects with the cause; nothing is handed out on failure. */
   private async mint(requests: Request[], amount: number, kind: 'Invoice' | 'Renewal',
-    who: { handle: number; user: string; peer: string | null; renews: string | null }): Promise<InvoiceInfo> {
+    who: { handle: number; user: string; peer: string | null; renews: string | null },
+    expirySeconds = this.o.invoiceExpirySeconds ?? 3600): Promise<InvoiceInfo> {
     let inv: Invoice;
     try {
-      inv = await this.o.backend.addInvoice({
-        valueSat: BigInt(amount), memo: memoOf(kind, requests), expirySeconds: this.o.invoiceExpirySeconds ?? 3600,
-      });
+      inv = await this.o.backend.addInvoice({ valueSat: BigInt(amount), memo: memoOf(kind, requests), expirySeconds });
     } catch (err) {
       this.log.warn({ err: err instanceof Error ? err.message : String(err), h: who.handle }, 'invoice not created');
       throw err;
@@ -539,7 +538,11 @@ export class Paywall {
     this.mintingTotal++;
     let info: InvoiceInfo;
     try {
-      info = await this.mint([{ table, filter }], amount, 'Invoice', { handle: 0, user: L402_USER, peer: buyer.peer ?? null, renews: null });
+      // The token's life runs from the invoice's creation: one paid just before it expired must still buy
+      // a usable token, so the invoice lives at most half of what the token does.
+      const expiry = Math.max(1, Math.min(this.o.invoiceExpirySeconds ?? 3600,
+        Math.floor((this.o.entitlementMs ?? L402_DEFAULT_LIFETIME_MS) / 2000)));
+      info = await this.mint([{ table, filter }], amount, 'Invoice', { handle: 0, user: L402_USER, peer: buyer.peer ?? null, renews: null }, expiry);
     } catch (err) {
       const unavailable = err instanceof TpError && err.code === 'LN_ERR_UNAVAILABLE';
       return refuse(unavailable ? Q.lightningUnavailable : Q.invoice, err instanceof Error ? err.message : String(err));

@@ -1,7 +1,7 @@
 // IPC compression against q's own bytes (kdb-ipc-and-tick.md §4.3, §5), round trips and hostile input.
 import t from 'tap';
 import fc from 'fast-check';
-import { compress, decompress, shouldCompress } from '../../src/ipc/compress.js';
+import { compress, decompress, decompressPrefix, maxExpansion, shouldCompress } from '../../src/ipc/compress.js';
 import { IpcDecodeError } from '../../src/errors.js';
 import { readVectors, frame, hex } from '../helpers/vectors.js';
 import { errorCode } from '../helpers/errors.js';
@@ -183,6 +183,40 @@ t.test('any compressible message round-trips through compress and decompress', a
     return out.length <= Math.floor(plain.length / 2) && decompress(out, MAX).equals(plain);
   }), { numRuns: 300 });
   t.pass('300 random compressible messages round-tripped');
+});
+
+t.test('decompressPrefix gives the first n bytes decompress gives, at every n, for any compressible message', async (t) => {
+  const piece = fc.uint8Array({ minLength: 1, maxLength: 40 });
+  const arb = fc.tuple(fc.array(piece, { minLength: 1, maxLength: 6 }), fc.array(fc.nat(5), { minLength: 60, maxLength: 400 }), fc.nat(3000));
+  let checked = 0;
+  fc.assert(fc.property(arb, ([pieces, order, n]) => {
+    const payload = Buffer.concat(order.map((i) => pieces[i % pieces.length] as Uint8Array));
+    const plain = frame(Buffer.concat([payload, Buffer.alloc(Math.max(0, 2001 - 8 - payload.length), 7)]));
+    const out = compress(plain);
+    if (out === undefined) return true;
+    checked++;
+    const head = decompressPrefix(out, n, MAX);
+    return head.equals(plain.subarray(0, Math.max(8, Math.min(n, plain.length))));
+  }), { numRuns: 300 });
+  t.ok(checked > 100, `${checked} compressed messages checked`);
+});
+
+t.test('a prefix of a message claiming far more than it holds costs the prefix: the claim is checked, not allocated', async (t) => {
+  // q-compressed 1000#`q, its claimed size raised to the most its stream could hold: decompress expands
+  // (and refuses at the stream's end); the prefix stops after its first bytes and returns them.
+  const c = readVectors('q3-compressed-expressions.txt').find((v) => v.expr === '1000#`q') as { bytes: Buffer };
+  const msg = frame(c.bytes, 0, true);
+  const whole = decompress(msg, MAX);
+  t.same(decompressPrefix(msg, 64, MAX), whole.subarray(0, 64));
+  const lying = Buffer.from(msg);
+  const claim = maxExpansion(msg.length);
+  t.ok(claim > whole.length * 2, `it claims ${claim} bytes; it holds ${whole.length}`);
+  lying.writeUInt32LE(claim, 8);
+  t.equal(errorCode(() => decompress(lying, MAX)), 'IPC_ERR_COMPRESSION', 'the whole cannot be filled');
+  const head = decompressPrefix(lying, 64, MAX);
+  t.same(head.subarray(8), whole.subarray(8, 64), 'its first bytes are what they are');
+  t.equal(head.readUInt32LE(4), claim, 'and its header says what it claims');
+  t.equal(errorCode(() => decompressPrefix(lying, 64, 1000)), 'IPC_ERR_TOO_LARGE', 'the size limit applies to the prefix too');
 });
 
 /** True when every byte pair in the cyclic unit has its own XOR key (q's table is keyed by that XOR). */

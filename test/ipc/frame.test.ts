@@ -4,6 +4,7 @@ import t from 'tap';
 import { errorCode } from '../helpers/errors.js';
 import { IpcDecodeError } from '../../src/errors.js';
 import { decodeMessage, decodePayload, encodePayload, MsgType, readHeader, symbols } from '../../src/ipc/index.js';
+import { ADMIT_PREFIX_BYTES } from '../../src/ipc/frame.js';
 import { frame, hex, readVectors } from '../helpers/vectors.js';
 
 const limits = { maxMessageBytes: 1 << 20, maxDepth: 64 };
@@ -56,13 +57,22 @@ t.test('a header length that differs from the frame is a bad length', async (t) 
   t.equal(errorCode(() => decodeMessage(msg, limits)), 'IPC_ERR_BAD_LENGTH');
 });
 
-t.test('admit sees the decompressed message before its value is built, and its throw refuses the message', async (t) => {
+t.test('admit sees the start of a compressed message, decompressed, before the whole is expanded; its throw refuses it', async (t) => {
   const c = compressed.find((v) => v.expr === '1000#`q') as { bytes: Buffer };
-  const seen: number[] = [];
-  decodeMessage(frame(c.bytes, 0, true), limits, (body) => { seen.push(body[2] as number, body.length); });
-  t.same(seen, [0, 8 + 6 + 1000 * 2], 'the flag cleared and the full length');
+  const whole = decodeMessage(frame(c.bytes, 0, true), limits).body;
+  const seen: Buffer[] = [];
+  decodeMessage(frame(c.bytes, 0, true), limits, (body) => { seen.push(Buffer.from(body)); });
+  const head = seen[0] as Buffer;
+  t.equal(head.length, ADMIT_PREFIX_BYTES, 'the first ADMIT_PREFIX_BYTES only');
+  t.equal(head[2], 0, 'the flag cleared');
+  t.equal(head.readUInt32LE(4), 8 + 6 + 1000 * 2, 'the header says the whole length');
+  t.same(head, whole.subarray(0, ADMIT_PREFIX_BYTES), 'the same bytes the whole message starts with');
   const refused = new IpcDecodeError('IPC_ERR_TOO_LARGE', 'refused');
   t.throws(() => decodeMessage(frame(c.bytes, 0, true), limits, () => { throw refused; }), refused);
+  const plain = frame(encodePayload(symbols(['a', 'b'])));
+  const plainSeen: number[] = [];
+  decodeMessage(plain, limits, (body) => { plainSeen.push(body.length); });
+  t.same(plainSeen, [plain.length], 'an uncompressed message is seen whole');
 });
 
 t.test('a compressed message that expands past maxMessageBytes is refused', async (t) => {

@@ -67,6 +67,18 @@ t.test('with --entitlement a token lasts that period from its invoice, and the l
   t.match(await rig.payments.paywall.purchase(inv.hash), { until: new Date(inv.until).toISOString() }, 'fixed when minted, not when paid');
 });
 
+t.test('an L402 invoice lives at most half its token\'s life: one paid at its last moment still buys a usable token', async (t) => {
+  const clock = new ManualClock(T0);
+  const { backend } = await lndFor(t, clock);
+  const dir = t.testdir();
+  // A 10-minute token; invoices live an hour by default (--invoice-expiry 3600).
+  const rig = await startPaymentsRig(t, { backend, stateDir: dir, clock, entitlementMs: 600_000 });
+  const inv = invoiceOf(await rig.payments.paywall.mintFor('trade', new Set(['IBM']), { user: L402_USER, peer: 'p' }));
+  const booked = lines(join(dir, BOOK_FILE)).find((l) => l['r_hash'] === inv.hash);
+  t.equal(booked?.['expiry'], 300, 'the invoice expires after 300 s, not 3600');
+  t.ok(Number(booked?.['created']) * 1000 + 300_000 <= inv.until - 300_000, 'paid at its expiry, the token has 5 minutes left');
+});
+
 t.test('unpaid L402 invoices are capped per peer address and, with every other kind, in total; expiry frees them', async (t) => {
   const clock = new ManualClock(T0);
   const { fake, backend } = await lndFor(t, clock);
