@@ -139,6 +139,12 @@ export class Paywall {
   /** Unpaid L402 invoices by hash, and L402 mints in flight per peer address. */
   private readonly tokenPending = new Map<string, TokenPending>();
   private readonly tokenMinting = new Map<string, number>();
+  /**
+   * Invoices whose request went (replaced, unsubscribed, the buyer left) but that lnd still takes until
+   * they expire: paid, they are a credit. They count against the caps until then, or a caller alternating
+   * .u.sub arguments (or reconnecting) could mint without bound.
+   */
+  private readonly stillPayable = new Map<string, { handle: number; timer: Timer }>();
   readonly stats: PaywallStats = {
     invoices: 0, reused: 0, settled: 0, satsEarned: 0, orphans: 0, expired: 0, canceled: 0, foreign: 0,
     refusedPending: 0, claims: 0, claimsInUse: 0,
@@ -163,7 +169,17 @@ export class Paywall {
   private get now(): number { return unixMs(this.o.clock); }
 
   /** Unpaid invoices of every kind (q, WebSocket, L402) and mints in flight: what --max-pending-invoices caps. */
-  private get unpaid(): number { return this.pendingByHash.size + this.tokenPending.size + this.mintingTotal; }
+  private get unpaid(): number {
+    return this.pendingByHash.size + this.stillPayable.size + this.tokenPending.size + this.mintingTotal;
+  }
+
+  /** Unpaid invoices minted for this connection: its pending requests' and its dropped but payable ones. */
+  private unpaidOf(handle: number): number {
+    let n = 0;
+    for (const p of this.pendingByHash.values()) if (p.handle === handle) n++;
+    for (const p of this.stillPayable.values()) if (p.handle === handle) n++;
+    return n;
+  }
 
   /** A backend event handler that throws must not take the process (and the other buyers) with it. */
   private guard(what: string, fn: () => void): void {
@@ -195,12 +211,9 @@ export class Paywall {
       this.stats.reused++;
       return answer(priced.map((table) => ({ kind: 'invoice', table, invoice: reuse.info })));
     }
-    // The caps count what this call would replace as gone (the paper's sub replaces the caller's request).
-    const replaced = new Set([...this.pendingByHash].filter(([, p]) => p.handle === s.handle &&
-      p.requests.every((r) => priced.includes(r.table))).map(([h]) => h));
-    const mine = [...this.pendingByHash].filter(([h, p]) => p.handle === s.handle && !replaced.has(h)).length +
-      (this.minting.get(s.handle) ?? 0);
-    if (mine >= this.maxPerConn || this.unpaid - replaced.size >= this.maxTotal) {
+    // What this call replaces stays payable until it expires (stillPayable), so it still counts.
+    const mine = this.unpaidOf(s.handle) + (this.minting.get(s.handle) ?? 0);
+    if (mine >= this.maxPerConn || this.unpaid >= this.maxTotal) {
       this.stats.refusedPending++;
       const reason = mine >= this.maxPerConn ? `at most ${this.maxPerConn} unpaid invoices per connection` : `at most ${this.maxTotal} unpaid invoices in all`;
       this.log.warn({ h: s.handle, reason }, 'invoice refused');
@@ -295,6 +308,14 @@ export class Paywall {
     if (!p) return false;
     p.timer.cancel();
     this.pendingByHash.delete(hash);
+    if (reason !== 'settled' && reason !== 'canceled' && reason !== 'expired') {
+      // lnd still takes it until it expires (its settlement is then a credit): counted until then.
+      const timer = this.o.clock.after(Math.max(0, p.info.expiresAt - this.now + 1), () => {
+        this.stillPayable.delete(hash);
+        this.o.book.close(hash, 'expired');
+      });
+      this.stillPayable.set(hash, { handle: p.handle, timer });
+    }
     if (p.kind === 'Renewal') {
       const e = this.renewals.get(hash);
       this.renewals.delete(hash);
@@ -304,8 +325,16 @@ export class Paywall {
     return true;
   }
 
+  private forgetPayable(hash: string): void {
+    const p = this.stillPayable.get(hash);
+    if (!p) return;
+    p.timer.cancel();
+    this.stillPayable.delete(hash);
+  }
+
   /** lnd canceled an invoice (seen on the stream or in ListInvoices): its request goes at once. */
   private canceled(hash: string): void {
+    this.forgetPayable(hash);
     if (this.dropInvoice(hash, 'canceled') || this.dropToken(hash)) this.stats.canceled++;
     this.o.book.close(hash, 'canceled');
   }
@@ -325,6 +354,7 @@ export class Paywall {
     const renewed = this.renewals.get(hash);
     this.dropInvoice(hash, 'settled');
     this.dropToken(hash);
+    this.forgetPayable(hash);
     const l402 = booked.user === L402_USER;
     const buyer = p ? this.o.lookup(p.handle) : undefined;
     const holder = renewed && this.entitlements.get(renewed.hash) === renewed ? this.o.lookup(renewed.handle) : undefined;
@@ -646,6 +676,7 @@ export class Paywall {
     this.closed = true;
     for (const p of this.tokenPending.values()) p.timer.cancel();
     for (const p of this.pendingByHash.values()) p.timer.cancel();
+    for (const p of this.stillPayable.values()) p.timer.cancel();
     for (const e of this.entitlements.values()) for (const t of e.timers) t.cancel();
   }
 }

@@ -190,10 +190,41 @@ t.test('the same request from the same buyer reuses its open invoice; pending in
   t.equal(fake.invoices().length, 1, 'one AddInvoice');
   t.equal(rig.payments.paywall.stats.reused, 5);
   t.match(await rig.sub(a, ['quote'], ['IBM']), [{ kind: 'refused', error: 'pending', reason: /per connection/ }], 'the per-connection cap');
-  t.match(await rig.sub(a, ['trade', 'quote'], ['AAPL']), [{ kind: 'invoice' }, { kind: 'invoice' }], 'replacing its own request is not more');
+  t.match(await rig.sub(a, ['trade', 'quote'], ['AAPL']), [{ kind: 'refused', error: 'pending', reason: /per connection/ }],
+    'replacing its own request is refused too: lnd still takes the invoice it would replace');
+  clock.advanceMs(3600_000 + 1);
+  t.match(await rig.sub(a, ['trade', 'quote'], ['AAPL']), [{ kind: 'invoice' }, { kind: 'invoice' }], 'once that one expired, a new one');
   invoiceOf(await rig.sub(rig.buyer(2), ['trade'], ['IBM']));
   t.match(await rig.sub(rig.buyer(3), ['trade'], ['IBM']), [{ kind: 'refused', error: 'pending', reason: /in all/ }], 'the total cap');
-  t.equal(rig.payments.paywall.stats.refusedPending, 2);
+  t.equal(rig.payments.paywall.stats.refusedPending, 3);
+});
+
+t.test('invoices whose request went (replaced, or the buyer left) count against the caps until they expire; paid, they are credits', async (t) => {
+  const clock = new ManualClock(T0);
+  const { fake, backend } = await lndFor(t, clock);
+  const rig = await startPaymentsRig(t, { backend, stateDir: t.testdir(), clock, maxPendingPerConn: 2, maxPendingInvoices: 5 });
+  // One connection alternating its arguments, so no call can reuse the last invoice.
+  const a = rig.buyer(1);
+  const offers: Offer[][] = [];
+  for (let i = 0; i < 20; i++) offers.push(await rig.sub(a, ['trade'], [i % 2 === 0 ? 'IBM' : 'MSFT']));
+  t.equal(fake.invoices().length, 2, 'two invoices minted');
+  t.equal(offers.filter((o) => o[0]?.kind === 'refused').length, 9, 'every new one after them refused (the rest reuse the last)');
+  t.match(offers[2], [{ kind: 'refused', error: 'pending', reason: /per connection/ }]);
+  // Connect, mint, leave: each invoice stays payable after its buyer has gone.
+  for (let h = 10; h < 30; h++) {
+    const b = rig.buyer(h);
+    await rig.sub(b, ['trade'], ['IBM']);
+    rig.leave(b);
+  }
+  t.equal(fake.invoices().length, 5, 'at most --max-pending-invoices payable invoices minted');
+  const leftBehind = fake.invoices()[2] as { rHash: Buffer };
+  fake.settle(leftBehind.rHash);
+  await eventually(() => rig.payments.paywall.stats.orphans === 1);
+  t.ok(rig.payments.ledger.has(leftBehind.rHash.toString('hex')), 'a paid invoice whose buyer left is in the ledger: a credit to claim');
+  t.match(await rig.sub(rig.buyer(40), ['trade'], ['IBM']), [{ kind: 'invoice' }], 'and its settlement frees a place');
+  t.match(await rig.sub(rig.buyer(41), ['trade'], ['IBM']), [{ kind: 'refused', error: 'pending', reason: /in all/ }]);
+  clock.advanceMs(3600_000 + 1);
+  t.match(await rig.sub(rig.buyer(42), ['trade'], ['IBM']), [{ kind: 'invoice' }], 'expired, they count no more');
 });
 
 t.test('a ledger the disk refuses (ENOSPC) never crashes, keeps the settlement in memory and writes it when the disk recovers', async (t) => {
