@@ -232,6 +232,7 @@ export class Paywall {
         done();
         if (this.o.lookup(s.handle) !== s) {
           this.log.info({ h: s.handle, hash: info.hash }, 'buyer left before the invoice was ready');
+          this.keepPayable(info.hash, s.handle, info.expiresAt); // booked: lnd takes it all the same
           return answer(refuse(Q.handle, 'the buyer disconnected'));
         }
         // Only now, with the new invoice booked, does the caller's old subscription and request go.
@@ -308,14 +309,7 @@ export class Paywall {
     if (!p) return false;
     p.timer.cancel();
     this.pendingByHash.delete(hash);
-    if (reason !== 'settled' && reason !== 'canceled' && reason !== 'expired') {
-      // lnd still takes it until it expires (its settlement is then a credit): counted until then.
-      const timer = this.o.clock.after(Math.max(0, p.info.expiresAt - this.now + 1), () => {
-        this.stillPayable.delete(hash);
-        this.o.book.close(hash, 'expired');
-      });
-      this.stillPayable.set(hash, { handle: p.handle, timer });
-    }
+    if (reason !== 'settled' && reason !== 'canceled' && reason !== 'expired') this.keepPayable(hash, p.handle, p.info.expiresAt);
     if (p.kind === 'Renewal') {
       const e = this.renewals.get(hash);
       this.renewals.delete(hash);
@@ -323,6 +317,15 @@ export class Paywall {
     }
     if (reason !== 'settled') this.log.info({ h: p.handle, hash, reason }, 'pending invoice removed');
     return true;
+  }
+
+  /** lnd still takes it until it expires (its settlement is then a credit): counted until then. */
+  private keepPayable(hash: string, handle: number, expiresAt: number): void {
+    const timer = this.o.clock.after(Math.max(0, expiresAt - this.now + 1), () => {
+      this.stillPayable.delete(hash);
+      this.o.book.close(hash, 'expired');
+    });
+    this.stillPayable.set(hash, { handle, timer });
   }
 
   private forgetPayable(hash: string): void {

@@ -210,6 +210,14 @@ t.test('invoices whose request went (replaced, or the buyer left) count against 
   t.equal(fake.invoices().length, 2, 'two invoices minted');
   t.equal(offers.filter((o) => o[0]?.kind === 'refused').length, 9, 'every new one after them refused (the rest reuse the last)');
   t.match(offers[2], [{ kind: 'refused', error: 'pending', reason: /per connection/ }]);
+  // Leaving while AddInvoice is still out: the invoice is booked (and payable) all the same.
+  for (let h = 30; h < 40; h++) {
+    const b = rig.buyer(h);
+    const offered = rig.sub(b, ['trade'], ['IBM']);
+    rig.leave(b);
+    await offered;
+  }
+  t.equal(fake.invoices().length, 5, 'the total cap reached by buyers who left before their invoice was ready');
   // Connect, mint, leave: each invoice stays payable after its buyer has gone.
   for (let h = 10; h < 30; h++) {
     const b = rig.buyer(h);
