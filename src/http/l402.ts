@@ -98,6 +98,8 @@ export class L402Routes {
     const route = path === L402_STREAM_PATH ? 'stream' : 'snapshot';
     try {
       if (req.method !== 'GET') throw new Refusal(HTTP_ERRORS.method, 'not GET', { allow: 'GET' });
+      // Before the request is read: under -u a stranger must not learn which tables exist.
+      if (this.o.authenticator && !this.o.public) throw new Refusal(HTTP_ERRORS.l402Off, 'under -u without --l402-public');
       const r = this.readRequest(req);
       const paid = await this.authorize(req, r);
       if (route === 'snapshot') await this.snapshot(res, r);
@@ -132,7 +134,6 @@ export class L402Routes {
   /** -u, then payment: undefined for a free table, else the settled purchase and the token's end (ms). */
   private async authorize(req: IncomingMessage, r: Request): Promise<{ hash: string; until: number } | undefined> {
     const { paywall, authenticator } = this.o;
-    if (authenticator && !this.o.public) throw new Refusal(HTTP_ERRORS.l402Off, 'under -u without --l402-public');
     const priced = paywall !== undefined && paywall.price(r.table, r.filter) > 0;
     if (!priced) {
       if (authenticator) {

@@ -302,7 +302,8 @@ t.test('-u applies to the L402 routes too', async (t) => {
   const basic = (pw: string): string => `Basic ${Buffer.from(`alice:${pw}`).toString('base64')}`;
   t.test('without --l402-public every route is refused under -u, credentials or not', async (t) => {
     const r = await rig(t, [], 'alice:wonderland\n');
-    for (const path of ['/l402/stream?table=trade&syms=AAPL', '/l402/stream?table=quote', '/l402/snapshot?table=trade']) {
+    for (const path of ['/l402/stream?table=trade&syms=AAPL', '/l402/stream?table=quote', '/l402/snapshot?table=trade',
+      '/l402/stream?table=nosuch', '/l402/snapshot?syms=AAPL']) { // the same answer whether the table exists or not
       const res = await fetch(r.base + path, { headers: { authorization: basic('wonderland') } });
       t.equal(res.status, 403, `${path}: refused under -u`);
       t.match(await res.json(), { code: 'l402_off' });
