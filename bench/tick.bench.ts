@@ -607,15 +607,17 @@ interface Results {
   readonly runs: { readonly lat: Latency[]; readonly last10: Latency[]; readonly fanout: Latency[] };
 }
 
-const median = (v: number[]): number => [...v].sort((a, b) => a - b)[Math.floor((v.length - 1) / 2)] as number;
+/** The middle element by f (the lower middle of an even count); undefined when there is none. */
+const medianBy = <T>(xs: readonly T[], f: (x: T) => number): T | undefined =>
+  [...xs].sort((a, b) => f(a) - f(b))[Math.floor((xs.length - 1) / 2)];
+const median = (v: number[]): number => medianBy(v, (x) => x) as number;
 
 const cpuPerMsg = (x: Throughput): number => (x.cpu.server * x.seconds * 1e6) / x.msgs;
 /** The server's first touches of fresh pages per 1,000 messages: what makes one run dearer than the next. */
 const faultsPer1k = (x: Throughput): number => (x.cpu.serverFaults * 1000) / x.msgs;
 
 function repeated(runs: Throughput[]): Repeated {
-  const sorted = [...runs].sort((a, b) => cpuPerMsg(a) - cpuPerMsg(b));
-  return { runs, median: sorted[Math.floor((sorted.length - 1) / 2)] as Throughput };
+  return { runs, median: medianBy(runs, cpuPerMsg) as Throughput };
 }
 
 const settle = (): Promise<void> => new Promise((r) => setTimeout(r, 1500));
@@ -694,8 +696,7 @@ async function measureLatency(server: Server, sub: Subscriber, fan: FanoutPool, 
 
 /** The run with the median p50 of each latency measurement: the one the table shows. */
 function medianRuns(r: Results): void {
-  const mid = (xs: Latency[]): Latency | undefined =>
-    [...xs].sort((a, b) => a.summary.p50 - b.summary.p50)[Math.floor((xs.length - 1) / 2)];
+  const mid = (xs: Latency[]): Latency | undefined => medianBy(xs, (x) => x.summary.p50);
   r.lat = mid(r.runs.lat);
   r.last10 = mid(r.runs.last10);
   r.fanout = mid(r.runs.fanout);

@@ -30,8 +30,8 @@ const MAX_CALL_ITEMS = 4;
 /**
  * Pre-decode admission: only a string (at most MAX_TEXT_BYTES), a char, a symbol, or a general list of
  * 1 to 4 items whose first item names a call form (`.u.sub`, `.u.upd`, …) may be decoded. The body is
- * message (header first), decompressed, or of a compressed one its first 128 bytes (ADMIT_PREFIX_BYTES:
- * all this reads lies within 8 + 6 + 6 + 32); its byte 0 says the byte order.
+ * the message (header first), or of a compressed one its first ADMIT_PREFIX_BYTES decompressed (all
+ * this reads lies within 8 + 6 + 6 + 32 bytes); its byte 0 says the byte order.
  */
 export function admit(body: Buffer): void {
   const le = body[0] === 1;

@@ -58,8 +58,8 @@ export function decompressPrefix(message: Buffer, n: number, maxBytes: number): 
   // Room for the back-reference that crosses stop (at most 257 bytes), so it is copied, not refused.
   const out = Buffer.allocUnsafe(Math.min(size, stop + 257));
   startHeader(message, out, size);
-  const end = expandStream(message, out, size, stop);
-  return out.subarray(0, Math.min(end, stop));
+  expandStream(message, out, size, stop);
+  return out.subarray(0, stop);
 }
 
 /** The uncompressed size header bytes 8-11 claim, refused when over maxBytes or more than the stream can hold. */
@@ -157,11 +157,10 @@ function encodeStream(msg: Uint8Array, out: Uint8Array): number {
 
 /**
  * Decodes the stream of inp (from offset 12) into out (from offset 8) until at least `stop` bytes are
- * there (§5.4); no back-reference may run past `size`, the claimed whole. Returns the end: `size` when
- * stop is, else up to 257 bytes past stop. Every item consumes input, so a hostile stream ends in an
- * error, never a loop.
+ * there (§5.4; a back-reference may end up to 256 bytes past stop); none may run past `size`, the
+ * claimed whole. Every item consumes input, so a hostile stream ends in an error, never a loop.
  */
-function expandStream(inp: Uint8Array, out: Uint8Array, size: number, stop: number): number {
+function expandStream(inp: Uint8Array, out: Uint8Array, size: number, stop: number): void {
   const table = new Int32Array(256); // valid positions are ≥ 8, so 0 means "never entered"
   const inEnd = inp.length;
   let i = STREAM_START;
@@ -202,7 +201,6 @@ function expandStream(inp: Uint8Array, out: Uint8Array, size: number, stop: numb
     }
     mask = (mask << 1) & 0xff;
   }
-  return o;
 }
 
 function writeU32(buf: Buffer, offset: number, value: number, little: boolean): void {

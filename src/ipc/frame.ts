@@ -50,9 +50,13 @@ export const ADMIT_PREFIX_BYTES = 128;
 export function decodeMessage(frame: Buffer, limits: MessageLimits, admit?: (body: Buffer) => void): Message {
   const header = readHeader(frame);
   if (header.length !== frame.length) throw new IpcDecodeError('IPC_ERR_BAD_LENGTH', 'length mismatch');
-  if (header.compressed && admit) admit(decompressPrefix(frame, ADMIT_PREFIX_BYTES, limits.maxMessageBytes));
-  const body = header.compressed ? decompress(frame, limits.maxMessageBytes) : frame;
-  if (!header.compressed) admit?.(body);
+  let body = frame;
+  if (header.compressed) {
+    if (admit) admit(decompressPrefix(frame, ADMIT_PREFIX_BYTES, limits.maxMessageBytes));
+    body = decompress(frame, limits.maxMessageBytes);
+  } else {
+    admit?.(body);
+  }
   const value = decodePayload(body, HEADER_BYTES, body.length, {
     littleEndian: header.littleEndian,
     maxDepth: limits.maxDepth,

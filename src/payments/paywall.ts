@@ -284,7 +284,7 @@ export class Paywall {
     // lnd stops accepting payment at creation_date + expiry and cancels the invoice silently
     // (SubscribeInvoices carries no CANCELED event): a timer at that instant removes the request.
     // (lnd: still payable at the deadline itself, canceled once it has passed.)
-    const timer = this.o.clock.after(Math.max(0, info.expiresAt - this.now + 1), () => {
+    const timer = this.atExpiry(info.expiresAt, () => {
       if (this.dropInvoice(info.hash, 'expired')) this.stats.expired++;
       this.o.book.close(info.hash, 'expired');
     });
@@ -319,9 +319,14 @@ export class Paywall {
     return true;
   }
 
+  /** Just past an invoice's expiry (lnd: still payable at the deadline itself, canceled once it has passed). */
+  private atExpiry(expiresAt: number, fn: () => void): Timer {
+    return this.o.clock.after(Math.max(0, expiresAt - this.now + 1), fn);
+  }
+
   /** lnd still takes it until it expires (its settlement is then a credit): counted until then. */
   private keepPayable(hash: string, handle: number, expiresAt: number): void {
-    const timer = this.o.clock.after(Math.max(0, expiresAt - this.now + 1), () => {
+    const timer = this.atExpiry(expiresAt, () => {
       this.stillPayable.delete(hash);
       this.o.book.close(hash, 'expired');
     });
@@ -585,7 +590,7 @@ export class Paywall {
       this.mintingTotal--;
     }
     // As addPending: lnd stops accepting payment at creation_date + expiry; then the invoice no longer counts.
-    const timer = this.o.clock.after(Math.max(0, info.expiresAt - this.now + 1), () => {
+    const timer = this.atExpiry(info.expiresAt, () => {
       if (this.dropToken(info.hash)) this.stats.expired++;
       this.o.book.close(info.hash, 'expired');
     });
