@@ -17,6 +17,8 @@ export interface LedgerEntry {
   readonly requests: ReadonlyArray<{ readonly table: string; readonly syms: readonly string[] | null }>;
   readonly handle: number | null;
   readonly user: string | null;
+  /** The buyer's peer address, as the book recorded it (absent in lines written before it was kept). */
+  readonly peer?: string | null;
   /** Settled after its buyer left (or during a restart): a credit the buyer claims with the preimage. */
   readonly orphan: boolean;
   /** Entitlement end (ISO) when the tickerplant sells periods; null: until disconnect. */

@@ -81,6 +81,9 @@ export type TokenOffer =
   | { readonly kind: 'free' }
   | { readonly kind: 'refused'; readonly error: QText; readonly reason: string };
 
+/** When lnd is asked whether an invoice our clock closed as expired is canceled: after these delays. */
+export const EXPIRY_CHECKS_MS: readonly number[] = [5_000, 60_000];
+
 /** The book's user of L402 purchases (HTTP buyers have no -u user; their peer address is booked). */
 export const L402_USER = 'l402';
 /** How long an L402 token lasts from its invoice's creation when no --entitlement period is sold. */
@@ -145,6 +148,8 @@ export class Paywall {
    * .u.sub arguments (or reconnecting) could mint without bound.
    */
   private readonly stillPayable = new Map<string, { handle: number; timer: Timer }>();
+  /** Invoices our clock closed as expired, by hash: the timer that asks lnd whether it agrees. */
+  private readonly expiryChecks = new Map<string, Timer>();
   readonly stats: PaywallStats = {
     invoices: 0, reused: 0, settled: 0, satsEarned: 0, orphans: 0, expired: 0, canceled: 0, foreign: 0,
     refusedPending: 0, claims: 0, claimsInUse: 0,
@@ -286,7 +291,7 @@ export class Paywall {
     // (lnd: still payable at the deadline itself, canceled once it has passed.)
     const timer = this.atExpiry(info.expiresAt, () => {
       if (this.dropInvoice(info.hash, 'expired')) this.stats.expired++;
-      this.o.book.close(info.hash, 'expired');
+      this.closeExpired(info.hash);
     });
     this.pendingByHash.set(info.hash, { handle, user, requests: [...requests], info, kind, timer });
     this.log.info({ h: handle, hash: info.hash, amount: info.amountSat, tables: requests.map((r) => r.table) }, 'invoice issued');
@@ -328,9 +333,47 @@ export class Paywall {
   private keepPayable(hash: string, handle: number, expiresAt: number): void {
     const timer = this.atExpiry(expiresAt, () => {
       this.stillPayable.delete(hash);
-      this.o.book.close(hash, 'expired');
+      this.closeExpired(hash);
     });
     this.stillPayable.set(hash, { handle, timer });
+  }
+
+  /**
+   * Our clock says the invoice can no longer be paid; lnd has the last word. Its expiry watcher cancels
+   * the invoice at the deadline, so asking a little later either confirms it (the book forgets the
+   * invoice) or finds a settlement we have not heard of yet (paid just before the deadline).
+   */
+  private closeExpired(hash: string): void {
+    this.o.book.close(hash, 'expired');
+    this.checkExpired(hash, 0);
+  }
+
+  private checkExpired(hash: string, attempt: number): void {
+    const delay = EXPIRY_CHECKS_MS[attempt];
+    if (delay === undefined || this.closed) return; // still unconfirmed: reconcile asks again (at start, when lnd is back)
+    this.expiryChecks.set(hash, this.o.clock.after(delay, () => {
+      this.expiryChecks.delete(hash);
+      void this.ask(hash).then((answer) => { if (answer !== 'answered') this.checkExpired(hash, attempt + 1); });
+    }));
+  }
+
+  /**
+   * LookupInvoice for a booked invoice: SETTLED is processed (ledger, buyer enabled or credited),
+   * CANCELED or unknown to lnd closes it. 'open': lnd still takes it; 'down': not asked (logged).
+   */
+  private async ask(hash: string): Promise<'answered' | 'open' | 'down'> {
+    let inv: Invoice | undefined;
+    try {
+      inv = await this.o.backend.lookupInvoice(Buffer.from(hash, 'hex'));
+    } catch (err) {
+      this.log.warn({ hash, err: err instanceof Error ? err.message : String(err) }, 'invoice not looked up');
+      return 'down';
+    }
+    if (!inv) this.canceled(hash, 'missing');
+    else if (inv.state === 'SETTLED') this.guard('settlement', () => this.processInvoice(inv as Invoice));
+    else if (inv.state === 'CANCELED') this.canceled(hash);
+    else return 'open';
+    return 'answered';
   }
 
   private forgetPayable(hash: string): void {
@@ -340,11 +383,11 @@ export class Paywall {
     this.stillPayable.delete(hash);
   }
 
-  /** lnd canceled an invoice (seen on the stream or in ListInvoices): its request goes at once. */
-  private canceled(hash: string): void {
+  /** lnd canceled an invoice (seen on the stream, in ListInvoices or LookupInvoice), or does not know it: its request goes at once. */
+  private canceled(hash: string, reason: 'canceled' | 'missing' = 'canceled'): void {
     this.forgetPayable(hash);
     if (this.dropInvoice(hash, 'canceled') || this.dropToken(hash)) this.stats.canceled++;
-    this.o.book.close(hash, 'canceled');
+    this.o.book.close(hash, reason);
   }
 
   /** processInvoices: a SETTLED invoice of ours enables its waiting buyer, or becomes a credit (idempotent). */
@@ -378,11 +421,13 @@ export class Paywall {
       requests: booked.requests,
       handle: booked.handle,
       user: booked.user,
+      peer: booked.peer,
       orphan: !buyer && !holder && !l402, // an L402 purchase is claimed with its token, never orphaned
       until: until === null ? null : new Date(until).toISOString(),
       renews: booked.renews,
     };
     this.o.ledger.record(entry);
+    this.o.book.settled(hash);
     this.stats.settled++;
     this.stats.satsEarned += entry.amount_sat;
     if (entry.orphan) this.stats.orphans++;
@@ -437,13 +482,15 @@ export class Paywall {
     const s = this.o.lookup(e.handle);
     if (!s || e.renewal || this.entitlements.get(e.hash) !== e) return;
     const amount = e.requests.reduce((n, r) => n + this.o.pricing.amount(r.table, r.filter), 0);
-    const booked = this.o.book.get(e.hash);
-    this.mint(e.requests, amount, 'Renewal', { handle: e.handle, user: booked?.user ?? '', peer: booked?.peer ?? null, renews: e.hash })
+    // Who asked is the payer of the period being renewed, as the ledger recorded them.
+    const paid = this.o.ledger.get(e.hash);
+    const user = paid?.user ?? '';
+    this.mint(e.requests, amount, 'Renewal', { handle: e.handle, user, peer: paid?.peer ?? null, renews: e.hash })
       .then((info) => {
         if (this.entitlements.get(e.hash) !== e || this.o.lookup(e.handle) !== s) return; // left meanwhile: a credit if paid
         e.renewal = info.hash;
         this.renewals.set(info.hash, e);
-        this.addPending(e.handle, booked?.user ?? '', e.requests, info, 'Renewal');
+        this.addPending(e.handle, user, e.requests, info, 'Renewal');
         const tables = e.requests.map((r) => r.table);
         // An async (`.u.renew;tables;invoice) that a q subscriber handles with its own .u.renew.
         s.deliver({
@@ -521,23 +568,16 @@ export class Paywall {
 
   /**
    * After a restart (and whenever the backend comes up): every booked invoice that is neither settled
-   * in the ledger nor closed is looked up in lnd — a settlement missed while down (or whose ledger line
-   * the disk refused before a crash) becomes its ledger entry; a canceled one is closed.
+   * in the ledger nor closed by lnd (expired by our clock included) is looked up in lnd — a settlement
+   * missed while down (or whose ledger line the disk refused before a crash) becomes its ledger entry;
+   * a canceled one is closed.
    */
   async reconcile(): Promise<void> {
-    for (const booked of this.o.book.open()) {
+    for (const booked of this.o.book.unconfirmed()) {
       if (this.closed) return;
       if (this.o.ledger.has(booked.r_hash) || this.pendingByHash.has(booked.r_hash)) continue;
-      let inv: Invoice | undefined;
-      try {
-        inv = await this.o.backend.lookupInvoice(Buffer.from(booked.r_hash, 'hex'));
-      } catch (err) {
-        this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'booked invoices not reconciled; will retry when lightning is up');
-        return;
-      }
-      if (!inv) { this.o.book.close(booked.r_hash, 'missing'); continue; }
-      if (inv.state === 'SETTLED') this.guard('settlement', () => this.processInvoice(inv as Invoice));
-      else if (inv.state === 'CANCELED') this.o.book.close(booked.r_hash, 'canceled');
+      // Not reachable: the next time lightning is up, this runs again.
+      if (await this.ask(booked.r_hash) === 'down') return;
     }
   }
 
@@ -592,7 +632,7 @@ export class Paywall {
     // As addPending: lnd stops accepting payment at creation_date + expiry; then the invoice no longer counts.
     const timer = this.atExpiry(info.expiresAt, () => {
       if (this.dropToken(info.hash)) this.stats.expired++;
-      this.o.book.close(info.hash, 'expired');
+      this.closeExpired(info.hash);
     });
     this.tokenPending.set(info.hash, { peer, timer });
     this.log.info({ hash: info.hash, amount, table, peer }, 'l402 invoice issued');
@@ -616,14 +656,7 @@ export class Paywall {
   async purchase(hashHex: string): Promise<LedgerEntry | undefined> {
     const known = this.o.ledger.get(hashHex);
     if (known || !this.o.book.has(hashHex)) return known;
-    let inv: Invoice | undefined;
-    try {
-      inv = await this.o.backend.lookupInvoice(Buffer.from(hashHex, 'hex'));
-    } catch (err) {
-      this.log.warn({ err: err instanceof Error ? err.message : String(err) }, 'settlement not looked up');
-      return undefined;
-    }
-    if (inv?.state === 'SETTLED') this.guard('settlement', () => this.processInvoice(inv as Invoice));
+    await this.ask(hashHex);
     return this.o.ledger.get(hashHex);
   }
 
@@ -685,6 +718,7 @@ export class Paywall {
     for (const p of this.tokenPending.values()) p.timer.cancel();
     for (const p of this.pendingByHash.values()) p.timer.cancel();
     for (const p of this.stillPayable.values()) p.timer.cancel();
+    for (const t of this.expiryChecks.values()) t.cancel();
     for (const e of this.entitlements.values()) for (const t of e.timers) t.cancel();
   }
 }

@@ -1,5 +1,6 @@
 // The invoice book (src/payments/book.ts): write-ahead (a mint the disk refuses throws, so the invoice is
-// never handed out), closes kept and retried, and compaction on load to what may still be paid.
+// never handed out), closes kept and retried, compaction on load to what may still be paid, and an
+// expiry by our clock held until lnd confirms it.
 import t from 'tap';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
@@ -39,22 +40,48 @@ t.test('a close the disk refuses is kept and written on a later retry', async (t
   const { book, file, clock } = open(path);
   book.mint(entry(1));
   file.failing = 'ENOSPC';
-  book.close(entry(1).r_hash, 'expired');
+  book.close(entry(1).r_hash, 'canceled');
   t.equal(book.unwritten, 1);
-  t.same(book.open(), [], 'closed in memory at once');
+  t.notOk(book.has(entry(1).r_hash), 'closed in memory at once');
   file.failing = undefined;
   clock.advanceMs(5000);
   t.equal(book.unwritten, 0);
-  t.match(readFileSync(path, 'utf8'), /"op":"close".*"reason":"expired"/);
+  t.match(readFileSync(path, 'utf8'), /"op":"close".*"reason":"canceled"/);
 });
 
-t.test('on load, closed and settled entries are dropped and the file compacted to the open ones', async (t) => {
+const hashesIn = (path: string): string[] =>
+  readFileSync(path, 'utf8').trim().split('\n').map((l) => { const r = JSON.parse(l) as { op: string; r_hash: string }; return `${r.op} ${r.r_hash.slice(-1)}`; });
+
+t.test('on load, entries lnd closed and settled ones are dropped and the file compacted to what may still be paid', async (t) => {
+  const path = join(t.testdir(), 'invoices.jsonl');
+  const first = open(path);
+  for (const n of [1, 2, 3, 4]) first.book.mint(entry(n));
+  first.book.close(entry(2).r_hash, 'canceled');
+  first.book.close(entry(4).r_hash, 'missing');
+  first.book.shutdown();
+  const second = open(path, (h) => h === entry(3).r_hash);
+  t.same(second.book.unconfirmed().map((e) => e.add_index), ['1']);
+  t.same(hashesIn(path), ['mint 1']);
+});
+
+t.test('an invoice our clock expired stays booked, across a restart too, until lnd confirms it or it settles', async (t) => {
   const path = join(t.testdir(), 'invoices.jsonl');
   const first = open(path);
   for (const n of [1, 2, 3]) first.book.mint(entry(n));
+  for (const n of [1, 2, 3]) first.book.close(entry(n).r_hash, 'expired');
+  first.book.close(entry(1).r_hash, 'expired');
+  t.same(hashesIn(path), ['mint 1', 'mint 2', 'mint 3', 'close 1', 'close 2', 'close 3'], 'one close line each');
+  t.ok(first.book.get(entry(1).r_hash), 'a settlement heard late is still ours');
   first.book.close(entry(2).r_hash, 'canceled');
+  t.notOk(first.book.has(entry(2).r_hash), 'lnd confirmed it: forgotten');
   first.book.shutdown();
-  const second = open(path, (h) => h === entry(3).r_hash);
-  t.same(second.book.open().map((e) => e.add_index), ['1']);
-  t.same(readFileSync(path, 'utf8').trim().split('\n').map((l) => (JSON.parse(l) as BookEntry).add_index), ['1']);
+  const second = open(path);
+  t.same(second.book.unconfirmed().map((e) => e.add_index), ['1', '3'], 'the unconfirmed ones survive the restart');
+  t.same(hashesIn(path), ['mint 1', 'mint 3', 'close 1', 'close 3'], 'compacted, the expired marks kept');
+  second.book.settled(entry(3).r_hash);
+  t.notOk(second.book.has(entry(3).r_hash), 'settled: the ledger holds it now');
+  second.book.shutdown();
+  const third = open(path, (h) => h === entry(3).r_hash);
+  t.same(third.book.unconfirmed().map((e) => e.add_index), ['1'], 'the ledger has 3; 1 is still unconfirmed');
+  t.same(hashesIn(path), ['mint 1', 'close 1'], 'a load after a load keeps the mark');
 });

@@ -5,7 +5,7 @@ import t from 'tap';
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
 import { createHash } from 'node:crypto';
-import { BOOK_FILE, LEDGER_FILE, MAX_DESCRIPTION_BYTES } from '../../src/payments/index.js';
+import { BOOK_FILE, EXPIRY_CHECKS_MS, LEDGER_FILE, MAX_DESCRIPTION_BYTES } from '../../src/payments/index.js';
 import type { Offer } from '../../src/payments/index.js';
 import { decodePaymentRequest } from '../../src/lightning/bolt11.js';
 import { eventually, FlakyFile, lndFor, startPaymentsRig } from './harness.js';
@@ -274,6 +274,43 @@ t.test('a settlement whose ledger line was lost with the process is re-derived f
   const second = await startPaymentsRig(t, { backend, stateDir: dir, clock });
   t.match(second.payments.ledger.get(inv.hash), { amount_sat: 100, requests: [{ table: 'trade', syms: ['IBM'] }] }, 'looked up by the book');
   t.match(readFileSync(join(dir, LEDGER_FILE), 'utf8'), inv.hash);
+});
+
+t.test('paid a second before its deadline, heard of only after our clock closed it and a restart: in the ledger, not foreign', async (t) => {
+  const clock = new ManualClock(T0);
+  const { fake, backend } = await lndFor(t, clock);
+  const dir = t.testdir();
+  const first = await startPaymentsRig(t, { backend, stateDir: dir, clock });
+  const inv = invoiceOf(await first.sub(first.buyer(1), ['trade'], ['IBM']));
+  await first.payments.backend.close(); // the invoice stream is gone: the settlement below goes unheard
+  clock.advanceMs(3_600_000 - 1000);
+  fake.settle(hashBuf(inv.hash));
+  clock.advanceMs(2000);
+  t.equal(first.payments.paywall.stats.expired, 1, 'our clock closed it');
+  for (const ms of EXPIRY_CHECKS_MS) { clock.advanceMs(ms); await new Promise((r) => setImmediate(r)); }
+  t.ok(first.sink.messages().includes('invoice not looked up'), 'lnd could not be asked');
+  first.payments.paywall.close();
+  t.match(readFileSync(join(dir, BOOK_FILE), 'utf8'), /"op":"close".*"reason":"expired"/);
+  const second = await startPaymentsRig(t, { backend, stateDir: dir, clock });
+  await eventually(() => second.payments.ledger.size === 1);
+  t.match(second.payments.ledger.get(inv.hash), { orphan: true, amount_sat: 100, requests: [{ table: 'trade', syms: ['IBM'] }] });
+  t.equal(second.payments.paywall.stats.foreign, 0);
+  t.notOk(second.payments.book.has(inv.hash), 'settled: the book no longer holds it');
+});
+
+t.test('an invoice our clock expired is confirmed with lnd a little later and forgotten: the book holds only what may still be paid', async (t) => {
+  const clock = new ManualClock(T0);
+  const { backend } = await lndFor(t, clock);
+  const dir = t.testdir();
+  const rig = await startPaymentsRig(t, { backend, stateDir: dir, clock });
+  const inv = invoiceOf(await rig.sub(rig.buyer(1), ['trade'], ['IBM']));
+  clock.advanceMs(3_600_001);
+  t.equal(rig.payments.paywall.pendingCount, 0);
+  t.ok(rig.payments.book.has(inv.hash), 'held until lnd agrees');
+  clock.advanceMs(EXPIRY_CHECKS_MS[0] ?? 0);
+  await eventually(() => !rig.payments.book.has(inv.hash));
+  t.match(readFileSync(join(dir, BOOK_FILE), 'utf8'), /"op":"close".*"reason":"canceled"/);
+  t.equal(rig.payments.book.size, 0);
 });
 
 t.test('the ledger on a really full device (/dev/full) is kept in memory and alerted, not a crash', async (t) => {
