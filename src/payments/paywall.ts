@@ -147,7 +147,7 @@ export class Paywall {
    * they expire: paid, they are a credit. They count against the caps until then, or a caller alternating
    * .u.sub arguments (or reconnecting) could mint without bound.
    */
-  private readonly stillPayable = new Map<string, { handle: number; timer: Timer }>();
+  private readonly stillPayable = new Map<string, { handle: number; info: InvoiceInfo; kind: 'Invoice' | 'Renewal'; timer: Timer }>();
   /** Invoices our clock closed as expired, by hash: the timer that asks lnd whether it agrees. */
   private readonly expiryChecks = new Map<string, Timer>();
   readonly stats: PaywallStats = {
@@ -210,10 +210,15 @@ export class Paywall {
     const answer = (pricedOffers: Offer[]): Offer[] => tables.map((t) => offers.get(t) ?? pricedOffers.find((o) => o.table === t) as Offer);
     if (priced.length === 0) return answer([]);
     const requests = priced.map((table) => ({ table, filter }));
-    const reuse = [...this.pendingByHash.values()].find((p) => p.handle === s.handle && p.kind === 'Invoice' &&
-      p.info.expiresAt > this.now && sameRequests(p.requests, requests));
+    const reuse = this.reusable(s.handle, requests);
     if (reuse) {
       this.stats.reused++;
+      if (reuse.dropped) {
+        // Asked again for what an invoice it had dropped (by asking for something else) buys: that one again.
+        this.forgetPayable(reuse.info.hash);
+        this.replace(s.handle, priced);
+        this.addPending(s.handle, buyer.user, requests, reuse.info, 'Invoice');
+      }
       return answer(priced.map((table) => ({ kind: 'invoice', table, invoice: reuse.info })));
     }
     // What this call replaces stays payable until it expires (stillPayable), so it still counts.
@@ -237,14 +242,11 @@ export class Paywall {
         done();
         if (this.o.lookup(s.handle) !== s) {
           this.log.info({ h: s.handle, hash: info.hash }, 'buyer left before the invoice was ready');
-          this.keepPayable(info.hash, s.handle, info.expiresAt); // booked: lnd takes it all the same
+          this.keepPayable(s.handle, info, 'Invoice'); // booked: lnd takes it all the same
           return answer(refuse(Q.handle, 'the buyer disconnected'));
         }
         // Only now, with the new invoice booked, does the caller's old subscription and request go.
-        for (const t of priced) {
-          this.o.tp.w.remove(t, s.handle);
-          this.dropRequests((p) => p.handle === s.handle, t, 'replaced');
-        }
+        this.replace(s.handle, priced);
         this.addPending(s.handle, buyer.user, requests, info, 'Invoice');
         return answer(priced.map((table) => ({ kind: 'invoice', table, invoice: info })));
       }, (err: unknown) => {
@@ -252,6 +254,14 @@ export class Paywall {
         const unavailable = err instanceof TpError && err.code === 'LN_ERR_UNAVAILABLE';
         return answer(refuse(unavailable ? Q.lightningUnavailable : Q.invoice, err instanceof Error ? err.message : String(err)));
       });
+  }
+
+  /** A new invoice for these tables replaces the connection's subscription to them and its requests for them. */
+  private replace(handle: number, tables: readonly string[]): void {
+    for (const t of tables) {
+      this.o.tp.w.remove(t, handle);
+      this.dropRequests((p) => p.handle === handle, t, 'replaced');
+    }
   }
 
   /** AddInvoice, then the book (write-ahead). Rejects with the cause; nothing is handed out on failure. */
@@ -314,7 +324,7 @@ export class Paywall {
     if (!p) return false;
     p.timer.cancel();
     this.pendingByHash.delete(hash);
-    if (reason !== 'settled' && reason !== 'canceled' && reason !== 'expired') this.keepPayable(hash, p.handle, p.info.expiresAt);
+    if (reason !== 'settled' && reason !== 'canceled' && reason !== 'expired') this.keepPayable(p.handle, p.info, p.kind);
     if (p.kind === 'Renewal') {
       const e = this.renewals.get(hash);
       this.renewals.delete(hash);
@@ -330,12 +340,29 @@ export class Paywall {
   }
 
   /** lnd still takes it until it expires (its settlement is then a credit): counted until then. */
-  private keepPayable(hash: string, handle: number, expiresAt: number): void {
-    const timer = this.atExpiry(expiresAt, () => {
-      this.stillPayable.delete(hash);
-      this.closeExpired(hash);
+  private keepPayable(handle: number, info: InvoiceInfo, kind: 'Invoice' | 'Renewal'): void {
+    const timer = this.atExpiry(info.expiresAt, () => {
+      this.stillPayable.delete(info.hash);
+      this.closeExpired(info.hash);
     });
-    this.stillPayable.set(hash, { handle, timer });
+    this.stillPayable.set(info.hash, { handle, info, kind, timer });
+  }
+
+  /** This connection's invoice for exactly these requests that is still payable: its own pending one, or one it dropped. */
+  private reusable(handle: number, requests: readonly Request[]): { readonly info: InvoiceInfo; readonly dropped: boolean } | undefined {
+    const now = this.now;
+    for (const p of this.pendingByHash.values()) {
+      if (p.handle === handle && p.kind === 'Invoice' && p.info.expiresAt > now && sameRequests(p.requests, requests)) return { info: p.info, dropped: false };
+    }
+    for (const [hash, p] of this.stillPayable) {
+      // What it buys is what the book says (a pending invoice's requests shrink as they are dropped).
+      const booked = this.o.book.get(hash)?.requests;
+      if (p.handle === handle && p.kind === 'Invoice' && p.info.expiresAt > now && booked &&
+        sameRequests(booked.map((r) => ({ table: r.table, filter: r.syms === null ? null : new Set(r.syms) })), requests)) {
+        return { info: p.info, dropped: true };
+      }
+    }
+    return undefined;
   }
 
   /**
