@@ -182,11 +182,13 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   // -u applies to every interface: IPC, the WebSocket gateway, /metrics and the L402 routes (--l402-public).
   const users = config.usersFile ? loadUsersFile(config.usersFile) : undefined;
   const natsUpd = nats?.upd;
+  const natsRoom = nats?.room;
   const ipc = new IpcServer({
     handler: new Dispatcher(tp, registry, surface, log, {
       ...(paywall ? { onClose: (h: number) => paywall.disconnect(h) } : {}),
       onConnectionClose: (c, reason) => metrics?.connectionClosed(c, reason),
       ...(natsUpd ? { upd: natsUpd } : {}),
+      ...(natsRoom ? { room: natsRoom } : {}),
     }),
     log: log.child({ mod: 'ipc' }),
     ...(users ? { authenticator: users } : {}),

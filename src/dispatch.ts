@@ -77,6 +77,8 @@ export class Dispatcher implements Handler {
       onConnectionClose?(conn: Connection, reason: CloseReason): void;
       /** Takes .u.upd instead of the tickerplant (a hot standby: refused, or stored in JetStream first). */
       upd?(t: string, x: QValue): Promise<QValue>;
+      /** With upd: undefined when it can take more now, else when it can (an async feed is not read until then). */
+      room?(): Promise<void> | undefined;
     } = {},
   ) {}
 
@@ -116,8 +118,8 @@ export class Dispatcher implements Handler {
   private replicated(conn: Connection, t: string, x: QValue, sync: boolean): QValue | Promise<QValue> {
     const upd = this.hooks.upd as (t: string, x: QValue) => Promise<QValue>;
     const count = (err: unknown): never => {
-      // Not bad updates: the wrong node, or a journal that cannot be written (counted, logged once).
-      if (err instanceof QError && (err.message === Q.standby || err.message === Q.journal)) throw err;
+      // Not bad updates: the wrong node, or a journal or stream that cannot be written (counted, logged once).
+      if (err instanceof QError && (err.message === Q.standby || err.message === Q.journal || err.message === Q.nats)) throw err;
       if (!sync && err instanceof QError) conn.log.warn({ table: t, err: err.message }, 'bad update');
       throw err;
     };
@@ -129,7 +131,8 @@ export class Dispatcher implements Handler {
     }
     if (sync) return done.catch(count);
     done.catch(count).catch(() => {});
-    return NULL;
+    const room = this.hooks.room?.();
+    return room ? room.then(() => NULL) : NULL;
   }
 
   /** The write-ahead barrier: journal records go to the file before the turn's socket writes. */

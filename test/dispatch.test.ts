@@ -1,12 +1,17 @@
 // Pre-decode admission and the update fast path: a message that is neither a form of the q surface nor
-// an update is refused from its first bytes, before its value is built; the connection goes on.
+// an update is refused from its first bytes, before its value is built; the connection goes on. And the
+// hook a hot standby takes .u.upd through: a feed is not read while the hook has no room.
 import t from 'tap';
 import { QError } from '../src/errors.js';
-import { encodeMessage, list, long, MsgType, str, sym, symbols } from '../src/ipc/index.js';
+import { encodeMessage, float, int, list, long, MsgType, str, sym, symbols } from '../src/ipc/index.js';
 import type { QValue } from '../src/ipc/index.js';
-import { admit } from '../src/dispatch.js';
+import { admit, Dispatcher } from '../src/dispatch.js';
+import { ManualClock } from '../src/clock.js';
+import { createLogger } from '../src/log.js';
+import { IpcServer } from '../src/server/index.js';
+import { loadSchema, SubscriberRegistry, Tickerplant } from '../src/tick/index.js';
 import { connect } from './helpers/qclient.js';
-import { LogSink, startTp } from './helpers/tp.js';
+import { LogSink, startTp, T0, until } from './helpers/tp.js';
 import { RawClient, readWithNodeQ } from './server/fixture.js';
 
 const body = (v: QValue): Buffer => encodeMessage(v, MsgType.Sync);
@@ -86,4 +91,35 @@ t.test('a 1 MiB general list of nulls is refused with access, undecoded, over a 
   t.equal(err instanceof Error ? err.message : 'a value', 'access');
   t.same(readWithNodeQ(next as Buffer), ['quote', 'trade'], 'the next message is answered');
   t.same(sink.lines.filter((l) => l['msg'] === 'message refused').map((l) => [l['err'], l['bytes']]), [['access', msg.length]]);
+});
+
+t.test("an async .u.upd through a hook with no room (a leader's stores in flight at their cap) is not read further until there is", async (t) => {
+  const log = createLogger('silent');
+  const tp = new Tickerplant({ schemas: loadSchema('q/sym.q'), clock: new ManualClock(T0), log });
+  t.teardown(() => tp.close());
+  const taken: number[] = [];
+  let wake: (() => void) | undefined;
+  const full = new Promise<void>((resolve) => { wake = resolve; });
+  const hooks = {
+    upd: (_t: string, x: QValue): Promise<QValue> => {
+      taken.push(x.type === 0 && x.items[2]?.type === -6 ? x.items[2].value : -1);
+      return new Promise<QValue>(() => {}); // never acknowledged
+    },
+    room: (): Promise<void> | undefined => (taken.length >= 3 && wake ? full : undefined),
+  };
+  const server = new IpcServer({ handler: new Dispatcher(tp, new SubscriberRegistry(), { tp, subscriberFor: () => { throw new Error('no'); }, maxReplyBytes: 1 << 20 }, log, hooks), log });
+  t.teardown(() => server.close());
+  const { port } = await server.listenTcp(0, '127.0.0.1');
+  const c = await RawClient.connect({ port: port as number });
+  t.teardown(() => c.socket.destroy());
+  await c.handshake();
+  const upd = (i: number): Buffer => encodeMessage(list(sym('.u.upd'), sym('trade'), list(sym('IBM'), float(i), int(i))), MsgType.Async);
+  c.write(Buffer.concat(Array.from({ length: 10 }, (_, i) => upd(i)))); // one write: the server reads them at once
+  await until(() => taken.length >= 3);
+  await new Promise((r) => setImmediate(r));
+  t.same(taken, [0, 1, 2], 'the rest wait in the socket');
+  wake?.();
+  wake = undefined;
+  await until(() => taken.length === 10);
+  t.same(taken, [0, 1, 2, 3, 4, 5, 6, 7, 8, 9], 'taken in order once there is room');
 });

@@ -6,8 +6,11 @@
 // The lease is a key in a KV bucket whose max_age is the lease TTL: the leader renews it with a
 // compare-and-set update; when the leader dies the key expires and the standby's create succeeds. A
 // deposed leader that wakes up cannot append: every publish expects the stream's last sequence
-// (Nats-Expected-Last-Sequence), and the new leader has moved it on. Spec: docs.nats.io (KV, JetStream
-// publish expectations).
+// (Nats-Expected-Last-Sequence), and the new leader has moved it on. The server checks Nats-Msg-Id before
+// that expectation, and a deposed leader's next id is the one the new leader used first, so its publish
+// is answered "duplicate" with the other's sequence: that too is a refusal. It also stops taking feeds
+// once its lease is older than most of the TTL (a process paused past it takes nothing on waking).
+// Spec: docs.nats.io (KV, JetStream publish expectations, message deduplication).
 import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { NatsConnection } from '@nats-io/transport-node';
@@ -45,6 +48,10 @@ export interface HotStandbyOptions extends NatsOptions {
   readonly log: Logger;
   /** How long the standby waits after the leader's last renewal before taking over. [failoverMs=5000] */
   readonly failoverMs?: number;
+  /** Stores awaiting an ack at most; beyond, feeds are not read until one is acked. [maxInFlight=4096] */
+  readonly maxInFlight?: number;
+  /** Bytes of stores awaiting an ack at most. [maxInFlightBytes=8 MiB] */
+  readonly maxInFlightBytes?: number;
 }
 
 export type Role = 'connecting' | 'standby' | 'taking-over' | 'leader' | 'stopped';
@@ -69,6 +76,12 @@ export class HotStandby {
   private attempt = 0;
   private busy = false;
   readonly follower: Follower;
+  /** Stores awaiting JetStream's ack, and their bytes: bounded, as the bridge's publishes are. */
+  private inFlight = 0;
+  private inFlightBytes = 0;
+  private readonly roomWaiters: Array<() => void> = [];
+  private readonly maxInFlight: number;
+  private readonly maxInFlightBytes: number;
   private readonly ttlMs: number;
   private readonly log: Logger;
 
@@ -76,6 +89,8 @@ export class HotStandby {
     const failover = o.failoverMs ?? 5000;
     // Takeover = time to expiry (≤ TTL) + one poll + catching up: the TTL leaves room for the rest.
     this.ttlMs = Math.max(600, Math.round(failover * 0.6));
+    this.maxInFlight = o.maxInFlight ?? 4096;
+    this.maxInFlightBytes = o.maxInFlightBytes ?? 8 << 20;
     this.log = o.log.child({ mod: 'nats', ha: this.id.slice(0, 8) });
     this.follower = new Follower({ src: o.src, tp: o.tp, clock: o.clock, log: o.log });
   }
@@ -201,6 +216,9 @@ export class HotStandby {
    * the stamped record in the stream and resolves once JetStream acknowledged it.
    */
   upd(t: string, x: QValue): Promise<QValue> {
+    if (this.role === 'leader' && unixMs(this.o.clock) - this.renewedAt > this.ttlMs * 0.8) {
+      this.stepDown('lease not renewed for most of its TTL');
+    }
     if (this.role !== 'leader') throw new QError('standby');
     // The leader acknowledges only what its own journal holds: while that cannot be written, nothing is
     // stored in the stream either (the feed gets 'journal, as from a lone tickerplant).
@@ -229,21 +247,45 @@ export class HotStandby {
     }
   }
 
+  /**
+   * Undefined while stores in flight are under the caps; else resolves when one is acked. The feed's
+   * connection is not read meanwhile (dispatch returns this for an async .u.upd), so a fast async feed
+   * against a slow or stopped NATS holds at most the caps, not every update it sends.
+   */
+  room(): Promise<void> | undefined {
+    if (this.inFlight < this.maxInFlight && this.inFlightBytes < this.maxInFlightBytes) return undefined;
+    return new Promise((resolve) => this.roomWaiters.push(resolve));
+  }
+
   private store(subject: string, data: Buffer, p: Position): Promise<number> {
     const expected = this.expectSeq++;
     this.next = next(p);
+    this.inFlight++;
+    this.inFlightBytes += data.length;
+    const settled = (): void => {
+      this.inFlight--;
+      this.inFlightBytes -= data.length;
+      if (this.inFlight < this.maxInFlight && this.inFlightBytes < this.maxInFlightBytes) {
+        for (const wake of this.roomWaiters.splice(0)) wake();
+      }
+    };
+    const refused = (why: string): never => {
+      // Whatever failed, our idea of the stream's end is now unsure: stop taking feeds and find it again
+      // (or find that someone else leads).
+      if (this.role === 'leader') {
+        this.log.warn({ err: why, at: msgId(p) }, 'stream refused a record; re-checking the lease');
+        this.role = 'standby';
+        this.revision = 0;
+        void this.reclaim();
+      }
+      throw new QError(Q.nats);
+    };
     return (this.js as JetStreamClient).publish(subject, data, { msgID: msgId(p), expect: { lastSequence: expected } })
-      .then((ack) => ack.seq, (err: unknown) => {
-        // Whatever failed, our idea of the stream's end is now unsure: stop taking feeds and find it again
-        // (or find that someone else leads).
-        if (this.role === 'leader') {
-          this.log.warn({ err: String(err), at: msgId(p) }, 'stream refused a record; re-checking the lease');
-          this.role = 'standby';
-          this.revision = 0;
-          void this.reclaim();
-        }
-        throw new QError(Q.nats);
-      });
+      .then((ack) => {
+        settled();
+        // A duplicate id means another leader stored a record under it: ours is not in the stream.
+        return ack.duplicate || ack.seq !== expected + 1 ? refused(`stored as duplicate of seq ${ack.seq}`) : ack.seq;
+      }, (err: unknown) => { settled(); return refused(String(err)); });
   }
 
   /** After a failed store: take the lease again if it is still ours (the renewal CAS succeeds), else stay standby. */
@@ -267,6 +309,7 @@ export class HotStandby {
     this.role = 'stopped';
     this.timer?.cancel();
     this.leaseTimer?.cancel();
+    for (const wake of this.roomWaiters.splice(0)) wake();
     await this.follower.close();
     // A graceful stop hands over at once instead of after the TTL.
     if (wasLeader) await this.kv?.delete(LEASE_KEY).catch(() => {});

@@ -36,6 +36,8 @@ export interface NatsPart {
   journalFailed(): void;
   /** Takes .u.upd instead of the tickerplant (edge: refused; HA: 'standby or stored in the stream first). */
   readonly upd: ((t: string, x: QValue) => Promise<QValue>) | undefined;
+  /** HA: undefined while the leader can store more now, else when it can (feeds are not read meanwhile). */
+  readonly room?: () => Promise<void> | undefined;
   /** 'primary', 'edge', or the HA role ('leader', 'standby', ...). */
   role(): string;
   close(): Promise<void>;
@@ -70,5 +72,6 @@ export function startNats(mode: NatsMode, o: NatsStartOptions): NatsPart {
     mode, lag: () => ha.lag(), wake: () => {}, role: () => ha.role, close: () => ha.close(),
     journalFailed: () => ha.follower.journalFailed(),
     upd: (t, x) => ha.upd(t, x),
+    room: () => ha.room(),
   };
 }

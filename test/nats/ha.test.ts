@@ -8,7 +8,7 @@ import { join } from 'node:path';
 import { startApp } from '../../src/app.js';
 import { parseCommandLine } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
-import { localNow, systemClock } from '../../src/clock.js';
+import { localNow, ManualClock, systemClock } from '../../src/clock.js';
 import { decodePayload, formatQDate } from '../../src/ipc/index.js';
 import { replay } from '../../src/journal/index.js';
 import { disk } from '../helpers/disk.js';
@@ -174,4 +174,32 @@ t.test("a leader whose disk fails acknowledges nothing its journal lacks: new up
     t.same(rows, [1, 2, 4], 'the journal, replayed, is exactly the acknowledged rows');
     t.equal(sink.lines.filter((l) => l['msg'] === 'journal writing again').length, 1, 'one log line for the recovery');
     t.equal(leader.tp.journalHealth.refused, 1, 'the refused update is counted');
+  });
+
+t.test("a deposed leader that wakes up acknowledges nothing: its next id is the new leader's first, JetStream answers duplicate, the feed gets 'nats",
+  { skip: !haveNats && 'no nats-server' }, async (t) => {
+    const dir = t.testdir();
+    const nats = await natsServer(t, dir);
+    for (const d of ['a', 'b']) mkdirSync(join(dir, d));
+    const config = (d: string) => parseCommandLine(['-p', '0', '--unix', '', 'sym', join(dir, d), '--nats', nats.url, '--ha', '--failover', '1s']).config;
+    // b's clock stands still: it never renews its lease and never sees it age, like a process paused past its TTL.
+    const frozen = new ManualClock(BigInt(Date.now()) * 1_000_000n);
+    const b = await startApp(config('b'), { log: createLogger('silent'), clock: frozen });
+    t.teardown(() => b.close());
+    await until(() => b.nats?.role() === 'leader', 20_000);
+    const a = await startApp(config('a'), { log: createLogger('silent'), clock: systemClock() });
+    t.teardown(() => a.close());
+    await until(() => a.nats?.role() === 'leader', 20_000);
+    t.equal(b.nats?.role(), 'leader', 'b has not noticed');
+    const fa = await connect({ port: a.port });
+    const fb = await connect({ port: b.port });
+    t.teardown(() => Promise.all([fa.close(), fb.close()]));
+    await fa.sync(...tradeArgs(1));
+    await fa.sync(...tradeArgs(2));
+    const answer = await fb.sync(...tradeArgs(77)).then(() => 'acknowledged', (err: Error) => err.message);
+    t.equal(answer, 'nats', 'refused: the stream does not hold it');
+    t.not(b.nats?.role(), 'leader', 'b stepped down');
+    const nc = await natsClient(t, [nats.url]);
+    const msgs = (await streamMessages(nc, 'TICK_sym')).filter((m) => m.subject === 'tick.sym.trade');
+    t.same(msgs.map((m) => sizeOf(m.data)), [1, 2], "the stream holds a's rows only");
   });
