@@ -3,7 +3,7 @@ export * from './types.js';
 export * from './values.js';
 export * from './temporal.js';
 export {
-  decodePayload, decodeAt, skipValue, decodeBudget, DEFAULT_MAX_DEPTH, DECODE_BUDGET_FACTOR, DECODE_BUDGET_FLOOR,
+  decodePayload, decodeAt, skipValue, decodeBudget, guidText, DEFAULT_MAX_DEPTH, DECODE_BUDGET_FACTOR, DECODE_BUDGET_FLOOR,
   type DecodeOptions,
 } from './decode.js';
 export { encodePayload, encodeMessage, writeHeader, HEADER_BYTES } from './encode.js';

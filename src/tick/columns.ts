@@ -1,7 +1,7 @@
 // Column operations the tickerplant needs on the hot path: atoms to 1-row vectors, type checks,
 // row selection by index, and growable column buffers for batch mode. Typed arrays throughout.
 import { QError } from '../errors.js';
-import { vector } from '../ipc/index.js';
+import { guidText, vector } from '../ipc/index.js';
 import type { QAtom, QList, QValue, QVector, QVectorType } from '../ipc/index.js';
 
 /** A column: a typed vector, or a general list for untyped schema columns. */
@@ -12,6 +12,16 @@ export function atomToVector(a: QAtom): QVector {
   const v = vector(-a.type as QVectorType, 1);
   setItem(v, 0, a);
   return v;
+}
+
+/** Row i of a typed vector as an atom (setItem's inverse): a vector's rows going into an untyped column. */
+function atomAt(v: QVector, i: number): QAtom {
+  switch (v.type) {
+    case 1: return { type: -1, value: v.data[i] !== 0 };
+    case 2: return { type: -2, value: guidText(v.data, i * 16) };
+    case 10: return { type: -10, value: String.fromCharCode(v.data[i] as number) };
+    default: return { type: -v.type, value: v.data[i] } as QAtom;
+  }
 }
 
 function setItem(v: QVector, i: number, a: QAtom): void {
@@ -113,9 +123,10 @@ export class ColumnBuffer {
   append(c: Column): void {
     const n = rows(c);
     if (c.type === 0 || this.data.type === 0) {
+      // An untyped column takes any vector (toColumn), so its buffer does too: row by row, as atoms.
       const items = (this.data as QList).items;
       if (c.type === 0) for (const item of c.items) items.push(item);
-      else throw new QError('type');
+      else for (let i = 0; i < n; i++) items.push(atomAt(c, i));
       this.length += n;
       return;
     }

@@ -403,8 +403,8 @@ export class Tickerplant {
     if (this.batch) {
       // tick.q batch .u.upd: the day check happens only when stamping, and flushes first.
       if (u.stampedAt !== undefined && this._d < this.localDate) this.tick(this.localDate);
+      const cols = u.columns(); // built before the record is staged: nothing after it may refuse the update
       if (logged && !this.stage(record)) { this.refuse(sync); return; }
-      const cols = u.columns();
       for (let c = 0; c < cols.length; c++) (st.buffer[c] as ColumnBuffer).append(cols[c] as Column);
       this._j++;
       if (logged && !this.afterStage(sync)) { this.refuse(sync); return; }

@@ -93,9 +93,18 @@ t.test('a symbol buffer keeps g# on what it drains; guid and general-list buffer
   t.same(l.drain(), list(long(1n), str('x'), sym('y')));
 });
 
-t.test('a general-list buffer refuses a vector with a type error', async (t) => {
+t.test('a general-list buffer takes a vector row by row, as atoms (toColumn lets an untyped column take any vector)', async (t) => {
   const l = new ColumnBuffer(0);
-  t.throws(() => l.append(floats([1])), typeError);
+  l.append(list(str('x')));
+  l.append(symbols(['h1', 'h2']));
+  l.append(floats([1.5]));
+  l.append(vector(1, 2));
+  const g = vector(2, 1);
+  (g.data as Uint8Array).set(Buffer.from(G1.replace(/-/g, ''), 'hex'));
+  l.append(g);
+  l.append(str('ab'));
+  t.same(l.drain(), list(str('x'), sym('h1'), sym('h2'), { type: -9, value: 1.5 }, { type: -1, value: false }, { type: -1, value: false },
+    guid(G1), { type: -10, value: 'a' }, { type: -10, value: 'b' }));
 });
 
 t.test('truncate keeps the first n rows; asking to keep more than there are changes nothing', async (t) => {

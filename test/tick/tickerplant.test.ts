@@ -183,3 +183,22 @@ t.test('the journal reaches the file by the end of the turn, and a barrier flush
   t.equal(immediates(), before, 'the barrier\'s flush cleared it: the loop does not wake for nothing');
   t.equal(tp.i, 2, 'both published');
 });
+
+t.test('batch mode (-t) takes a vector into an untyped column as zero-latency mode does: journaled once, published whole', async (t) => {
+  const news = parseSchema('news:([]time:`timespan$();sym:`symbol$();headline:())', 'news.q');
+  const dir = t.testdir();
+  const tp = new Tickerplant({ schemas: news, clock: new ManualClock(T0, 0), log: createLogger('silent'), logDir: dir, batchMs: 1000 });
+  t.teardown(() => tp.close());
+  const spy = new Spy(7);
+  tp.sub(spy, 'news', null);
+  tp.upd('news', list(symbols(['A', 'B']), symbols(['h1', 'h2'])), true);
+  tp.upd('news', list(sym('C'), list(sym('h3'))), true);
+  tp.flushJournal();
+  t.equal(tp.j, 2, 'both taken');
+  t.equal(tp.journalStats()?.records, 2, 'and journaled once each');
+  tp.flushBatch();
+  const upd = spy.got.find((e) => e.kind === 'upd');
+  const cols = upd?.kind === 'upd' ? upd.columns() : [];
+  t.same(cols.map((c) => (c.type === 0 ? c.items.length : c.data.length / (c.type === 2 ? 16 : 1))), [3, 3, 3], 'every column has every row');
+  t.same(cols[2], list(sym('h1'), sym('h2'), list(sym('h3'))));
+});
