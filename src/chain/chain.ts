@@ -66,7 +66,11 @@ export async function startChain(address: string, o: ChainOptions): Promise<Chai
             throw new ConfigError(`upstream tables changed (${schemaDifference(schemas, s.schemas)}); restart the chained tickerplant`);
           }
           // Days that ended while we were away: our subscribers still get their .u.end.
-          if (s.date !== undefined && s.date > tp.d) {
+          // Not past tomorrow (an offset aside): tick.q refuses more than one day at once, and a date
+          // such as 0Wd would roll without end.
+          if (s.date !== undefined && s.date > tp.today + 1) {
+            log.error({ d: tp.d, upstream: s.date, today: tp.today }, 'upstream date more than a day ahead; days not rolled');
+          } else if (s.date !== undefined && s.date > tp.d) {
             log.warn({ from: tp.d, to: s.date }, 'end of day missed while disconnected');
             while (tp.d < s.date) end(tp.d);
           }

@@ -7,6 +7,7 @@ import type { Logger } from 'pino';
 import type { JetStreamClient, JetStreamManager, JsMsg, ConsumerMessages } from '@nats-io/jetstream';
 import { DeliverPolicy } from '@nats-io/jetstream';
 import { backoffDelay } from '../backoff.js';
+import { localNow } from '../clock.js';
 import type { Clock, Timer } from '../clock.js';
 import { Q, QError } from '../errors.js';
 import { decodePayload } from '../ipc/index.js';
@@ -53,6 +54,9 @@ export class Follower {
   /** Whether following is paused by a failed journal write (see journalFailed). */
   get rewinding(): boolean { return this.paused; }
   private rewinds = 0;
+  /** The last date logged as too far ahead, and whether stream and journal are known out of step: one line each. */
+  private aheadLogged: number | undefined;
+  private outOfStep = false;
   private retry: Timer | undefined;
   private js: JetStreamClient | undefined;
   private jsm: JetStreamManager | undefined;
@@ -171,6 +175,14 @@ export class Follower {
     }
     const tp = this.o.tp;
     if (this.expect !== undefined && compare(pos, this.expect) < 0) return; // already journaled here
+    // A date the local clock has not reached (a day's offset aside) would roll day after day to it:
+    // tick.q refuses more than one day at once ('more than one day?'), so does this.
+    const today = localNow(this.o.clock).date;
+    if (pos.date > today + 1) {
+      if (this.aheadLogged !== pos.date) this.log.error({ at: msgId(pos), today }, 'stream message dated more than a day ahead ignored');
+      this.aheadLogged = pos.date;
+      return;
+    }
     if (pos.index === END) {
       while (tp.d <= pos.date) this.endOfDay();
       this.expect = next(pos);
@@ -185,9 +197,9 @@ export class Follower {
       while (tp.d < pos.date) this.endOfDay();
     }
     const local = this.localPosition();
-    if (local && pos.index !== local.index) {
-      this.log.error({ at: msgId(pos), journal: msgId(local) }, 'stream and journal out of step');
-    }
+    const inStep = !local || pos.index === local.index;
+    if (!inStep && !this.outOfStep) this.log.error({ at: msgId(pos), journal: msgId(local as Position) }, 'stream and journal out of step');
+    this.outOfStep = !inStep;
     const record = Buffer.from(m.data.buffer, m.data.byteOffset, m.data.byteLength);
     const v = decodePayload(record);
     if (v.type !== 0 || v.items.length !== 3 || v.items[1]?.type !== -11) {

@@ -713,6 +713,9 @@ export class Tickerplant {
     this.log.info({ date: old }, 'end of day');
   }
 
+  /** The local date now (the clock's, with --utc-offset): what a date from elsewhere is checked against. */
+  get today(): number { return localNow(this.options.clock).date; }
+
   /** A chained TP (chainedtick.q) takes its upstream's .u.d. */
   followDate(d: number): void { this._d = d; }
 

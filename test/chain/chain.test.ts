@@ -226,6 +226,25 @@ t.test('an upstream restart: the chained TP reconnects and resubscribes; its sub
   t.equal(msgs.filter((m) => m === 'upstream subscribed').length, 2, 'one line per (re)subscription');
 });
 
+t.test('an upstream back dated years ahead (its clock jumped) is followed without rolling a day per year day', async (t) => {
+  const first = await startTp(t);
+  const port = first.port;
+  const sink = new LogSink();
+  const clock = new ManualClock(T0, 0);
+  const chained = await startChained(t, port, [], clock, sink);
+  const sub = await client(t, chained.port);
+  await sub.sync('.u.sub[`trade;`]');
+  const ends = arrivals(sub);
+  const d = chained.tp.d;
+  await first.close();
+  await until(() => sink.messages().includes('upstream lost'));
+  const second = await startTp(t, { args: ['-p', String(port)], clock: new ManualClock(T0 + 3650n * 24n * HOUR, 0) });
+  await until(() => { clock.advanceMs(1000); return second.tp.w.count() === 2; });
+  await until(() => sink.messages().includes('upstream date more than a day ahead; days not rolled'));
+  t.equal(chained.tp.d, d, 'the day stays');
+  t.same(ends.filter((e) => e.startsWith('.u.end')), [], 'no .u.end sent');
+});
+
 t.test('an upstream back with other tables is refused and retried, not followed', async (t) => {
   const first = await startTp(t);
   const port = first.port;

@@ -103,6 +103,7 @@ t.test('with a journal it starts after the journal\'s last record, whatever is s
 
 t.test('an end-of-day message ends the day, batch rows flushed first; a later day\'s record without one rolls over', opts, async (t) => {
   const r = await rig(t);
+  r.clock.advanceMs(3 * 86_400_000); // the local date is D + 3; the tickerplant's is still D
   const tp = new Recorder();
   tp.batch = true;
   const f = await r.follow(tp);
@@ -129,6 +130,34 @@ t.test('messages without our id, of a past day, or not an upd record are ignored
   t.ok(msgs.includes('message without a tickerplant Nats-Msg-Id ignored'));
   t.ok(msgs.includes('record of a past day ignored'));
   t.ok(msgs.includes('stream message is not an upd record; ignored'));
+});
+
+t.test('a message dated more than a day past the local date is ignored, logged once: one bad id cannot roll days without bound', opts, async (t) => {
+  const r = await rig(t);
+  const tp = new Recorder();
+  const f = await r.follow(tp);
+  await r.publish(D + 1, 0); // a primary a day ahead (its offset): followed
+  await r.publish(D + 5000, END);
+  await r.publish(D + 5000, 0);
+  const last = await r.publish(D + 1, 1);
+  await f.caughtUp(last);
+  t.same(tp.log, [`end ${D}`, applied(0), applied(1)]);
+  t.equal(tp.d, D + 1);
+  t.equal(r.sink.lines.filter((l) => l['msg'] === 'stream message dated more than a day ahead ignored').length, 1);
+});
+
+t.test('stream and journal out of step is logged when it starts, not for every message after', opts, async (t) => {
+  const r = await rig(t);
+  const tp = new Recorder();
+  tp.records = 0;
+  const f = await r.follow(tp);
+  await r.publish(D, 0);
+  await r.publish(D, 2); // one missing from the stream: the journal has 1 record, this says index 2
+  await r.publish(D, 3);
+  const last = await r.publish(D, 4);
+  await f.caughtUp(last);
+  t.equal(tp.log.length, 4, 'applied all the same');
+  t.equal(r.sink.lines.filter((l) => l['msg'] === 'stream and journal out of step').length, 1);
 });
 
 t.test('a failed journal write pauses following; after the backoff it follows again from the journal\'s end', opts, async (t) => {
