@@ -109,6 +109,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   const natsMode: NatsMode | undefined = config.fromNats !== undefined ? 'edge'
     : config.nats !== undefined ? (config.ha ? 'ha' : 'primary') : undefined;
   let natsWake: (() => void) | undefined;
+  let natsRecordLimit: (() => number) | undefined;
   let natsJournalFailed: (() => void) | undefined;
   const tp = new Tickerplant({
     schemas,
@@ -120,7 +121,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     fsync: config.fsync,
     truncateLog: config.truncateLog,
     ...(chain || natsMode === 'edge' || natsMode === 'ha' ? { followUpstream: true } : {}),
-    ...(natsMode === 'primary' ? { onJournal: () => natsWake?.() } : {}),
+    ...(natsMode === 'primary' ? { onJournal: () => natsWake?.(), maxRecordBytes: () => natsRecordLimit?.() ?? Infinity } : {}),
     ...(natsMode === 'edge' || natsMode === 'ha' ? { onJournalFault: () => natsJournalFailed?.() } : {}),
     ...(deps.journalIo ? { journalIo: deps.journalIo } : {}),
   });
@@ -130,6 +131,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     tp, clock, log,
   });
   natsWake = nats?.wake;
+  natsRecordLimit = nats?.maxRecordBytes;
   natsJournalFailed = nats?.journalFailed;
   let metrics: Metrics | undefined;
   let http: HttpServer | undefined;

@@ -104,6 +104,9 @@ export class PrimaryBridge {
   get live(): boolean { return this.state === 'live'; }
 
   /** Journal records not yet acknowledged by the stream (approximate while a whole day behind). */
+  /** The longest record the stream takes (NATS max_payload, less room for headers): the tickerplant refuses longer ones. */
+  recordLimit(): number { return (this.nc?.info?.max_payload ?? 1 << 20) - HEADROOM; }
+
   lag(): number {
     // Counted from the last acknowledged record, not from what was sent: after a failure the window's
     // records are no longer in flight but not in the stream either, until the resync resends them.
@@ -221,7 +224,7 @@ export class PrimaryBridge {
         }
       }
       const date = this.pos.date;
-      const limit = (this.nc?.info?.max_payload ?? 1 << 20) - HEADROOM;
+      const limit = this.recordLimit();
       let tooBig: Position | undefined;
       // Today's file is read only as far as the journal's record count: a tail a failed write could not
       // cut (a full disk refusing even ftruncate) is not the journal's, and never reaches the stream.

@@ -36,6 +36,8 @@ export interface NatsPart {
   journalFailed(): void;
   /** Takes .u.upd instead of the tickerplant (edge: refused; HA: 'standby or stored in the stream first). */
   readonly upd: ((t: string, x: QValue) => Promise<QValue>) | undefined;
+  /** Primary: the longest journal record the stream takes (longer updates are refused with 'limit). */
+  readonly maxRecordBytes?: () => number;
   /** HA: undefined while the leader can store more now, else when it can (feeds are not read meanwhile). */
   readonly room?: () => Promise<void> | undefined;
   /** 'primary', 'edge', or the HA role ('leader', 'standby', ...). */
@@ -52,7 +54,7 @@ export function startNats(mode: NatsMode, o: NatsStartOptions): NatsPart {
     const timer = o.clock.every(1000, bridge.wake); // end of day without a record after it
     bridge.start();
     return {
-      mode, upd: undefined, lag: () => bridge.lag(), wake: bridge.wake, journalFailed: () => {}, role: () => 'primary',
+      mode, upd: undefined, maxRecordBytes: () => bridge.recordLimit(), lag: () => bridge.lag(), wake: bridge.wake, journalFailed: () => {}, role: () => 'primary',
       close: async () => { timer.cancel(); await bridge.close(); },
     };
   }

@@ -33,6 +33,11 @@ export interface TickerplantOptions {
   readonly src?: string;
   /** Journal directory (DST); absent: no journal, as tick.q without DST. */
   readonly logDir?: string;
+  /**
+   * Journal records longer are refused with 'limit before anything is journaled: a --nats primary's is
+   * what the stream takes (NATS max_payload), or the bridge could not publish it. [none]
+   */
+  readonly maxRecordBytes?: () => number;
   /** -t: > 0 batch mode publishing every batchMs; 0 zero-latency. [batchMs=0] */
   readonly batchMs?: number;
   readonly clock: Clock;
@@ -336,6 +341,8 @@ export class Tickerplant {
     }
     const shape = this.shape;
     if (!readUpdShape(b, head.xAt, state.schema.types, shape)) return false;
+    // Too long a record: the decoding path refuses it with 'limit (and logs it).
+    if (this.options.maxRecordBytes && journalRecordBytes(state.prefixes, b, shape) > this.options.maxRecordBytes()) return false;
     const clock = this.options.clock;
     const nowNs = clock.nowNanos();
     if (nowNs >= this.checkAt) this.dayCheck(nowNs);
@@ -382,6 +389,7 @@ export class Tickerplant {
   upd(t: string, x: QValue, sync = false): void {
     let state: TableState | undefined;
     let u: Update;
+    let built: Buffer | undefined;
     const clock = this.options.clock;
     const nowNs = clock.nowNanos();
     try {
@@ -392,6 +400,10 @@ export class Tickerplant {
       // tick.q zero-latency .u.upd: the end-of-day check runs on every update (.u.ts "d"$.z.P).
       if (!this.batch && this._d < this.localDate) this.ts(this.localDate);
       u = readUpdate(state.schema, x, () => this.timeOfDay(nowNs));
+      if (this.options.maxRecordBytes && this.logging) {
+        built = this.verbatim ?? updRecord(t, u.logged());
+        if (built.length > this.options.maxRecordBytes()) throw new QError(Q.limit);
+      }
     } catch (err) {
       this.counters.badUpdates++;
       throw err;
@@ -399,7 +411,7 @@ export class Tickerplant {
     const st = state;
     const logged = this.logging;
     const verbatim = this.verbatim;
-    const record = (): void => this.append(verbatim ?? updRecord(t, u.logged()));
+    const record = (): void => this.append(built ?? verbatim ?? updRecord(t, u.logged()));
     if (this.batch) {
       // tick.q batch .u.upd: the day check happens only when stamping, and flushes first.
       if (u.stampedAt !== undefined && this._d < this.localDate) this.tick(this.localDate);

@@ -79,7 +79,10 @@ t.test('NATS killed and restarted under load: the stream is complete, with no du
   checkStream(t, await streamMessages(nc, 'TICK_sym'), app, i);
 });
 
-t.test('a record over NATS max_payload stops the bridge with one error line; nothing is dropped, and a restart with a larger max_payload resumes from it',
+const bigUpdate = (n: number): unknown[] => ['.u.upd', sym('trade'), [Array.from({ length: n }, (_, i) => sym(`S${i % 5}`)),
+  Array.from({ length: n }, (_, i) => q['float']?.(i)), Array.from({ length: n }, (_, i) => q['int']?.(i))]];
+
+t.test("an update whose record the stream cannot hold (over NATS max_payload) is refused with 'limit before it is journaled; replication goes on",
   { skip: !haveNats && 'no nats-server' }, async (t) => {
     const dir = t.testdir();
     const small = await natsServer(t, dir, { maxPayload: 8192 });
@@ -87,14 +90,33 @@ t.test('a record over NATS max_payload stops the bridge with one error line; not
     const app = await primary(t, join(dir, 'tp'), small.url, sink);
     const feed = await connect({ port: app.port });
     t.teardown(() => feed.close());
-    // Records before the big one, in the same turn or not (the bridge may still be connecting), reach the stream.
+    trade(feed, 0);
+    await until(() => app.tp.journalStats()?.records === 1 && app.nats?.lag() === 0, 15_000); // the bridge knows max_payload
+    await t.rejects(feed.sync(...bigUpdate(1000)), { message: 'limit' }, 'some 16 KB as a record, over 8 KB');
+    feed.async(...bigUpdate(1000));
+    for (let i = 1; i < 4; i++) trade(feed, i);
+    await feed.sync('');
+    t.equal(app.tp.journalStats()?.records, 4, 'not journaled');
+    t.equal(sink.lines.filter((l) => l['msg'] === 'bad update' && l['err'] === 'limit').length, 1, 'the async one logged once');
+    await until(() => app.nats?.lag() === 0, 15_000);
+    checkStream(t, await streamMessages(await natsClient(t, [small.url]), 'TICK_sym'), app, 4);
+  });
+
+t.test('a journal record over NATS max_payload (journaled before the bridge knew it) stops the bridge with one error line; a restart with a larger max_payload resumes from it',
+  { skip: !haveNats && 'no nats-server' }, async (t) => {
+    const dir = t.testdir();
+    // Journaled by a tickerplant without --nats: the bridge meets the big record when it catches up.
+    const plain = await natsApp(t, ['sym', join(dir, 'tp')]);
+    const feed = await connect({ port: plain.port });
     for (let i = 0; i < 10; i++) trade(feed, i);
-    // 1000 rows: some 16 KB as a journal record, over the server's 8 KB.
-    const n = 1000;
-    feed.async('.u.upd', sym('trade'), [Array.from({ length: n }, (_, i) => sym(`S${i % 5}`)),
-      Array.from({ length: n }, (_, i) => q['float']?.(i)), Array.from({ length: n }, (_, i) => q['int']?.(i))]);
+    feed.async(...bigUpdate(1000)); // 1000 rows: some 16 KB as a journal record, over the server's 8 KB
     for (let i = 11; i < 16; i++) trade(feed, i);
     await feed.sync('');
+    await feed.close();
+    await plain.close();
+    const small = await natsServer(t, dir, { maxPayload: 8192 });
+    const sink = new LogSink();
+    const app = await primary(t, join(dir, 'tp'), small.url, sink);
     const stopped = (): Record<string, unknown>[] => sink.lines.filter((l) => l['msg'] === 'journal record larger than NATS max_payload; bridge stopped');
     await until(() => stopped().length > 0, 15_000);
     await sleep(300); // a bridge that kept going, or retried, would publish or log again by now
@@ -114,3 +136,4 @@ t.test('a record over NATS max_payload stops the bridge with one error line; not
     await until(() => again.nats?.lag() === 0, 15_000);
     checkStream(t, await streamMessages(await natsClient(t, [big.url]), 'TICK_sym'), again, 16);
   });
+
