@@ -201,13 +201,17 @@ export class Paywall {
     if (priced.length > 0 && !this.o.backend.status().up) {
       return refuse(Q.lightningUnavailable, this.o.backend.status().reason ?? 'payment backend down');
     }
-    const offers = new Map<string, Offer>();
-    for (const t of tables) {
-      if (priced.includes(t)) continue;
-      this.o.tp.sub(s, t, filter);
-      offers.set(t, { kind: 'free', table: t });
-    }
-    const answer = (pricedOffers: Offer[]): Offer[] => tables.map((t) => offers.get(t) ?? pricedOffers.find((o) => o.table === t) as Offer);
+    // The free tables are subscribed only with a successful answer, in the same step as it is returned:
+    // a refused call changes nothing, and no free table's row reaches the caller before the reply (u.q's
+    // order) while an invoice is being minted.
+    const answer = (pricedOffers: Offer[]): Offer[] => {
+      const ok = pricedOffers.every((o) => o.kind !== 'refused');
+      return tables.map((table) => {
+        if (priced.includes(table)) return pricedOffers.find((o) => o.table === table) as Offer;
+        if (ok) this.o.tp.sub(s, table, filter);
+        return { kind: 'free', table };
+      });
+    };
     if (priced.length === 0) return answer([]);
     const requests = priced.map((table) => ({ table, filter }));
     const reuse = this.reusable(s.handle, requests);

@@ -11,6 +11,7 @@ import { decodePaymentRequest } from '../../src/lightning/bolt11.js';
 import { eventually, FlakyFile, lndFor, startPaymentsRig } from './harness.js';
 import { ManualClock } from '../../src/clock.js';
 import { T0 } from '../helpers/tp.js';
+import { float, int, list, sym } from '../../src/ipc/index.js';
 
 const invoiceOf = (offers: Offer[]): { hash: string; paymentRequest: string; expiresAt: number } => {
   const o = offers.find((x) => x.kind === 'invoice');
@@ -252,6 +253,26 @@ t.test('a buyer switching back and forth between two requests gets its two invoi
   t.match(rig.payments.ledger.get(hashes[0] as string), { orphan: true, requests: [{ table: 'trade', syms: ['IBM'] }] });
   t.match(await rig.sub(a, ['trade'], ['IBM']), [{ kind: 'invoice' }], 'a paid invoice is not offered again');
   t.equal(fake.invoices().length, 3);
+});
+
+t.test('` over a free and a priced table: the free one is subscribed with the answer, not while the invoice is minted, and a refused call changes nothing', async (t) => {
+  const clock = new ManualClock(T0);
+  const { backend } = await lndFor(t, clock);
+  const dir = t.testdir({ 'pricing.json': JSON.stringify({ default: 100, tables: { quote: 0 } }) });
+  const rig = await startPaymentsRig(t, { backend, stateDir: dir, clock, maxPendingPerConn: 1, pricing: join(dir, 'pricing.json') });
+  const b = rig.buyer(1);
+  const quote = (s: string): void => rig.tp.upd('quote', list(sym(s), float(1), float(2), int(3), int(4)));
+  const quotes = (): number => b.sent.filter((e) => e.kind === 'upd').length;
+  const minting = rig.sub(b, ['quote', 'trade'], null);
+  quote('IBM'); // a row while AddInvoice is out: u.q sends the reply before any row
+  t.equal(quotes(), 0, 'no row before the answer');
+  t.match(await minting, [{ kind: 'free', table: 'quote' }, { kind: 'invoice', table: 'trade' }]);
+  quote('MSFT');
+  t.equal(quotes(), 1, 'subscribed with the answer');
+  // The cap (1 unpaid) is reached: asking again with syms is refused, and quote keeps every sym.
+  t.match(await rig.sub(b, ['quote', 'trade'], ['IBM']), [{ kind: 'free' }, { kind: 'refused', error: 'pending' }]);
+  quote('MSFT');
+  t.equal(quotes(), 2, "the refused call did not narrow quote's subscription to IBM");
 });
 
 t.test('a ledger the disk refuses (ENOSPC) never crashes, keeps the settlement in memory and writes it when the disk recovers', async (t) => {
