@@ -720,6 +720,10 @@ export class Tickerplant {
         this.journalFailed(err);
         this.journal = undefined;
       }
+      // tick.q's .u.ld sets L (and i, j from it) before the file is opened: if it cannot be, .u.L and
+      // .u.i still name the new day, never yesterday's journal (an RDB would replay yesterday into today).
+      this._logFile = logPath(this.options.logDir as string, this.options.src ?? 'sym', this._d);
+      this._i = this._j = 0;
       this.reopenLog();
     }
     this.log.info({ date: old }, 'end of day');

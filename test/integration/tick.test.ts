@@ -1,7 +1,7 @@
 // Feed → tickerplant → subscribers with node-q on both sides, as q programs use kdb-tick (tick.q/u.q).
 import t from 'tap';
 import type { Test } from 'tap';
-import { readFileSync, appendFileSync, readdirSync } from 'node:fs';
+import { readFileSync, appendFileSync, mkdirSync, readdirSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManualClock } from '../../src/clock.js';
 import { connect, nodeq } from '../helpers/qclient.js';
@@ -184,6 +184,19 @@ t.test('end of day: .u.end with the old date to each subscriber once, and the jo
   t.same(readdirSync(dir).sort(), ['sym2024.01.02', 'sym2024.01.03']);
   t.equal(await feed.sync('.u.i'), 0, 'a new day starts a new count');
   t.equal(await feed.sync('.u.L'), `:${join(dir, 'sym2024.01.03')}`);
+});
+
+t.test("end of day with the new journal unopenable: updates get 'journal, and .u.L and .u.i name the new day, never yesterday's", async (t) => {
+  const dir = t.testdir();
+  const clock = new ManualClock(T0, 0);
+  const tp = await startTp(t, { args: ['sym', dir], clock });
+  const [feed] = await clients(t, tp.port, 1) as [QClient];
+  for (let i = 0; i < 3; i++) await feed.sync('.u.upd', s('trade'), tradeRow('IBM', i, i));
+  mkdirSync(join(dir, 'sym2024.01.03')); // a directory where the new day's file must go
+  clock.set(T0 + 15n * 3_600_000_000_000n); // 2024.01.03 00:30
+  tp.tp.tick();
+  await t.rejects(feed.sync('.u.upd', s('trade'), tradeRow('IBM', 4, 4)), { message: 'journal' });
+  t.same(await feed.sync('.u `i`L'), [0, `:${join(dir, 'sym2024.01.03')}`], "r.q's replay point: the new day, nothing in it");
 });
 
 t.test('the journal holds kdb+\'s bytes: header ff01 and (`upd;t;x) payloads', async (t) => {
