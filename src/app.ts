@@ -121,6 +121,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     fsync: config.fsync,
     truncateLog: config.truncateLog,
     ...(chain || natsMode === 'edge' || natsMode === 'ha' ? { followUpstream: true } : {}),
+    ...(natsMode === 'edge' || natsMode === 'ha' ? { resumeNewestJournal: true } : {}),
     ...(natsMode === 'primary' ? { onJournal: () => natsWake?.(), maxRecordBytes: () => natsRecordLimit?.() ?? Infinity } : {}),
     ...(natsMode === 'edge' || natsMode === 'ha' ? { onJournalFault: () => natsJournalFailed?.() } : {}),
     ...(deps.journalIo ? { journalIo: deps.journalIo } : {}),

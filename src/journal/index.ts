@@ -7,4 +7,4 @@ export {
   type ReadOptions, type ValidateResult, type ReplayOptions, type ReplayResult,
 } from './reader.js';
 export { JournalCorruptError } from './errors.js';
-export { openJournal, type OpenJournalOptions, type OpenedJournal } from './open.js';
+export { newestLogDate, openJournal, type OpenJournalOptions, type OpenedJournal } from './open.js';

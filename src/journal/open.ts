@@ -1,8 +1,9 @@
 // tick.q's .u.ld for one log file: validate (-11!(-2;L)), refuse or truncate a corrupt tail, open to append.
 // Spec: ../shared/reference/kdb-ipc-and-tick.md §6.4 (.u.ld), §7.2.
-import fs, { mkdirSync } from 'node:fs';
+import fs, { mkdirSync, readdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';
+import { EPOCH_OFFSET_DAYS } from '../ipc/types.js';
 import { JournalCorruptError } from './errors.js';
 import { truncate, validate } from './reader.js';
 import { JournalWriter } from './writer.js';
@@ -49,4 +50,22 @@ export function openJournal(path: string, options: OpenJournalOptions): OpenedJo
   const writer = JournalWriter.open(path, { fsync: options.fsync, records: v.chunks, ...(options.io ? { io: options.io } : {}) });
   log?.info({ path, chunks: v.chunks }, 'journal opened');
   return truncatedFrom === undefined ? { writer, chunks: v.chunks } : { writer, chunks: v.chunks, truncatedFrom };
+}
+
+/**
+ * The newest date among `dir`'s logs of `src` (files named SRC + yyyy.mm.dd, as logPath names them), or
+ * undefined when there is none (or the directory is missing).
+ */
+export function newestLogDate(dir: string, src: string): number | undefined {
+  let names: string[];
+  try { names = readdirSync(dir); } catch { return undefined; }
+  let newest: number | undefined;
+  for (const name of names) {
+    const m = name.length === src.length + 10 && name.startsWith(src) ? /^(\d{4})\.(\d{2})\.(\d{2})$/.exec(name.slice(src.length)) : null;
+    if (!m) continue;
+    const ms = Date.UTC(Number(m[1]), Number(m[2]) - 1, Number(m[3]));
+    const days = Math.round(ms / 86_400_000) - EPOCH_OFFSET_DAYS;
+    if (Number.isFinite(days) && (newest === undefined || days > newest)) newest = days;
+  }
+  return newest;
 }

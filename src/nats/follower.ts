@@ -22,6 +22,8 @@ export interface FollowedTickerplant {
   readonly batch: boolean;
   journalStats(): { records: number } | undefined;
   appendRecord(t: string, x: QValue, record: Buffer): void;
+  /** Takes an earlier date while the current day holds nothing (Tickerplant.adoptDate). */
+  adoptDate(d: number): boolean;
   flushBatch(): void;
   endOfDay(): void;
 }
@@ -118,6 +120,15 @@ export class Follower {
     this.retry = this.o.clock.after(ms, () => void this.restart());
   }
 
+  /** Stops applying and starts again from the local journal's end, at once. */
+  private refollow(): void {
+    this.paused = true;
+    const messages = this.messages;
+    this.messages = undefined;
+    void messages?.close().catch(() => {});
+    queueMicrotask(() => void this.restart()); // after this message's apply() has seen `paused`
+  }
+
   private async restart(): Promise<void> {
     if (this.stopped) return;
     this.paused = false;
@@ -174,6 +185,13 @@ export class Follower {
       return;
     }
     const tp = this.o.tp;
+    if (pos.date < tp.d && tp.adoptDate(pos.date)) {
+      // The primary's day is behind ours (its clock or offset) and ours holds nothing yet: the journal is
+      // the primary's, so its day is ours. Followed again from that day's journal end.
+      this.log.warn({ at: msgId(pos), was: this.expect ? msgId(this.expect) : null }, 'stream on an earlier day: following its date');
+      this.refollow();
+      return;
+    }
     if (this.expect !== undefined && compare(pos, this.expect) < 0) return; // already journaled here
     // A date the local clock has not reached (a day's offset aside) would roll day after day to it:
     // tick.q refuses more than one day at once ('more than one day?'), so does this.

@@ -12,7 +12,7 @@ import {
 } from '../ipc/index.js';
 import { publishedRowsBytes, symbolStarts, SymbolCache, writePublishedRows } from '../ipc/index.js';
 import type { QTable, QValue, TablePrefixes, UpdHead, UpdShape } from '../ipc/index.js';
-import { logPath, logSymbol, openJournal, updRecord } from '../journal/index.js';
+import { logPath, logSymbol, newestLogDate, openJournal, updRecord } from '../journal/index.js';
 import type { FsyncPolicy, JournalIo, JournalWriter } from '../journal/index.js';
 import { ColumnBuffer, take } from './columns.js';
 import type { Column } from './columns.js';
@@ -38,6 +38,11 @@ export interface TickerplantOptions {
    * what the stream takes (NATS max_payload), or the bridge could not publish it. [none]
    */
   readonly maxRecordBytes?: () => number;
+  /**
+   * An edge or standby: .u.d starts at the newest journal's date in DST (when before today), so a
+   * restart after midnight takes the rest of that day from the stream instead of skipping it.
+   */
+  readonly resumeNewestJournal?: boolean;
   /** -t: > 0 batch mode publishing every batchMs; 0 zero-latency. [batchMs=0] */
   readonly batchMs?: number;
   readonly clock: Clock;
@@ -277,6 +282,8 @@ export class Tickerplant {
     }
     this._d = localNow(options.clock).date;
     this.localDate = this._d;
+    const newest = options.logDir !== undefined && options.resumeNewestJournal ? newestLogDate(options.logDir, options.src ?? 'sym') : undefined;
+    if (newest !== undefined && newest < this._d) this._d = newest;
     if (options.logDir !== undefined) this.openLog();
   }
 
@@ -731,6 +738,25 @@ export class Tickerplant {
 
   /** The local date now (the clock's, with --utc-offset): what a date from elsewhere is checked against. */
   get today(): number { return localNow(this.options.clock).date; }
+
+  /**
+   * An edge or standby whose day has nothing yet takes an earlier date from the stream (a primary whose
+   * clock or offset is behind ours): .u.d, .u.L and the journal move to that day. False, doing nothing,
+   * once the day holds a record.
+   */
+  adoptDate(d: number): boolean {
+    if (d >= this._d || this._i > 0 || this._j > 0 || (this.journal?.records ?? 0) > 0) return false;
+    if (this.logging) {
+      try { this.journal?.close(); } catch { /* an empty day's file: nothing in it to keep */ }
+      this.journal = undefined;
+    }
+    this._d = d;
+    if (this.logging) {
+      this._logFile = logPath(this.options.logDir as string, this.options.src ?? 'sym', d);
+      this.reopenLog();
+    }
+    return true;
+  }
 
   /** A chained TP (chainedtick.q) takes its upstream's .u.d. */
   followDate(d: number): void { this._d = d; }

@@ -5,14 +5,19 @@ import t from 'tap';
 import { mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startApp } from '../../src/app.js';
-import { systemClock } from '../../src/clock.js';
+import { ManualClock, systemClock } from '../../src/clock.js';
 import { parseCommandLine } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
-import { replay } from '../../src/journal/index.js';
+import { replay, updRecord, validate } from '../../src/journal/index.js';
+import { floats, formatQDate, ints, list, symbols, timespans } from '../../src/ipc/index.js';
+import { headers } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
+import { connectNats, ensureStream, jetstreamManager } from '../../src/nats/stream.js';
+import { END, endSubject, msgId, tableSubject } from '../../src/nats/names.js';
 import { disk } from '../helpers/disk.js';
 import type { QValue } from '../../src/ipc/index.js';
 import { connect } from '../helpers/qclient.js';
-import { LogSink, sleep, until } from '../helpers/tp.js';
+import { LogSink, sleep, T0, until } from '../helpers/tp.js';
 import { freePort, haveNats, natsApp as app, natsServer, sizes, trade, tradeArgs } from '../helpers/nats.js';
 
 /** The size column of the journal's first `limit` trade records: what -11!(n;L) would replay. */
@@ -131,4 +136,41 @@ t.test('an edge started while NATS is away serves its local schema at once, and 
     await feed.sync('');
     await sub.waitFor(() => sizes(sub).length >= 10, 30_000);
     t.same(sizes(sub), Array.from({ length: 10 }, (_, k) => k), 'then every row, once, in order');
+  });
+
+t.test("an edge restarted after midnight takes the rest of yesterday from the stream, then yesterday's end, then today's records",
+  { skip: !haveNats && 'no nats-server' }, async (t) => {
+    const dir = t.testdir();
+    const nats = await natsServer(t, dir);
+    const nc = await connectNats({ servers: nats.url });
+    t.teardown(() => nc.close());
+    await ensureStream(await jetstreamManager(nc), 'sym', 1);
+    const js = jetstream(nc);
+    const D = 8767; // 2024.01.02, T0's date
+    const publish = async (date: number, index: number): Promise<void> => {
+      const h = headers();
+      h.set('Nats-Msg-Id', msgId({ date, index }));
+      const data = index === END ? Buffer.alloc(0)
+        : updRecord('trade', list(timespans([BigInt(index)]), symbols(['IBM']), floats([index]), ints([index])));
+      await js.publish(index === END ? endSubject('sym') : tableSubject('sym', 'trade'), data, { headers: h });
+    };
+    const edgeAt = async (nanos: bigint) => {
+      const { config } = parseCommandLine(['-p', '0', '--unix', '', '--from-nats', nats.url, join(dir, 'edge')]);
+      const edge = await startApp(config, { log: createLogger('silent'), clock: new ManualClock(nanos, 0) });
+      t.teardown(() => edge.close());
+      return edge;
+    };
+    const first = await edgeAt(T0);
+    await publish(D, 0);
+    await publish(D, 1);
+    await until(() => first.tp.journalStats()?.records === 2, 10_000);
+    await first.close();
+    await publish(D, 2);
+    await publish(D, END);
+    await publish(D + 1, 0);
+    const second = await edgeAt(T0 + 16n * 3_600_000_000_000n); // 2024.01.03 01:30
+    await until(() => second.tp.d === D + 1 && second.tp.journalStats()?.records === 1, 10_000);
+    const file = (d: number): string => join(dir, 'edge', `sym${formatQDate(d)}`);
+    t.equal(validate(file(D)).chunks, 3, "yesterday's journal is complete");
+    t.equal(validate(file(D + 1)).chunks, 1, "today's has today's record");
   });

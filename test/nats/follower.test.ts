@@ -29,6 +29,8 @@ class Recorder implements FollowedTickerplant {
   records: number | undefined;
   readonly log: string[] = [];
   failNext = 0;
+  /** Whether a day holding nothing takes an earlier date (the real tickerplant's adoptDate). */
+  adopts = false;
   journalStats(): { records: number } | undefined { return this.records === undefined ? undefined : { records: this.records }; }
   appendRecord(t: string, _x: QValue, record: Buffer): void {
     if (this.failNext > 0) { this.failNext--; throw new QError(Q.journal); }
@@ -36,6 +38,12 @@ class Recorder implements FollowedTickerplant {
     if (this.records !== undefined) this.records++;
   }
   flushBatch(): void { this.log.push('flush'); }
+  adoptDate(d: number): boolean {
+    if (!this.adopts || d >= this.d || this.log.length > 0) return false;
+    this.log.push(`adopt ${d}`);
+    this.d = d;
+    return true;
+  }
   endOfDay(): void { this.log.push(`end ${this.d}`); this.d++; if (this.records !== undefined) this.records = 0; }
 }
 
@@ -158,6 +166,22 @@ t.test('stream and journal out of step is logged when it starts, not for every m
   await f.caughtUp(last);
   t.equal(tp.log.length, 4, 'applied all the same');
   t.equal(r.sink.lines.filter((l) => l['msg'] === 'stream and journal out of step').length, 1);
+});
+
+t.test("an empty day takes the stream's earlier date (a primary behind our clock) and follows that day from its start", opts, async (t) => {
+  const r = await rig(t);
+  const tp = new Recorder();
+  tp.records = 0;
+  tp.adopts = true;
+  const f = await r.follow(tp);
+  // Stored after the follower started at (D, 0): yesterday's by the primary's clock.
+  await r.publish(D - 1, 0);
+  await r.publish(D - 1, 1);
+  const last = await r.publish(D - 1, 2);
+  await f.caughtUp(last);
+  t.same(tp.log, [`adopt ${D - 1}`, applied(0), applied(1), applied(2)], 'nothing of that day is skipped');
+  t.equal(tp.d, D - 1);
+  t.ok(r.sink.lines.some((l) => l['msg'] === 'stream on an earlier day: following its date'));
 });
 
 t.test('a failed journal write pauses following; after the backoff it follows again from the journal\'s end', opts, async (t) => {
