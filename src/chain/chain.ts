@@ -1,7 +1,7 @@
 // chainedtick.q on top of the local Tickerplant: upstream's upd goes to tp.upd (zero-latency: published
 // at once; batch: published on the timer), upstream's .u.end to the chained TP's subscribers, and
 // forward() is .u.m for chainedr.q's `(`.u `m)"`.u `i`L"`: upstream's (.u.i;.u.L).
-// Spec: KxSystems/kdb tick/chainedtick.q, tick/chainedr.q; kdb-ipc-and-tick.md §6.6.
+// Spec: KxSystems/kdb tick/chainedtick.q, tick/chainedr.q.
 import type { Clock } from '../clock.js';
 import type { Logger } from 'pino';
 import { ConfigError } from '../errors.js';

@@ -1,6 +1,6 @@
 // The tables of a chained tickerplant, read from upstream's answer to .u.sub[`;`]: a list of
 // (name; empty table) pairs (u.q sub/add). Column names and vector types give the TableSchema; a general
-// list column is type 0. Spec: KxSystems/kdb tick/chainedtick.q (.u.rep); kdb-ipc-and-tick.md §6.3, §6.6.
+// list column is type 0. Spec: KxSystems/kdb tick/chainedtick.q (.u.rep).
 import { ConfigError, TpError } from '../errors.js';
 import type { QValue } from '../ipc/index.js';
 import type { TableSchema } from '../tick/index.js';

@@ -1,7 +1,7 @@
 // A chained tickerplant's link to its upstream (chainedtick.q's .u.m handle): connect, subscribe to every
 // table with the sync string .u.sub[`;`], hand on what upstream pushes ((`upd;t;x), (`.u.end;d)) in order,
 // and reconnect with backoff when upstream is down or goes away. Spec: KxSystems/kdb tick/chainedtick.q;
-// kdb-ipc-and-tick.md §6.6, §8 (messages that arrive while a sync request is out are processed first).
+// code.kx.com/q/basics/ipc (messages that arrive while a sync request is out are processed first).
 import { systemClock } from '../clock.js';
 import type { Clock, Timer } from '../clock.js';
 import type { Logger } from 'pino';

@@ -1,5 +1,5 @@
 // A minimal q client on our own codec: used by `tickerplant replay --to`, `tickerplant pay` and
-// chained tickerplants. Responses match requests by order, as in q (kdb-ipc-and-tick.md §2.1, §8).
+// chained tickerplants. Responses match requests by order, as in q (code.kx.com/q/basics/ipc).
 import { systemClock } from '../clock.js';
 import type { Clock } from '../clock.js';
 import { EventEmitter } from 'node:events';

@@ -1,22 +1,22 @@
 // IPC message compression as q, c.java and kdbplus do it: an LZ-style stream of flag bytes, literals and
-// XOR-keyed back-references. Spec: ../shared/reference/kdb-ipc-and-tick.md §5 (pseudo-code §5.4, §5.5).
+// XOR-keyed back-references. Spec: code.kx.com/q/basics/ipc (compression); KxSystems/javakdb c.java (compress, uncompress).
 import { IpcDecodeError } from '../errors.js';
 
 const HEADER = 8;
-/** Compressed messages carry the uncompressed size at offset 8; the stream starts at 12 (§5.2). */
+/** Compressed messages carry the uncompressed size at offset 8; the stream starts at 12. */
 const STREAM_START = 12;
-/** q compresses only messages longer than this, header included (§5.1 rule 2). */
+/** q compresses only messages longer than this, header included. */
 const MIN_COMPRESS_LENGTH = 2000;
-/** Worst case bytes one group writes: flag byte + 8 two-byte references (§5.1 rule 4). */
+/** Worst case bytes one group writes: flag byte + 8 two-byte references. */
 const GROUP_RESERVE = 17;
 
-/** q's sending policy (§5.1): capability ≥ 1, longer than 2000 bytes, peer not local. */
+/** q's sending policy: capability ≥ 1, longer than 2000 bytes, peer not local. */
 export function shouldCompress(length: number, peerIsLocal: boolean, capability: number): boolean {
   return capability >= 1 && length > MIN_COMPRESS_LENGTH && !peerIsLocal;
 }
 
 /**
- * Compresses a complete uncompressed message (header included) exactly as q does (§5.5), or returns
+ * Compresses a complete uncompressed message (header included) exactly as q does, or returns
  * undefined when q would send it uncompressed: 2000 bytes or less, or the output would not fit in half
  * the input. No locality check: that is the caller's policy (`shouldCompress`).
  */
@@ -36,7 +36,7 @@ export function compress(message: Buffer): Buffer | undefined {
 
 /**
  * Expands a complete compressed message (header byte 2 = 1) into the full uncompressed message with
- * its header rebuilt (§5.2). Hostile input fails with IpcDecodeError before any oversized allocation.
+ * its header rebuilt. Hostile input fails with IpcDecodeError before any oversized allocation.
  */
 export function decompress(message: Buffer, maxBytes: number): Buffer {
   const size = claimedSize(message, maxBytes);
@@ -66,7 +66,7 @@ export function decompressPrefix(message: Buffer, n: number, maxBytes: number): 
 function claimedSize(message: Buffer, maxBytes: number): number {
   if (message.length < STREAM_START) throw corrupt('compressed message shorter than 12 bytes');
   if (message[2] !== 1) throw corrupt('message is not flagged as compressed');
-  const little = message[0] === 1; // byte 0: 1 little-endian, 0 big-endian (§2.1)
+  const little = message[0] === 1; // byte 0: 1 little-endian, 0 big-endian
   const size = little ? message.readUInt32LE(8) : message.readUInt32BE(8);
   if (size < HEADER) throw corrupt(`uncompressed size ${size} is smaller than a header`);
   if (size > maxBytes) { // the same limit, and code, the framer applies to wire lengths
@@ -90,7 +90,7 @@ function startHeader(message: Buffer, out: Buffer, size: number): void {
 
 /**
  * The largest message `length` compressed bytes can expand to: every group at best is one flag byte and
- * eight 2-byte back-references of 2 + 255 bytes each (§5.3): 17 bytes → 2056. A header claiming more is
+ * eight 2-byte back-references of 2 + 255 bytes each: 17 bytes → 2056. A header claiming more is
  * corrupt, and refusing it before the allocation keeps decompression within a fixed multiple of the
  * bytes received (the framer's limit bounds those).
  */
@@ -112,7 +112,7 @@ function encodeStream(msg: Uint8Array, out: Uint8Array): number {
   let flags = 0;
   let bit = 1;
   let key = 0;
-  let pendingKey = 0; // a literal's pair is entered one item late, mirroring the decoder (§5.5)
+  let pendingKey = 0; // a literal's pair is entered one item late, mirroring the decoder
   let pendingPos = 0;
   let s = HEADER;
   while (s < n) {
@@ -157,7 +157,7 @@ function encodeStream(msg: Uint8Array, out: Uint8Array): number {
 
 /**
  * Decodes the stream of inp (from offset 12) into out (from offset 8) until at least `stop` bytes are
- * there (§5.4; a back-reference may end up to 256 bytes past stop); none may run past `size`, the
+ * there (a back-reference may end up to 256 bytes past stop); none may run past `size`, the
  * claimed whole. Every item consumes input, so a hostile stream ends in an error, never a loop.
  */
 function expandStream(inp: Uint8Array, out: Uint8Array, size: number, stop: number): void {
@@ -188,10 +188,10 @@ function expandStream(inp: Uint8Array, out: Uint8Array, size: number, stop: numb
       i += 2;
       if (src === 0) throw corrupt('back-reference to an empty table slot');
       if (o + count > size) throw corrupt('back-reference runs past the stated size');
-      // Forward, byte by byte: overlapping copies replicate a pattern (§5.3). src < o, so every byte
+      // Forward, byte by byte: overlapping copies replicate a pattern. src < o, so every byte
       // read has already been written.
       for (let k = 0; k < count; k++) out[o + k] = out[src + k] as number;
-      // Pairs up to the one starting at the reference are entered; those inside the copy are not (§5.4).
+      // Pairs up to the one starting at the reference are entered; those inside the copy are not.
       while (hashed <= o) {
         table[(out[hashed] as number) ^ (out[hashed + 1] as number)] = hashed;
         hashed++;

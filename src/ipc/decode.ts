@@ -1,6 +1,6 @@
 // Payload bytes → q values. Every read is bounds-checked against the frame, every allocation is
 // checked against the bytes that remain, so a hostile length field cannot make us allocate.
-// Spec: code.kx.com/q/kb/serialization; ../shared/reference/kdb-ipc-and-tick.md §3.
+// Spec: code.kx.com/q/kb/serialization.
 import { IpcDecodeError } from '../errors.js';
 import { Attr, ELEMENT_WIDTH, QType } from './types.js';
 import type {

@@ -1,6 +1,6 @@
 // q values → payload bytes, little-endian, as q writes them. One growable scratch buffer per process:
 // a value is written once into it and copied out once, so no per-item Buffers are created.
-// Spec: code.kx.com/q/kb/serialization; ../shared/reference/kdb-ipc-and-tick.md §2–3.
+// Spec: code.kx.com/q/kb/serialization.
 import { IpcEncodeError } from '../errors.js';
 import { MsgType } from './types.js';
 import type { QValue, QVector } from './values.js';

@@ -1,5 +1,5 @@
 // The 8-byte message header and whole-message decoding (decompressing first when flagged).
-// Spec: code.kx.com/q/basics/ipc; ../shared/reference/kdb-ipc-and-tick.md §2, §5.
+// Spec: code.kx.com/q/basics/ipc (header, compression).
 import { IpcDecodeError } from '../errors.js';
 import { decompress, decompressPrefix } from './compress.js';
 import { decodePayload } from './decode.js';

@@ -1,5 +1,5 @@
 // Splits a byte stream into whole IPC messages using the 8-byte header, validating it before allocating.
-// Spec: ../shared/reference/kdb-ipc-and-tick.md §2.1 (framing, capability ≤ 3).
+// Spec: code.kx.com/q/basics/ipc (message header, capability ≤ 3).
 import { IpcDecodeError, TpError, type ErrorCode } from '../errors.js';
 
 const HEADER = 8;
@@ -123,7 +123,7 @@ export class Framer {
   }
 }
 
-/** Validates the header at `at` and returns the total message length it announces (§2.1). */
+/** Validates the header at `at` and returns the total message length it announces. */
 function frameLength(buf: Buffer, at: number, max: number): number {
   const endian = buf[at] as number;
   const msgType = buf[at + 1] as number;

@@ -1,18 +1,18 @@
 // The connection handshake: `user:password`, a capability byte and a NUL from the client; one byte back.
-// Spec: ../shared/reference/kdb-ipc-and-tick.md §1.1–1.3.
+// Spec: code.kx.com/q/basics/ipc (handshake).
 import { TextDecoder } from 'node:util';
 import { IpcDecodeError } from '../errors.js';
 
 export interface Handshake {
   readonly user: string;
   readonly password: string;
-  /** The client's highest capability (§1.2); 0 for old clients that send none. */
+  /** The client's highest capability; 0 for old clients that send none. */
   readonly capability: number;
   /** Bytes used, NUL included: a client may pipeline its first message right after. */
   readonly consumed: number;
 }
 
-/** Highest capability byte defined (§1.2); a larger byte before the NUL is part of the credentials. */
+/** Highest capability byte defined; a larger byte before the NUL is part of the credentials. */
 const MAX_CAPABILITY = 6;
 /** What we agree to at most: see replyCapability. */
 const SERVER_CAPABILITY = 3;
@@ -31,7 +31,7 @@ export function parseHandshake(buf: Buffer, maxBytes: number): Handshake | undef
     throw new IpcDecodeError('IPC_ERR_HANDSHAKE', `no NUL in the first ${maxBytes} handshake bytes`);
   }
   const last = nul > 0 ? (buf[nul - 1] as number) : 0;
-  // §1.1/§1.3: the byte before the NUL is the capability, unless it cannot be one (an old client that
+  // the byte before the NUL is the capability, unless it cannot be one (an old client that
   // sends `credentials NUL` only). A capability of 0 never appears there: it would be the NUL itself.
   const hasCapability = last >= 1 && last <= MAX_CAPABILITY;
   const credentials = buf.subarray(0, hasCapability ? nul - 1 : nul);
@@ -47,16 +47,16 @@ export function parseHandshake(buf: Buffer, maxBytes: number): Handshake | undef
 }
 
 /**
- * The capability byte we answer (§1.3): the common level, capped at 3. Level 3 still allows timestamps,
+ * The capability byte we answer: the common level, capped at 3. Level 3 still allows timestamps,
  * timespans and GUIDs, and keeps every message at ≤ 2 GB with 4-byte lengths — the only framing node-q,
- * javakdb, c.js and c.cs understand. 5 and 6 would switch to the large-message variant (§2.2).
+ * javakdb, c.js and c.cs understand. 5 and 6 would switch to the large-message variant.
  */
 export function replyCapability(client: number): number {
   return Math.min(client, SERVER_CAPABILITY);
 }
 
 /**
- * Credentials are bytes on the wire (§1.1). Decode them as UTF-8 when valid, else as latin-1: latin-1 is
+ * Credentials are bytes on the wire. Decode them as UTF-8 when valid, else as latin-1: latin-1 is
  * lossless, so distinct invalid byte strings never collapse into the same replacement characters (which
  * would make different passwords compare equal).
  */

@@ -88,7 +88,7 @@ export class Outbound {
     return this.forms.get(key) as T;
   }
 
-  /** The bytes for a peer: compressed as q would for a remote one (kdb-ipc-and-tick.md §5.1). */
+  /** The bytes for a peer: compressed as q would for a remote one (code.kx.com/q/basics/ipc, compression). */
   forPeer(local: boolean, capability: number): Buffer {
     if (!shouldCompress(this.length, local, capability)) return this.plain;
     if (this.packed === undefined) this.packed = compress(this.plain) ?? null;

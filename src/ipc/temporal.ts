@@ -1,5 +1,5 @@
 // Conversions between JS time and q's temporal encodings on the 2000.01.01 epoch.
-// Spec: code.kx.com/q/basics/datatypes; ../shared/reference/kdb-ipc-and-tick.md §3.1.
+// Spec: code.kx.com/q/basics/datatypes.
 import { EPOCH_OFFSET_DAYS } from './types.js';
 
 const MS_PER_DAY = 86_400_000;

@@ -1,5 +1,5 @@
 // kdb+ type codes, attributes, message types, nulls and infinities.
-// Spec: code.kx.com/q/basics/datatypes, /kb/serialization; ../shared/reference/kdb-ipc-and-tick.md §2–3.
+// Spec: code.kx.com/q/basics/datatypes, /kb/serialization.
 
 /** Vector type codes; the atom of type t has code -t. */
 export const QType = {

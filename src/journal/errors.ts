@@ -1,5 +1,5 @@
 // Journal errors: a corrupt log (tick.q's stderr text) and I/O failures while writing or repairing.
-// Spec: ../shared/reference/kdb-ipc-and-tick.md §6.4 (.u.ld corrupt-log message), §7.2.
+// Spec: KxSystems/kdb-tick tick.q (.u.ld's corrupt-log message); code.kx.com/q/basics/internal (-11!(-2;L)).
 import { TpError } from '../errors.js';
 import { logSymbol } from './format.js';
 

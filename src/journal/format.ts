@@ -1,5 +1,5 @@
 // The tickerplant log's bytes and names: the 8-byte file header, record payloads and the file name.
-// Spec: ../shared/reference/kdb-ipc-and-tick.md §7.1 (layout), §6.2/§6.4 (.u.L naming), §4.4.
+// Spec: code.kx.com/q/kb/logging (layout); KxSystems/kdb-tick tick.q (.u.L naming: DST/SRC yyyy.mm.dd).
 import { encodePayload } from '../ipc/encode.js';
 import { formatQDate } from '../ipc/temporal.js';
 import type { QValue } from '../ipc/values.js';
@@ -10,7 +10,7 @@ export const JOURNAL_HEADER_BYTES = 8;
 
 /**
  * True when `buf` starts like a log q can stream: magic ff 01 and a general list (type 0). The
- * attribute and count bytes are not checked, since q never maintains them (§7.1).
+ * attribute and count bytes are not checked, since q never maintains them.
  */
 export function isJournalHeader(buf: Uint8Array): boolean {
   return buf.length >= JOURNAL_HEADER_BYTES && buf[0] === 0xff && buf[1] === 0x01 && buf[2] === 0;

@@ -1,5 +1,5 @@
 // The tickerplant log (journal): file format, writer, reader (-11!) and tick.q's open-or-repair.
-// Spec: ../shared/reference/kdb-ipc-and-tick.md §6.4, §7.
+// Spec: code.kx.com/q/kb/logging (the log file, -11!); KxSystems/kdb-tick tick.q (.u.ld).
 export { JOURNAL_HEADER, JOURNAL_HEADER_BYTES, isJournalHeader, logPath, logSymbol, updRecord } from './format.js';
 export { JournalWriter, AUTO_FLUSH_BYTES, type FsyncPolicy, type JournalIo, type JournalWriterOptions } from './writer.js';
 export {

@@ -1,5 +1,5 @@
 // tick.q's .u.ld for one log file: validate (-11!(-2;L)), refuse or truncate a corrupt tail, open to append.
-// Spec: ../shared/reference/kdb-ipc-and-tick.md §6.4 (.u.ld), §7.2.
+// Spec: KxSystems/kdb-tick tick.q (.u.ld); code.kx.com/q/basics/internal (-11!(-2;L)).
 import fs, { mkdirSync, readdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import type { Logger } from 'pino';

@@ -1,5 +1,5 @@
 // Reads a tickerplant log without loading it: q's -11!(-2;L) (count valid records) and -11!(n;L)
-// (replay them), plus truncation of a bad tail. Spec: ../shared/reference/kdb-ipc-and-tick.md §7.1–7.2.
+// (replay them), plus truncation of a bad tail. Spec: code.kx.com/q/kb/logging, code.kx.com/q/basics/internal (-11!).
 import fs from 'node:fs';
 import { IpcDecodeError } from '../errors.js';
 import { decodePayload, skipValue } from '../ipc/decode.js';

@@ -1,5 +1,5 @@
 // Appends records to a tickerplant log: staged in memory, written whole with one write per flush,
-// optionally fdatasync'ed. Spec: ../shared/reference/kdb-ipc-and-tick.md §7.1–7.2 (append-only, header fixed).
+// optionally fdatasync'ed. Spec: code.kx.com/q/kb/logging (append-only, header fixed).
 import fs from 'node:fs';
 import { dirname } from 'node:path';
 import { TpError } from '../errors.js';

@@ -43,7 +43,7 @@ export interface LndBackendOptions {
   readonly recheckMs?: number;
 }
 
-/** lnd's expiry when AddInvoice gets 0 (since v0.13; §4). */
+/** lnd's expiry when AddInvoice gets 0 (since v0.13). */
 const DEFAULT_EXPIRY_SECONDS = 86_400;
 /** How many settled r_hashes are remembered to suppress replays within one process. */
 const REMEMBERED_SETTLES = 100_000;
@@ -185,7 +185,7 @@ export class LndBackend extends EventEmitter implements InvoiceBackend {
     }
   }
 
-  /** ListInvoices from the cursor (§3.5), reporting SETTLED ones; returns where to subscribe from. */
+  /** ListInvoices from the cursor, reporting SETTLED ones; returns where to subscribe from. */
   private async reconcile(rpc: LndRpc, generation: number): Promise<Cursor> {
     let saved = this.cursor;
     if (saved.addIndex > 0n) {
@@ -323,7 +323,7 @@ export class LndBackend extends EventEmitter implements InvoiceBackend {
     this.emit('status', next);
   }
 
-  /** GetInfo needs info:read, which invoice.macaroon lacks (§2.3): a nice-to-have log line only. */
+  /** GetInfo needs info:read, which invoice.macaroon lacks: a nice-to-have log line only. */
   private logNodeInfo(rpc: LndRpc): void {
     if (this.infoRequested) return;
     this.infoRequested = true;

@@ -1,5 +1,5 @@
 // Checks handshake credentials: allow everyone, or a q-style password file as read by `q -u`/`-U`.
-// Spec: code.kx.com/q/basics/cmdline/#-u-usr-pwd (KxSystems/docs docs/basics/cmdline.md); kdb-ipc-and-tick.md §1.3.
+// Spec: code.kx.com/q/basics/cmdline/#-u-usr-pwd (KxSystems/docs docs/basics/cmdline.md).
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 

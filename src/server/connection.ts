@@ -1,5 +1,5 @@
 // One q client: handshake → frames → handler, sync replies in order, coalesced async sends,
-// a bound on queued outbound bytes. Spec: code.kx.com/q/basics/ipc; kdb-ipc-and-tick.md §1, §2, §8.
+// a bound on queued outbound bytes. Spec: code.kx.com/q/basics/ipc.
 import type { Logger } from 'pino';
 import type { Clock, Timer } from '../clock.js';
 import { clientText, QError } from '../errors.js';
@@ -60,7 +60,7 @@ export class Connection implements InboundHolder {
   readonly handle: number;
   user = '';
   capability = 0;
-  /** Loopback, unix socket or WebSocket: q never compresses to these (kdb-ipc-and-tick.md §1.4). */
+  /** Loopback, unix socket or WebSocket: q never compresses to these (code.kx.com/q/basics/ipc, compression). */
   readonly local: boolean;
   readonly peer: string;
   log: Logger;
@@ -159,7 +159,7 @@ export class Connection implements InboundHolder {
 
   /**
    * Queues an encoded message. Writes made in one event-loop turn leave in one writev
-   * (one syscall per small message caps Node near 165k msg/s: performance-anchors.md §C2).
+   * (one syscall per small message caps Node near 165k msg/s).
    * A peer that lets more than maxQueuedBytes pile up is dropped.
    */
   send(msg: Outbound): void {

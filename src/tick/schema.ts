@@ -1,5 +1,5 @@
 // Reads the table definitions of a tick schema file (KX tick/sym.q): `name:([]col:type;...)` lines.
-// Spec: ../shared/reference/kdb-ipc-and-tick.md §6.1 (schema, 'timesym), §6.3 (g# schemas); q's script
+// Spec: KxSystems/kdb-tick tick.q and tick/sym.q (schema, 'timesym, g# on sym); q's script
 // syntax for comments (code.kx.com/q/basics/syntax#comments) and casts (code.kx.com/q/ref/cast).
 import { readFileSync } from 'node:fs';
 import { TpError } from '../errors.js';

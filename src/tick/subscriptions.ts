@@ -1,6 +1,6 @@
 // .u.w and publishing: who gets which rows of which table. Subscribers with the same sym filter form
 // one group and share one encoded message per publish (encode once per distinct filter, never once
-// per subscriber). Spec: u.q .u.w, add, del, sel, pub; kdb-ipc-and-tick.md §6.3.
+// per subscriber). Spec: KxSystems/kdb-tick tick/u.q (.u.w, add, del, sel, pub).
 import { encodeMessage, list, MsgType, Outbound, sym, symbols, table, int } from '../ipc/index.js';
 import type { QList, QValue } from '../ipc/index.js';
 import { take } from './columns.js';

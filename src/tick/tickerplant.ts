@@ -1,6 +1,6 @@
 // The state and behaviour of tick.q + u.q: tables, .u.w, .u.i/.u.j, .u.L, .u.d, zero-latency and batch
 // ingest, end of day. No sockets here: subscribers are anything with send(Outbound).
-// Spec: KxSystems/kdb-tick tick.q and tick/u.q; kdb-ipc-and-tick.md §6.
+// Spec: KxSystems/kdb-tick tick.q and tick/u.q.
 import type { Logger } from 'pino';
 import type { Clock, Timer } from '../clock.js';
 import { localAt, localNow } from '../clock.js';

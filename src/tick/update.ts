@@ -1,6 +1,6 @@
 // Turns what a feed sent to .u.upd into checked columns, stamping the time column by tick.q's rule:
 // if `first first x` is not a timespan, prepend "n"$.z.P (local time of day) as an atom for a single
-// row or as a vector for columns. Spec: tick.q .u.upd; kdb-ipc-and-tick.md §6.4.
+// row or as a vector for columns. Spec: KxSystems/kdb-tick tick.q .u.upd.
 import { QError } from '../errors.js';
 import { list, timespan, vector } from '../ipc/index.js';
 import type { QAtom, QBigVector, QValue } from '../ipc/index.js';

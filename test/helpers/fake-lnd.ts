@@ -52,7 +52,7 @@ export interface FakeInvoice {
 export interface FakeLndOptions {
   /** The macaroon bytes every call must carry (as hex in metadata `macaroon`). */
   readonly macaroon: Buffer;
-  /** Let GetInfo through; off by default, like invoice.macaroon (§2.3). */
+  /** Let GetInfo through; off by default, like invoice.macaroon. */
   readonly allowGetInfo?: boolean;
   /** A second macaroon with readonly.macaroon's permissions: reads and GetInfo, never AddInvoice. */
   readonly readonlyMacaroon?: Buffer;
@@ -271,7 +271,7 @@ export class FakeLnd {
     inv.state = 'CANCELED';
   }
 
-  /** "Pays" an OPEN invoice: SETTLED with the next settle_index, pushed to every stream (§3.6 step 2). */
+  /** "Pays" an OPEN invoice: SETTLED with the next settle_index, pushed to every stream. */
   settle(rHash: Buffer, paidMsat?: bigint): FakeInvoice {
     const inv = this.find(rHash);
     if (!inv) throw new Error(`fake lnd: no invoice ${rHash.toString('hex')}`);
@@ -286,14 +286,14 @@ export class FakeLnd {
     return inv;
   }
 
-  /** Expiry: CANCELED in storage only; SubscribeInvoices never reports it (§3.1). */
+  /** Expiry: CANCELED in storage only; SubscribeInvoices never reports it. */
   expire(rHash: Buffer): void {
     const inv = this.find(rHash);
     if (!inv || inv.state !== 'OPEN') throw new Error('fake lnd: only an OPEN invoice can expire');
     inv.state = 'CANCELED';
   }
 
-  /** Ends every SubscribeInvoices stream with status OK, as lnd does on shutdown (§3.4). */
+  /** Ends every SubscribeInvoices stream with status OK, as lnd does on shutdown. */
   endStreams(): void {
     for (const call of this.streams) call.end();
     this.streams.clear();
@@ -360,7 +360,7 @@ export class FakeLnd {
         ],
       }, false), this.key.privateKey);
     } catch {
-      // lnd's BOLT11 encoder fails the same way on a description over 639 bytes (§4).
+      // lnd's BOLT11 encoder fails the same way on a description over 639 bytes.
       throw new RpcError(GrpcStatus.UNKNOWN, 'data length too big to fit within 10 bits');
     }
     if (!signed.paymentRequest) throw new RpcError(GrpcStatus.INTERNAL, 'fake lnd could not sign the invoice');
@@ -423,7 +423,7 @@ export class FakeLnd {
     };
   }
 
-  /** ListInvoices paging (§3.6 step 6): add_index above index_offset, or below it when reversed. */
+  /** ListInvoices paging: add_index above index_offset, or below it when reversed. */
   private list(m: Fields): Fields {
     const offset = int(m, 'index_offset');
     const limit = Number(int(m, 'num_max_invoices')) || 100;
@@ -447,7 +447,7 @@ export class FakeLnd {
     };
   }
 
-  /** Backlog (§3.2: strictly greater, 0 = none, adds then settles, current state, canceled dropped), then live. */
+  /** Backlog (lnd: strictly greater, 0 = none, adds then settles, current state, canceled dropped), then live. */
   private subscribe(call: ServerWritableStream<unknown, unknown>): void {
     const refused = this.refusal(call.metadata, 'SubscribeInvoices');
     if (refused !== undefined) {

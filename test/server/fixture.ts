@@ -37,7 +37,7 @@ export function syncRequest(x: unknown): Buffer {
 /** An async message as node-q frames it (`ks`). */
 export const asyncMessage = (x: unknown): Buffer => nodeqCodec.serialize(x);
 
-/** The handshake bytes a client sends (§1.1). */
+/** The handshake bytes a client sends. */
 export const handshake = (credentials = 'anonymous', capability = 3): Buffer =>
   Buffer.concat([Buffer.from(credentials, 'latin1'), Buffer.from([capability, 0])]);
 
