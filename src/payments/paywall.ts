@@ -92,6 +92,21 @@ export const L402_DEFAULT_LIFETIME_MS = 86_400_000;
 /** An unpaid L402 invoice: counted against the caps until it settles, is canceled or expires. */
 interface TokenPending { readonly peer: string; readonly timer: Timer }
 
+/**
+ * The address block one party is taken to hold, for per-peer caps: an IPv4 address (IPv4-mapped IPv6
+ * included), or an IPv6 address's /64 (one site's usual assignment: a host picks any address in it).
+ */
+export function addressBlock(address: string): string {
+  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
+  if (mapped) return mapped[1] as string;
+  if (!address.includes(':')) return address;
+  const [head = '', tail] = address.toLowerCase().split('%')[0]!.split('::');
+  const left = head === '' ? [] : head.split(':');
+  const right = tail === undefined || tail === '' ? [] : tail.split(':');
+  const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
+  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
+}
+
 export type Claim =
   | { readonly kind: 'claimed'; readonly table: string; readonly hash: string; readonly until: number | null }
   | { readonly kind: 'refused'; readonly table: string; readonly error: QText; readonly reason: string };
@@ -624,8 +639,9 @@ export class Paywall {
 
   /**
    * An invoice for (table; filter) for an HTTP buyer, booked before it is returned, priced as .u.sub.
-   * The caps: --max-pending-invoices over every kind, and --max-pending-per-conn per peer address
-   * (an address counts as one connection), so a stranger cannot mint without bound.
+   * The caps: --max-pending-invoices over every kind (L402 ones at most half of it), and
+   * --max-pending-per-conn per peer address (an address, or an IPv6 /64, counts as one connection), so
+   * strangers cannot mint without bound, nor crowd out the q and WebSocket buyers.
    */
   async mintFor(table: string, filter: SymFilter, buyer: Buyer): Promise<TokenOffer> {
     const refuse = (error: QText, reason: string): TokenOffer => ({ kind: 'refused', error, reason });
@@ -634,12 +650,18 @@ export class Paywall {
     if (amount <= 0) return { kind: 'free' };
     const status = this.o.backend.status();
     if (!status.up) return refuse(Q.lightningUnavailable, status.reason ?? 'payment backend down');
-    const peer = buyer.peer ?? '';
+    const peer = addressBlock(buyer.peer ?? '');
     const inFlight = this.tokenMinting.get(peer) ?? 0;
     const mine = [...this.tokenPending.values()].filter((p) => p.peer === peer).length + inFlight;
-    if (mine >= this.maxPerConn || this.unpaid >= this.maxTotal) {
+    // Strangers over HTTP may hold half of the total: q and WebSocket buyers always find room.
+    const l402Max = Math.max(1, Math.floor(this.maxTotal / 2));
+    let l402 = this.tokenPending.size;
+    for (const n of this.tokenMinting.values()) l402 += n;
+    const reason = mine >= this.maxPerConn ? `at most ${this.maxPerConn} unpaid invoices per peer address (an IPv6 /64)`
+      : this.unpaid >= this.maxTotal ? `at most ${this.maxTotal} unpaid invoices in all`
+        : l402 >= l402Max ? `at most ${l402Max} unpaid L402 invoices (half of --max-pending-invoices)` : undefined;
+    if (reason !== undefined) {
       this.stats.refusedPending++;
-      const reason = mine >= this.maxPerConn ? `at most ${this.maxPerConn} unpaid invoices per peer address` : `at most ${this.maxTotal} unpaid invoices in all`;
       this.log.warn({ peer, reason }, 'invoice refused');
       return refuse(Q.pending, reason);
     }

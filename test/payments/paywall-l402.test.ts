@@ -8,6 +8,7 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManualClock } from '../../src/clock.js';
 import { BOOK_FILE, L402_DEFAULT_LIFETIME_MS, L402_USER, LEDGER_FILE } from '../../src/payments/index.js';
+import { addressBlock } from '../../src/payments/paywall.js';
 import type { TokenOffer } from '../../src/payments/index.js';
 import { decodePaymentRequest } from '../../src/lightning/bolt11.js';
 import { T0 } from '../helpers/tp.js';
@@ -82,21 +83,43 @@ t.test('an L402 invoice lives at most half its token\'s life: one paid at its la
 t.test('unpaid L402 invoices are capped per peer address and, with every other kind, in total; expiry frees them', async (t) => {
   const clock = new ManualClock(T0);
   const { fake, backend } = await lndFor(t, clock);
-  const rig = await startPaymentsRig(t, { backend, stateDir: t.testdir(), clock, maxPendingPerConn: 2, maxPendingInvoices: 4 });
+  const rig = await startPaymentsRig(t, { backend, stateDir: t.testdir(), clock, maxPendingPerConn: 2, maxPendingInvoices: 5 });
   const { paywall } = rig.payments;
   const mint = (peer: string): Promise<TokenOffer> => paywall.mintFor('trade', new Set(['IBM']), { user: L402_USER, peer });
   // Two at once from one address: the mints in flight count, so a burst cannot slip past the cap.
-  const burst = await Promise.all([mint('a'), mint('a'), mint('a')]);
+  const burst = await Promise.all([mint('10.0.0.1'), mint('10.0.0.1'), mint('::ffff:10.0.0.1')]);
   t.same(burst.map((o) => o.kind), ['invoice', 'invoice', 'refused']);
-  t.match(burst[2], { error: 'pending', reason: /per peer address/ });
-  t.match(await mint('b'), { kind: 'invoice' }, 'another address has its own allowance');
-  t.match(await rig.sub(rig.buyer(1), ['trade'], ['IBM']), [{ kind: 'invoice' }], '.u.sub takes the fourth');
-  t.match(await mint('c'), { kind: 'refused', error: 'pending', reason: /in all/ }, 'the total counts every kind');
-  t.match(await rig.sub(rig.buyer(2), ['trade'], ['IBM']), [{ kind: 'refused', error: 'pending', reason: /in all/ }], 'and .u.sub sees the L402 ones');
-  t.equal(fake.invoices().length, 4, 'nothing minted past the caps');
+  t.match(burst[2], { error: 'pending', reason: /per peer address/ }, 'an IPv4-mapped address is the same address');
+  for (const h of [1, 2, 3]) t.match(await rig.sub(rig.buyer(h), ['trade'], ['IBM']), [{ kind: 'invoice' }], `.u.sub takes invoice ${h + 2}`);
+  t.match(await mint('10.0.0.2'), { kind: 'refused', error: 'pending', reason: /in all/ }, 'the total counts every kind');
+  t.match(await rig.sub(rig.buyer(4), ['trade'], ['IBM']), [{ kind: 'refused', error: 'pending', reason: /in all/ }], 'and .u.sub sees the L402 ones');
+  t.equal(fake.invoices().length, 5, 'nothing minted past the caps');
   clock.advanceMs(3600 * 1000 + 1000);
-  t.match(await mint('a'), { kind: 'invoice' }, 'an expired invoice no longer counts');
-  t.equal(paywall.stats.expired, 4);
+  t.match(await mint('10.0.0.1'), { kind: 'invoice' }, 'an expired invoice no longer counts');
+  t.equal(paywall.stats.expired, 5);
+});
+
+t.test('an IPv6 /64 is one peer, and strangers over HTTP hold at most half of --max-pending-invoices', async (t) => {
+  const clock = new ManualClock(T0);
+  const { backend } = await lndFor(t, clock);
+  const rig = await startPaymentsRig(t, { backend, stateDir: t.testdir(), clock, maxPendingPerConn: 2, maxPendingInvoices: 6 });
+  const mint = (peer: string): Promise<TokenOffer> => rig.payments.paywall.mintFor('trade', new Set(['IBM']), { user: L402_USER, peer });
+  t.match(await mint('2001:db8:1:2::1'), { kind: 'invoice' });
+  t.match(await mint('2001:0db8:0001:0002:ffff:1:2:3'), { kind: 'invoice' });
+  t.match(await mint('2001:db8:1:2:abcd::9'), { kind: 'refused', error: 'pending', reason: /per peer address/ }, 'any address of the /64');
+  t.match(await mint('2001:db8:1:3::1'), { kind: 'invoice' }, 'the next /64 is another peer');
+  t.match(await mint('2001:db8:1:4::1'), { kind: 'refused', error: 'pending', reason: /half/ }, 'three of six: the L402 share is full');
+  t.match(await rig.sub(rig.buyer(1), ['trade'], ['IBM']), [{ kind: 'invoice' }], 'a q buyer still finds room');
+});
+
+t.test('addressBlock: an IPv4 address as it is, IPv4-mapped IPv6 as IPv4, IPv6 as its /64 in one spelling', async (t) => {
+  t.equal(addressBlock('10.1.2.3'), '10.1.2.3');
+  t.equal(addressBlock('::ffff:10.1.2.3'), '10.1.2.3');
+  t.equal(addressBlock('2001:db8::1'), '2001:db8:0:0::/64');
+  t.equal(addressBlock('2001:0DB8:0000:0000:1:2:3:4'), '2001:db8:0:0::/64');
+  t.equal(addressBlock('fe80::1%eth0'), 'fe80:0:0:0::/64');
+  t.equal(addressBlock('::1'), '0:0:0:0::/64');
+  t.equal(addressBlock(''), '');
 });
 
 t.test('one payment, one stream: an L402 payment is held by one subscriber at a time, .u.subPaid included', async (t) => {
