@@ -12,6 +12,7 @@ import type { Clock } from '../clock.js';
 import { SubscriberRegistry } from '../tick/index.js';
 import { offeredProtocols, refuseUpgrade, upgradeCredentials } from '../server/rfc6455.js';
 import { WsGateway } from '../ws/gateway.js';
+import { addressBlock } from '../payments/index.js';
 import { L402Routes } from './l402.js';
 import { requestUrl } from './target.js';
 import type { L402Limits } from './l402.js';
@@ -38,7 +39,20 @@ export interface HttpOptions extends Pick<GatewayOptions, 'tp' | 'log' | 'paywal
   /** --l402-public: under -u, the L402 routes sell to anyone who pays (free tables still need -u). [off] */
   readonly l402Public?: boolean | undefined;
   readonly l402Limits?: Partial<L402Limits> | undefined;
+  readonly socketLimits?: Partial<HttpSocketLimits> | undefined;
 }
+
+/** What the listener takes before any request is read (the WebSocket and L402 caps come on top). */
+export interface HttpSocketLimits {
+  /** Sockets open at once; more are closed at accept. [maxSockets=4096] */
+  readonly maxSockets: number;
+  /** Sockets at once from one address (an IPv6 /64). [maxSocketsPerPeer=256] */
+  readonly maxSocketsPerPeer: number;
+  /** A request's headers must have arrived by then (slow senders hold no socket for long). [headersTimeoutMs=10000] */
+  readonly headersTimeoutMs: number;
+}
+
+export const HTTP_SOCKET_LIMITS: HttpSocketLimits = { maxSockets: 4096, maxSocketsPerPeer: 256, headersTimeoutMs: 10_000 };
 
 /** HTTP Basic credentials of a request, or for a WebSocket upgrade also an `auth.<base64url>` subprotocol. */
 const requestCredentials = (req: IncomingMessage, allowProtocol: boolean): ReturnType<typeof upgradeCredentials> =>
@@ -147,11 +161,36 @@ export async function startHttp(o: HttpOptions): Promise<HttpServer> {
     res.end(req.method === 'HEAD' ? undefined : asset.body);
   };
 
-  const server: Server = createServer((req, res) => {
+  const limits = { ...HTTP_SOCKET_LIMITS, ...o.socketLimits };
+  // Node checks headersTimeout every connectionsCheckingInterval: a tenth of it keeps the bound close.
+  const server: Server = createServer({
+    headersTimeout: limits.headersTimeoutMs, requestTimeout: 3 * limits.headersTimeoutMs,
+    connectionsCheckingInterval: Math.max(100, Math.round(limits.headersTimeoutMs / 10)),
+  }, (req, res) => {
     handle(req, res).catch((err: unknown) => {
       log.error({ err, url: req.url }, 'http request failed');
       if (!res.headersSent) plain(res, 500, 'internal error');
       else res.destroy();
+    });
+  });
+  server.maxConnections = limits.maxSockets; // Node closes the ones past it at accept
+  const perPeer = new Map<string, number>();
+  let refusedLogged = false;
+  server.on('connection', (socket) => {
+    const peer = addressBlock(socket.remoteAddress ?? '');
+    const n = perPeer.get(peer) ?? 0;
+    if (n >= limits.maxSocketsPerPeer) {
+      // One line until the peer is under its cap again: a flood is not a log flood.
+      if (!refusedLogged) log.warn({ peer, max: limits.maxSocketsPerPeer }, 'http connection refused: too many from one address');
+      refusedLogged = true;
+      socket.destroy();
+      return;
+    }
+    perPeer.set(peer, n + 1);
+    socket.once('close', () => {
+      const left = (perPeer.get(peer) ?? 1) - 1;
+      if (left > 0) perPeer.set(peer, left); else perPeer.delete(peer);
+      if (left < limits.maxSocketsPerPeer) refusedLogged = false;
     });
   });
   server.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => {

@@ -89,3 +89,31 @@ t.test('a request target the URL parser refuses ("//", "/\\", "//a:b@") is a 400
   t.equal((await fetch(`http://127.0.0.1:${rig.http.port}/healthz`)).status, 200, 'still serving');
   t.notOk(rig.sink.messages().includes('http request failed'), 'no request failed');
 });
+
+t.test('sockets are capped per address at accept; closing one makes room, and the refusals are one line', async (t) => {
+  const rig = await startRig(t, { lightning: false, http: { socketLimits: { maxSocketsPerPeer: 3 } } });
+  const open = (): Promise<net.Socket> => new Promise((resolve, reject) => {
+    const s = net.connect(rig.http.port, '127.0.0.1', () => resolve(s));
+    s.once('error', reject);
+  });
+  const closed = (s: net.Socket): Promise<void> => new Promise((resolve) => { if (s.destroyed) resolve(); else s.once('close', () => resolve()); });
+  const held = [await open(), await open(), await open()];
+  t.teardown(() => { for (const s of held) s.destroy(); });
+  const fourth = await open();
+  await closed(fourth);
+  t.pass('the fourth from this address is closed');
+  const fifth = await open();
+  await closed(fifth);
+  t.equal(rig.sink.messages().filter((m) => m === 'http connection refused: too many from one address').length, 1, 'one line');
+  const gone = held.shift() as net.Socket;
+  gone.destroy();
+  await closed(gone);
+  await new Promise((r) => setImmediate(r));
+  const back = await open();
+  held.push(back);
+  const refused = await raw(rig.http.port, 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n').catch(() => '');
+  t.equal(refused, '', 'with three held again, another is closed unanswered');
+  back.write('GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
+  const reply = await new Promise<string>((resolve) => { let b = ''; back.on('data', (c: Buffer) => { b += c.toString(); }); back.once('close', () => resolve(b)); });
+  t.match(reply, /^HTTP\/1\.1 200 /, 'the one let in after a close is served');
+});
