@@ -28,6 +28,8 @@ import { formatQDate } from '../ipc/index.js';
 export interface JournalSource {
   readonly d: number;
   journalStats(): { records: number } | undefined;
+  /** The records of the journal the last end of day closed: how far that day's file is the journal's. */
+  readonly endedDay?: { readonly date: number; readonly records: number } | undefined;
   flushJournal(): void;
 }
 
@@ -226,10 +228,12 @@ export class PrimaryBridge {
       const date = this.pos.date;
       const limit = this.recordLimit();
       let tooBig: Position | undefined;
-      // Today's file is read only as far as the journal's record count: a tail a failed write could not
-      // cut (a full disk refusing even ftruncate) is not the journal's, and never reaches the stream.
-      const room = date === tp.d ? Math.min(this.maxInFlight - this.inFlight, (tp.journalStats()?.records ?? 0) - this.pos.index)
-        : this.maxInFlight - this.inFlight;
+      // A file is read only as far as the journal's record count (today's, or the day just ended): a tail
+      // a failed write could not cut (a full disk refusing even ftruncate) is not the journal's, and
+      // never reaches the stream.
+      const ended = tp.endedDay?.date === date ? tp.endedDay.records : undefined;
+      const records = date === tp.d ? tp.journalStats()?.records ?? 0 : ended;
+      const room = records === undefined ? this.maxInFlight - this.inFlight : Math.min(this.maxInFlight - this.inFlight, records - this.pos.index);
       const n = room <= 0 ? 0 : this.tail.read(room, this.maxInFlightBytes - this.inFlightBytes, (record, index) => {
         if (tooBig || this.state !== 'live') return;
         if (record.length > limit) { tooBig = { date, index }; return; }

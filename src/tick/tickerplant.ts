@@ -231,6 +231,7 @@ export class Tickerplant {
   private _j = 0;
   private _d: number;
   private _logFile: string | undefined;
+  private _endedDay: { readonly date: number; readonly records: number } | undefined;
   private readonly counters: TickStats = { updates: 0, rowsIn: 0, badUpdates: 0, rowsOut: 0, messagesOut: 0 };
   private readonly health: JournalHealth = { up: true, faults: 0, refused: 0, withdrawn: 0 };
   private journal: JournalWriter | undefined;
@@ -295,6 +296,8 @@ export class Tickerplant {
   get j(): number { return this._j; }
   /** .u.d: the current (local) date. */
   get d(): number { return this._d; }
+  /** The day the last end of day closed, and its journal's records (what of its file is the journal's). */
+  get endedDay(): { readonly date: number; readonly records: number } | undefined { return this._endedDay; }
   /** .u.L: the journal path, undefined without a journal. */
   get logFile(): string | undefined { return this._logFile; }
   get stats(): Readonly<TickStats> { return this.counters; }
@@ -719,6 +722,7 @@ export class Tickerplant {
     this._d = old + 1;
     if (this.logging) {
       const journal = this.journal;
+      this._endedDay = { date: old, records: journal?.records ?? 0 };
       this.journal = undefined;
       try {
         journal?.close();
