@@ -90,6 +90,8 @@ export function readAddInvoiceResponse(raw: unknown): AddInvoiceReply {
 export interface InvoicePage {
   readonly invoices: readonly Invoice[];
   readonly lastIndexOffset: bigint;
+  /** Entries left out: no 32-byte r_hash (lnd lists a spontaneous AMP payment's invoice with none). */
+  readonly skipped: number;
 }
 
 export function readListInvoiceResponse(raw: unknown): InvoicePage {
@@ -97,7 +99,16 @@ export function readListInvoiceResponse(raw: unknown): InvoicePage {
   const m = record(raw, what);
   const list = m['invoices'] ?? [];
   if (!Array.isArray(list)) throw malformed(what, 'invoices');
-  return { invoices: list.map(readInvoice), lastIndexOffset: int64(m, 'last_index_offset', what) };
+  // An invoice without a payment hash cannot be one we minted: left out, so one AMP payment to the node
+  // (anyone can send one) does not fail every page it is on, and with it the backend.
+  const invoices: Invoice[] = [];
+  let skipped = 0;
+  for (const item of list) {
+    const h = (item as { r_hash?: unknown } | null)?.r_hash;
+    if (h === undefined || (Buffer.isBuffer(h) && h.length !== 32)) { skipped++; continue; }
+    invoices.push(readInvoice(item));
+  }
+  return { invoices, lastIndexOffset: int64(m, 'last_index_offset', what), skipped };
 }
 
 /** The few GetInfo fields worth one startup log line. */

@@ -190,7 +190,7 @@ export class LndBackend extends EventEmitter implements InvoiceBackend {
     let saved = this.cursor;
     if (saved.addIndex > 0n) {
       const newest = readListInvoiceResponse(await rpc.unary('ListInvoices', { reversed: true, num_max_invoices: '1' }));
-      const top = newest.invoices[0]?.addIndex ?? 0n;
+      const top = newest.invoices[0]?.addIndex ?? newest.lastIndexOffset; // the newest may be a skipped one
       if (top < saved.addIndex) {
         this.log.warn({ savedAddIndex: saved.addIndex.toString(), lndAddIndex: top.toString() },
           'lnd has fewer invoices than the saved cursor; rescanning from the start');

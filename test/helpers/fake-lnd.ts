@@ -263,6 +263,23 @@ export class FakeLnd {
     return this.settle(inv.rHash);
   }
 
+  /**
+   * A spontaneous AMP payment (lnd with accept-amp): lnd inserts an invoice with no payment request and
+   * no preimage, which its RPC lists with an empty r_hash; settled at once.
+   */
+  ampSpontaneous(valueSat: bigint): FakeInvoice {
+    this.settleCounter++;
+    const invoice: FakeInvoice = {
+      rHash: Buffer.alloc(0), preimage: Buffer.alloc(0), paymentAddr: Buffer.alloc(0), paymentRequest: '',
+      memo: '', valueMsat: valueSat * 1000n, creationDate: Math.floor(this.now() / 1000), expiry: 86_400, cltvExpiry: 80,
+      addIndex: BigInt(this.stored.length + 1), isKeysend: false, isAmp: true,
+      state: 'SETTLED', settleIndex: this.settleCounter, settleDate: Math.floor(this.now() / 1000), amtPaidMsat: valueSat * 1000n,
+    };
+    this.stored.push(invoice);
+    this.broadcast(invoice);
+    return invoice;
+  }
+
   /** CancelInvoice (invoicesrpc): CANCELED in storage; like expiry, SubscribeInvoices does not carry it. */
   cancel(rHash: Buffer): void {
     const inv = this.find(rHash);

@@ -35,6 +35,10 @@ t.test('AddInvoiceResponse and ListInvoiceResponse keep the indices', async (t) 
   const page = readListInvoiceResponse({ invoices: [wire], last_index_offset: '27', first_index_offset: '27' });
   t.equal(page.lastIndexOffset, 27n);
   t.equal(page.invoices[0]?.addIndex, 27n);
+  const amp = readListInvoiceResponse({ invoices: [{ ...wire, r_hash: Buffer.alloc(0), add_index: '28' }, wire], last_index_offset: '28' });
+  t.same(amp.invoices.map((i) => i.addIndex), [27n], 'an entry without a 32-byte r_hash (a spontaneous AMP payment) is left out');
+  t.equal(amp.skipped, 1);
+  t.throws(() => readListInvoiceResponse({ invoices: [{ ...wire, r_hash: 'not bytes' }] }), /r_hash/, 'a malformed one still fails the page');
 });
 
 t.test("a full lnrpc.Invoice (every field of lnd v0.21's message) decodes through our subset", async (t) => {

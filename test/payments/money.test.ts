@@ -41,6 +41,20 @@ t.test('settlements of invoices not in the book (another app, keysend, AMP) earn
   t.ok(rig.tp.w.has('trade', 1), 'and its buyer is enabled');
 });
 
+t.test('a spontaneous AMP payment (listed by lnd with no r_hash) does not keep the backend down: a fresh start still sells', async (t) => {
+  const clock = new ManualClock(T0);
+  const { fake, backend } = await lndFor(t, clock);
+  fake.ampSpontaneous(1n); // anyone can send one for a sat
+  fake.keysend(700n);
+  const rig = await startPaymentsRig(t, { backend, stateDir: t.testdir(), clock });
+  t.ok(rig.payments.backend.status().up, 'the rescan of ListInvoices went through');
+  const b = rig.buyer(1);
+  const inv = invoiceOf(await rig.sub(b, ['trade'], ['IBM']));
+  fake.settle(hashBuf(inv.hash));
+  await eventually(() => rig.tp.w.has('trade', 1));
+  t.equal(rig.payments.paywall.stats.foreign, 1, 'the keysend is foreign; the AMP entry never reached the paywall');
+});
+
 t.test('a fresh start against an lnd with settled history books nothing old', async (t) => {
   const clock = new ManualClock(T0);
   const { fake, backend } = await lndFor(t, clock);
