@@ -67,7 +67,9 @@ interface Request { readonly table: string; readonly syms: readonly string[] | n
 
 /** A refusal: the catalogue entry, a line for the log (never a token), extra headers and body fields. */
 class Refusal {
-  constructor(readonly error: HttpError, readonly reason: string, readonly headers: Record<string, string> = {},
+  /** error: one of the catalogue's, its status changed only to 402 for a token that buys nothing (challenge). */
+  constructor(readonly error: { readonly status: number; readonly code: HttpError['code']; readonly message: string }, readonly reason: string,
+    readonly headers: Record<string, string | string[]> = {},
     readonly body: Record<string, string | number> = {}) {}
 }
 
@@ -148,21 +150,31 @@ export class L402Routes {
     const pw = paywall as Paywall;
     const header = req.headers.authorization;
     if (header === undefined || !/^(L402|LSAT)\s/i.test(header)) throw await this.challenge(req, r, pw);
+    // A token that cannot buy this request (unreadable, not ours, another table, expired) is answered as
+    // bLIP-26 asks: a 402 with a fresh challenge, so a client pays again (lnget does so only on a 402);
+    // the body's code says what was wrong with the one presented.
     const presented = parseAuthorization(header);
-    if (!presented) throw new Refusal(HTTP_ERRORS.badToken, 'unreadable token');
+    if (!presented) throw await this.challenge(req, r, pw, { error: HTTP_ERRORS.badToken, reason: 'unreadable token' });
     const nowMs = unixMs(this.o.clock);
     const verdict = check(this.o.rootKey as Buffer, presented, r.table, r.syms, Math.floor(nowMs / 1000));
-    if (!verdict.ok) throw new Refusal(verdict.reason === 'expired' ? HTTP_ERRORS.expired : HTTP_ERRORS.badToken, verdict.reason);
+    if (!verdict.ok) {
+      throw await this.challenge(req, r, pw, { error: verdict.reason === 'expired' ? HTTP_ERRORS.expired : HTTP_ERRORS.badToken, reason: verdict.reason });
+    }
     const bought = await pw.purchase(verdict.paymentHash);
+    if (bought === 'unreachable') throw new Refusal(HTTP_ERRORS.lightningUnavailable, 'settlement not looked up', { 'retry-after': '5' });
     if (!bought) throw new Refusal(HTTP_ERRORS.unpaid, 'invoice not settled');
-    if (!covers(bought, r)) throw new Refusal(HTTP_ERRORS.badToken, 'the invoice did not buy this');
+    if (!covers(bought, r)) throw await this.challenge(req, r, pw, { error: HTTP_ERRORS.badToken, reason: 'the invoice did not buy this' });
     const until = Math.min(verdict.grant.expires * 1000, bought.until === null ? Infinity : Date.parse(bought.until));
-    if (until <= nowMs) throw new Refusal(HTTP_ERRORS.expired, 'paid period over');
+    if (until <= nowMs) throw await this.challenge(req, r, pw, { error: HTTP_ERRORS.expired, reason: 'paid period over' });
     return { hash: verdict.paymentHash, until };
   }
 
-  /** The 402: an invoice booked for this request and a macaroon bound to its payment hash. */
-  private async challenge(req: IncomingMessage, r: Request, paywall: Paywall): Promise<Refusal> {
+  /**
+   * The 402: an invoice booked for this request and a macaroon bound to its payment hash. `refused`: the
+   * token presented, and why it buys nothing (its code is the body's; the status stays 402).
+   */
+  private async challenge(req: IncomingMessage, r: Request, paywall: Paywall,
+    refused?: { readonly error: HttpError; readonly reason: string }): Promise<Refusal> {
     const offer = await paywall.mintFor(r.table, r.filter, { user: L402_USER, peer: req.socket.remoteAddress ?? '' });
     if (offer.kind === 'refused') {
       const error = offer.error === Q.pending ? HTTP_ERRORS.pending : HTTP_ERRORS.lightningUnavailable;
@@ -172,7 +184,8 @@ export class L402Routes {
     const { invoice } = offer;
     const macaroon = issue(this.o.rootKey as Buffer, Buffer.from(invoice.hash, 'hex'), randomBytes(32),
       { table: r.table, syms: r.syms, expires: Math.floor(offer.until / 1000) });
-    return new Refusal(HTTP_ERRORS.paymentRequired, 'invoice issued', { 'www-authenticate': challenge(macaroon, invoice.paymentRequest) }, {
+    const error = refused ? { ...refused.error, status: HTTP_ERRORS.paymentRequired.status } : HTTP_ERRORS.paymentRequired;
+    return new Refusal(error, refused ? `${refused.reason}; invoice issued` : 'invoice issued', { 'www-authenticate': challenge(macaroon, invoice.paymentRequest) }, {
       invoice: invoice.paymentRequest, amount_sat: invoice.amountSat, expires_at: new Date(invoice.expiresAt).toISOString(),
       token_expires_at: new Date(offer.until).toISOString(),
     });
@@ -241,7 +254,7 @@ function covers(e: LedgerEntry, r: Request): boolean {
     (b.syms === null || (r.syms !== null && r.syms.every((s) => (b.syms as readonly string[]).includes(s)))));
 }
 
-function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+function sendJson(res: ServerResponse, status: number, body: unknown, headers: Record<string, string | string[]> = {}): void {
   const text = JSON.stringify(body);
   res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text),
     'cache-control': 'no-store', 'x-content-type-options': 'nosniff', ...headers });

@@ -1,10 +1,12 @@
 // The L402 exchange (bLIP-26; as aperture): a 402 answer carries
 //   WWW-Authenticate: L402 macaroon="<base64>", invoice="<bolt11>"
-// and the buyer comes back with
+// (and the same challenge under the older scheme name LSAT), and the buyer comes back with
 //   Authorization: L402 <base64 macaroon>:<hex preimage>
-// (the older scheme name LSAT is accepted too). A token is good when its signature is ours, the preimage
-// hashes to the payment hash in its identifier, and every caveat holds for the request: table, syms
-// (the request's within the token's), expiry. An unknown caveat fails closed.
+// (LSAT too; the scheme in any case; several macaroons comma-separated, the first one ours is used).
+// A token is good when its signature is ours, the preimage hashes to the payment hash in its
+// identifier, and every caveat holds for the request: table, syms (the request's within the token's),
+// expiry, and preimage= (aperture's clients add the proof of payment as a caveat: it must be the
+// preimage presented). An unknown caveat fails closed.
 import { createHash } from 'node:crypto';
 import { decode, encode, identifierOf, mint, parseIdentifier, verifySignature } from './macaroon.js';
 import type { Macaroon } from './macaroon.js';
@@ -21,7 +23,8 @@ export interface Grant {
 }
 
 export interface Presented {
-  readonly macaroon: Macaroon;
+  /** In the header's order; check() takes the first whose signature is ours. */
+  readonly macaroons: readonly Macaroon[];
   readonly preimage: Buffer;
 }
 
@@ -35,17 +38,21 @@ export function issue(rootKey: Buffer, paymentHash: Buffer, tokenId: Buffer, gra
   return encode(mint(rootKey, 'tickerplant', identifierOf({ version: 0, paymentHash, tokenId }), caveats));
 }
 
-export function challenge(macaroon: Buffer, invoice: string): string {
-  return `L402 macaroon="${macaroon.toString('base64')}", invoice="${invoice}"`;
+/** The WWW-Authenticate values of a 402: bLIP-26's L402 challenge, then the same under LSAT for older clients. */
+export function challenge(macaroon: Buffer, invoice: string): string[] {
+  const params = `macaroon="${macaroon.toString('base64')}", invoice="${invoice}"`;
+  return [`L402 ${params}`, `LSAT ${params}`];
 }
 
 /** The token and preimage of an Authorization header, or undefined when it is not an L402 one. */
 export function parseAuthorization(header: string | undefined): Presented | undefined {
   if (header === undefined || header.length > MAX_AUTHORIZATION_BYTES) return undefined;
-  const m = /^(?:L402|LSAT)\s+([A-Za-z0-9+/_-]+={0,2}):([0-9a-fA-F]{64})\s*$/.exec(header);
+  // Found anywhere in the value, as aperture does: a proxy may have folded several Authorization lines.
+  const m = /(?:^|[\s,])(?:L402|LSAT)\s+([A-Za-z0-9+/_-]+={0,2}(?:,[A-Za-z0-9+/_-]+={0,2})*):([0-9a-fA-F]{64})(?![0-9a-fA-F])/i.exec(header);
   if (!m) return undefined;
   try {
-    return { macaroon: decode(Buffer.from(m[1] as string, 'base64')), preimage: Buffer.from(m[2] as string, 'hex') };
+    const macaroons = (m[1] as string).split(',').map((b) => decode(Buffer.from(b, 'base64')));
+    return { macaroons, preimage: Buffer.from(m[2] as string, 'hex') };
   } catch {
     return undefined;
   }
@@ -53,10 +60,11 @@ export function parseAuthorization(header: string | undefined): Presented | unde
 
 /** Whether a presented token allows streaming `table` for `syms` (null = every sym) at `nowSeconds`. */
 export function check(rootKey: Buffer, p: Presented, table: string, syms: readonly string[] | null, nowSeconds: number): TokenCheck {
-  if (!verifySignature(rootKey, p.macaroon)) return { ok: false, reason: 'bad signature' };
+  const mac = p.macaroons.find((m) => verifySignature(rootKey, m));
+  if (!mac) return { ok: false, reason: 'bad signature' };
   let hash: Buffer;
   try {
-    hash = parseIdentifier(p.macaroon.identifier).paymentHash;
+    hash = parseIdentifier(mac.identifier).paymentHash;
   } catch {
     return { ok: false, reason: 'bad token id' };
   }
@@ -64,7 +72,8 @@ export function check(rootKey: Buffer, p: Presented, table: string, syms: readon
   let grantTable: string | undefined;
   let grantSyms: string[] | null | undefined;
   let expires: number | undefined;
-  for (const c of p.macaroon.caveats) {
+  const preimageHex = p.preimage.toString('hex');
+  for (const c of mac.caveats) {
     const eq = c.indexOf('=');
     const [name, value] = eq < 0 ? [c, ''] : [c.slice(0, eq), c.slice(eq + 1)];
     // A caveat may only narrow: a repeated one must hold too, so each is checked against the request.
@@ -79,6 +88,8 @@ export function check(rootKey: Buffer, p: Presented, table: string, syms: readon
       const at = Number(value);
       if (!Number.isInteger(at) || at <= nowSeconds) return { ok: false, reason: 'expired' };
       expires = expires === undefined ? at : Math.min(expires, at);
+    } else if (name === 'preimage') {
+      if (value.toLowerCase() !== preimageHex) return { ok: false, reason: 'preimage caveat does not match' };
     } else {
       return { ok: false, reason: 'unknown caveat' };
     }

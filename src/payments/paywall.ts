@@ -704,12 +704,12 @@ export class Paywall {
   /**
    * What a booked invoice bought, once it is settled: its ledger entry. A settlement the backend has not
    * reported yet is asked for (aperture's strict verification), so a buyer who comes back at once is not
-   * turned away. Undefined: not ours, or not settled.
+   * turned away. Undefined: not ours, or not settled; 'unreachable': lightning could not be asked.
    */
-  async purchase(hashHex: string): Promise<LedgerEntry | undefined> {
+  async purchase(hashHex: string): Promise<LedgerEntry | 'unreachable' | undefined> {
     const known = this.o.ledger.get(hashHex);
     if (known || !this.o.book.has(hashHex)) return known;
-    await this.ask(hashHex);
+    if (await this.ask(hashHex) === 'down') return 'unreachable';
     return this.o.ledger.get(hashHex);
   }
 

@@ -70,7 +70,8 @@ async function challengeOf(t: Test, url: string, headers: Record<string, string>
   const res = await fetch(url, { headers });
   t.equal(res.status, 402, 'unpaid: 402 Payment Required');
   const header = res.headers.get('www-authenticate') ?? '';
-  const m = /^L402 macaroon="([A-Za-z0-9+/=]+)", invoice="([a-z0-9]+)"$/.exec(header);
+  // Two challenges (fetch joins them with ", "): bLIP-26's L402, then the same under LSAT for older clients.
+  const m = /^L402 macaroon="([A-Za-z0-9+/=]+)", invoice="([a-z0-9]+)", LSAT macaroon="\1", invoice="\2"$/.exec(header);
   if (!m) throw new Error(`not an L402 challenge: ${header}`);
   return { macaroon: m[1] as string, invoice: m[2] as string, body: await res.json() as Record<string, unknown> };
 }
@@ -197,8 +198,9 @@ t.test('L402: 402 with an independent macaroon, pay, stream in order, 409 for a 
   t.equal(s.requests.length, 3, 'it tried once more and was refused');
   t.equal(r.app.tp.w.count('trade'), 0);
   const after = await fetch(url, { headers: auth });
-  t.equal(after.status, 401);
-  t.match(await after.json(), { code: 'expired' });
+  t.equal(after.status, 402, 'an expired token is answered with a fresh challenge (bLIP-26), so a client pays again');
+  t.match(after.headers.get('www-authenticate'), /^L402 macaroon="/);
+  t.match(await after.json(), { code: 'expired', invoice: /^lnbcrt/ });
 
   const ledger = readFileSync(join(r.dataDir, 'journal', LEDGER_FILE), 'utf8').trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
   t.equal(ledger.filter((l) => l['r_hash'] === invoice.tagsObject.payment_hash).length, 1, 'the settlement is in the ledger once');
@@ -228,17 +230,17 @@ t.test('a forged token, one for another table or other syms, or an unknown id is
   t.equal(ok.status, 200, 'the genuine token streams');
   t.match(ok.headers.get('content-type'), /^text\/event-stream/);
   await ok.body?.cancel();
-  t.same(await status(url('table=quote&syms=AAPL'), good), [401, 'bad_token'], 'another table');
-  t.same(await status(url('table=trade&syms=MSFT'), good), [401, 'bad_token'], 'other syms');
-  t.same(await status(url('table=trade'), good), [401, 'bad_token'], 'every sym is more than AAPL');
+  t.same(await status(url('table=quote&syms=AAPL'), good), [402, 'bad_token'], 'another table');
+  t.same(await status(url('table=trade&syms=MSFT'), good), [402, 'bad_token'], 'other syms');
+  t.same(await status(url('table=trade'), good), [402, 'bad_token'], 'every sym is more than AAPL');
   // Same identifier, widened caveats, signed with a key that is not ours (npm macaroon).
   const id = macaroons.importMacaroon(new Uint8Array(Buffer.from(c.macaroon, 'base64'))).identifier;
   const forged = macaroons.newMacaroon({ identifier: id, rootKey: new Uint8Array(randomBytes(32)), version: 2 });
   for (const cv of ['table=trade', 'syms=*', 'expires=4102444800']) forged.addFirstPartyCaveat(cv);
   const forgedB64 = Buffer.from(forged.exportBinary()).toString('base64');
-  t.same(await status(url('table=trade&syms=MSFT'), `L402 ${forgedB64}:${preimage}`), [401, 'bad_token'], 'forged');
-  t.same(await status(url('table=trade&syms=AAPL'), `L402 ${c.macaroon.slice(0, -8)}:${preimage}`), [401, 'bad_token'], 'truncated');
-  t.same(await status(url('table=trade&syms=AAPL'), `L402 ${c.macaroon}`), [401, 'bad_token'], 'no preimage');
+  t.same(await status(url('table=trade&syms=MSFT'), `L402 ${forgedB64}:${preimage}`), [402, 'bad_token'], 'forged');
+  t.same(await status(url('table=trade&syms=AAPL'), `L402 ${c.macaroon.slice(0, -8)}:${preimage}`), [402, 'bad_token'], 'truncated');
+  t.same(await status(url('table=trade&syms=AAPL'), `L402 ${c.macaroon}`), [402, 'bad_token'], 'no preimage');
   const q = await status(url('table=nosuch'), good);
   t.same(q, [404, 'no_such_table']);
   const bad = await fetch(url('table=trade&syms=AAPL'), { headers: { authorization: good, 'last-event-id': 'x' } });

@@ -14,7 +14,9 @@ const auth = (mac: Buffer, pre: Buffer = preimage): string => `L402 ${mac.toStri
 
 t.test('a token for trade AAPL,GOOGL streams those syms (or fewer) until its expiry, nothing else', async (t) => {
   const mac = issue(rootKey, paymentHash, randomBytes(32), { table: 'trade', syms: ['AAPL', 'GOOGL'], expires: NOW + 3600 });
-  t.match(challenge(mac, 'lnbcrt2u1xyz'), /^L402 macaroon="[A-Za-z0-9+/]+={0,2}", invoice="lnbcrt2u1xyz"$/);
+  const [l402, lsat] = challenge(mac, 'lnbcrt2u1xyz');
+  t.match(l402, /^L402 macaroon="[A-Za-z0-9+/]+={0,2}", invoice="lnbcrt2u1xyz"$/);
+  t.equal(lsat, l402?.replace(/^L402/, 'LSAT'), 'and the same under the older name');
   const p = parseAuthorization(auth(mac));
   if (!p) { t.fail('parsed'); return; }
   t.match(check(rootKey, p, 'trade', ['AAPL', 'GOOGL'], NOW), { ok: true, paymentHash: paymentHash.toString('hex'), grant: { table: 'trade', syms: ['AAPL', 'GOOGL'] } });
@@ -49,4 +51,31 @@ t.test('a buyer may narrow a token with its own caveat, never widen it; unknown 
   if (unknown) t.match(check(rootKey, unknown, 'trade', ['AAPL'], NOW), { ok: false, reason: 'unknown caveat' });
   const missing = parseAuthorization(auth(build(['table=trade', `expires=${NOW + 3600}`])));
   if (missing) t.match(check(rootKey, missing, 'trade', ['AAPL'], NOW), { ok: false, reason: 'missing caveat' });
+});
+
+t.test("what aperture's clients send is read: the proof of payment as a preimage= caveat, any scheme case, several macaroons, folded lines", async (t) => {
+  const id = identifierOf({ version: 0, paymentHash, tokenId: randomBytes(32) });
+  const base = ['table=trade', 'syms=AAPL', `expires=${NOW + 3600}`];
+  // aperture's Token.PaidMacaroon: the macaroon as issued, with the caveat preimage=<hex> added by the client.
+  const paid = encode(mint(rootKey, 'tickerplant', id, [...base, `preimage=${preimage.toString('hex')}`]));
+  const p = parseAuthorization(auth(paid));
+  if (!p) { t.fail('parsed'); return; }
+  t.match(check(rootKey, p, 'trade', ['AAPL'], NOW), { ok: true }, 'lnget, loop and pool send this');
+  const upper = encode(mint(rootKey, 'tickerplant', id, [...base, `preimage=${preimage.toString('hex').toUpperCase()}`]));
+  const pu = parseAuthorization(auth(upper));
+  if (pu) t.match(check(rootKey, pu, 'trade', ['AAPL'], NOW), { ok: true }, 'in either case of hex');
+  const other = encode(mint(rootKey, 'tickerplant', id, [...base, `preimage=${randomBytes(32).toString('hex')}`]));
+  const po = parseAuthorization(auth(other));
+  if (po) t.match(check(rootKey, po, 'trade', ['AAPL'], NOW), { ok: false, reason: 'preimage caveat does not match' });
+  const plain = encode(mint(rootKey, 'tickerplant', id, base));
+  const b64 = plain.toString('base64');
+  const hex = preimage.toString('hex');
+  for (const header of [`l402 ${b64}:${hex}`, `lsat ${b64}:${hex}`, `LSAT ${b64}:${hex}, L402 ${b64}:${hex}`, `Bearer x, L402 ${b64}:${hex}`]) {
+    const q = parseAuthorization(header);
+    t.ok(q && check(rootKey, q, 'trade', ['AAPL'], NOW).ok, header.slice(0, 12));
+  }
+  const foreign = encode(mint(randomBytes(32), 'elsewhere', id, base)).toString('base64');
+  const several = parseAuthorization(`L402 ${foreign},${b64}:${hex}`);
+  t.equal(several?.macaroons.length, 2);
+  if (several) t.match(check(rootKey, several, 'trade', ['AAPL'], NOW), { ok: true }, 'comma-separated: the one that is ours is used');
 });
