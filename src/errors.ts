@@ -149,8 +149,9 @@ export const HTTP_ERRORS = {
   badLastEventId: { status: 400, code: 'bad_last_event_id', message: 'Last-Event-ID is not an id this stream sent' },
   access: { status: 401, code: 'access', message: 'credentials required' },
   l402Off: { status: 403, code: 'l402_off', message: 'L402 is off under -u: start the tickerplant with --l402-public to sell to anyone who pays' },
-  badToken: { status: 401, code: 'bad_token', message: 'not a token of ours, or not for this table and these syms' },
-  expired: { status: 401, code: 'expired', message: 'the token has expired: ask again without it for a new invoice' },
+  // A token that buys nothing is answered with a fresh challenge (bLIP-26): 402, the invoice in the body.
+  badToken: { status: 402, code: 'bad_token', message: 'not a token of ours, or not for this table and these syms: pay this invoice for one' },
+  expired: { status: 402, code: 'expired', message: 'the token has expired: pay this invoice for a new one' },
   unpaid: { status: 401, code: 'unpaid', message: 'the invoice of this token is not settled' },
   paymentRequired: { status: 402, code: 'payment_required', message: 'pay the invoice, then send Authorization: L402 <macaroon>:<preimage>' },
   inUse: { status: 409, code: 'in_use', message: 'another stream holds this payment' },

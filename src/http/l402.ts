@@ -67,9 +67,7 @@ interface Request { readonly table: string; readonly syms: readonly string[] | n
 
 /** A refusal: the catalogue entry, a line for the log (never a token), extra headers and body fields. */
 class Refusal {
-  /** error: one of the catalogue's, its status changed only to 402 for a token that buys nothing (challenge). */
-  constructor(readonly error: { readonly status: number; readonly code: HttpError['code']; readonly message: string }, readonly reason: string,
-    readonly headers: Record<string, string | string[]> = {},
+  constructor(readonly error: HttpError, readonly reason: string, readonly headers: Record<string, string | string[]> = {},
     readonly body: Record<string, string | number> = {}) {}
 }
 
@@ -171,7 +169,7 @@ export class L402Routes {
 
   /**
    * The 402: an invoice booked for this request and a macaroon bound to its payment hash. `refused`: the
-   * token presented, and why it buys nothing (its code is the body's; the status stays 402).
+   * token presented, and why it buys nothing (bad_token or expired, both 402: the body's code).
    */
   private async challenge(req: IncomingMessage, r: Request, paywall: Paywall,
     refused?: { readonly error: HttpError; readonly reason: string }): Promise<Refusal> {
@@ -184,8 +182,7 @@ export class L402Routes {
     const { invoice } = offer;
     const macaroon = issue(this.o.rootKey as Buffer, Buffer.from(invoice.hash, 'hex'), randomBytes(32),
       { table: r.table, syms: r.syms, expires: Math.floor(offer.until / 1000) });
-    const error = refused ? { ...refused.error, status: HTTP_ERRORS.paymentRequired.status } : HTTP_ERRORS.paymentRequired;
-    return new Refusal(error, refused ? `${refused.reason}; invoice issued` : 'invoice issued', { 'www-authenticate': challenge(macaroon, invoice.paymentRequest) }, {
+    return new Refusal(refused?.error ?? HTTP_ERRORS.paymentRequired, refused ? `${refused.reason}; invoice issued` : 'invoice issued', { 'www-authenticate': challenge(macaroon, invoice.paymentRequest) }, {
       invoice: invoice.paymentRequest, amount_sat: invoice.amountSat, expires_at: new Date(invoice.expiresAt).toISOString(),
       token_expires_at: new Date(offer.until).toISOString(),
     });
