@@ -18,7 +18,7 @@ import { logPath } from '../journal/index.js';
 import { END, endSubject, msgId, next, tableSubject } from './names.js';
 import type { Position } from './names.js';
 import { recordTable } from './record.js';
-import { connectNats, ensureStream, jetstreamManager, lastPosition } from './stream.js';
+import { connectNats, ensureStream, jetstreamManager, lastPosition, recordLimit } from './stream.js';
 import type { NatsOptions } from './stream.js';
 import { JournalTail } from './tail.js';
 import { StreamPublisher } from './publisher.js';
@@ -54,9 +54,6 @@ interface Sent { readonly p: Position; readonly records: number; readonly bytes:
 
 /** The newest record of the turn, held back so that the turn's last message is the one that asks for an ack. */
 interface Held { readonly subject: string; readonly data: Buffer; readonly p: Position; readonly expect: number }
-
-/** Bytes kept free under max_payload for the message's headers. */
-const HEADROOM = 1024;
 
 type State = 'connecting' | 'syncing' | 'live' | 'stopped';
 
@@ -105,10 +102,10 @@ export class PrimaryBridge {
 
   get live(): boolean { return this.state === 'live'; }
 
-  /** Journal records not yet acknowledged by the stream (approximate while a whole day behind). */
   /** The longest record the stream takes (NATS max_payload, less room for headers): the tickerplant refuses longer ones. */
-  recordLimit(): number { return (this.nc?.info?.max_payload ?? 1 << 20) - HEADROOM; }
+  recordLimit(): number { return recordLimit(this.nc); }
 
+  /** Journal records not yet acknowledged by the stream (approximate while a whole day behind). */
   lag(): number {
     // Counted from the last acknowledged record, not from what was sent: after a failure the window's
     // records are no longer in flight but not in the stream either, until the resync resends them.
@@ -242,7 +239,7 @@ export class PrimaryBridge {
       if (tooBig) {
         // Not dropped and not retried in a loop: the bridge stops here, lag grows, and a restart after
         // raising nats-server's max_payload resumes from this record.
-        this.log.error({ at: msgId(tooBig), maxPayload: limit + HEADROOM }, 'journal record larger than NATS max_payload; bridge stopped');
+        this.log.error({ at: msgId(tooBig), maxRecordBytes: limit }, 'journal record larger than NATS max_payload; bridge stopped');
         this.state = 'stopped';
         return;
       }

@@ -59,6 +59,8 @@ export class Follower {
   /** The last date logged as too far ahead, and whether stream and journal are known out of step: one line each. */
   private aheadLogged: number | undefined;
   private outOfStep = false;
+  /** The latest day whose end this follower applied: never adopted again. */
+  private ended: number | undefined;
   private retry: Timer | undefined;
   private js: JetStreamClient | undefined;
   private jsm: JetStreamManager | undefined;
@@ -185,9 +187,11 @@ export class Follower {
       return;
     }
     const tp = this.o.tp;
-    if (pos.date < tp.d && tp.adoptDate(pos.date)) {
-      // The primary's day is behind ours (its clock or offset) and ours holds nothing yet: the journal is
-      // the primary's, so its day is ours. Followed again from that day's journal end.
+    // The primary's day is the one before ours (its clock or offset behind ours, or its records of
+    // yesterday still coming) and ours holds nothing yet: the journal is the primary's, so its day is
+    // ours, followed again from that day's journal end. Never further back, nor a day already ended here.
+    const today = localNow(this.o.clock).date;
+    if (pos.date === tp.d - 1 && pos.date >= today - 1 && (this.ended === undefined || pos.date > this.ended) && tp.adoptDate(pos.date)) {
       this.log.warn({ at: msgId(pos), was: this.expect ? msgId(this.expect) : null }, 'stream on an earlier day: following its date');
       this.refollow();
       return;
@@ -195,7 +199,6 @@ export class Follower {
     if (this.expect !== undefined && compare(pos, this.expect) < 0) return; // already journaled here
     // A date the local clock has not reached (a day's offset aside) would roll day after day to it:
     // tick.q refuses more than one day at once ('more than one day?'), so does this.
-    const today = localNow(this.o.clock).date;
     if (pos.date > today + 1) {
       if (this.aheadLogged !== pos.date) this.log.error({ at: msgId(pos), today }, 'stream message dated more than a day ahead ignored');
       this.aheadLogged = pos.date;
@@ -203,6 +206,7 @@ export class Follower {
     }
     if (pos.index === END) {
       while (tp.d <= pos.date) this.endOfDay();
+      this.ended = Math.max(this.ended ?? pos.date, pos.date);
       this.expect = next(pos);
       return;
     }

@@ -28,7 +28,7 @@ import { Follower } from './follower.js';
 import type { FollowedTickerplant } from './follower.js';
 import { END, endSubject, leaseBucket, msgId, next, tableSubject } from './names.js';
 import type { Position } from './names.js';
-import { connectNats, ensureStream, jetstreamManager, lastPosition } from './stream.js';
+import { connectNats, ensureStream, jetstreamManager, lastPosition, recordLimit } from './stream.js';
 import type { NatsOptions } from './stream.js';
 
 export interface HaTickerplant extends FollowedTickerplant {
@@ -190,6 +190,12 @@ export class HotStandby {
   /** Before taking feeds: where the stream ends, and every message up to there applied locally. */
   private async catchUp(): Promise<void> {
     const last = await lastPosition(this.jsm as JetStreamManager, this.o.src);
+    // A stream ending on a date our clock has not reached: records stored after it would carry that date,
+    // and every follower (this one too) ignores them. Not led until someone looks (one line per attempt).
+    const today = localNow(this.o.clock).date;
+    if (last.pos && last.pos.date > today + 1) {
+      throw new Error(`the stream ends at ${msgId(last.pos)}, more than a day past today: not taking the lead`);
+    }
     await this.follower.caughtUp(last.seq);
     this.expectSeq = last.seq;
     const records = this.o.tp.journalStats()?.records ?? 0;
@@ -216,10 +222,9 @@ export class HotStandby {
    * the stamped record in the stream and resolves once JetStream acknowledged it.
    */
   upd(t: string, x: QValue): Promise<QValue> {
-    if (this.role === 'leader' && unixMs(this.o.clock) - this.renewedAt > this.ttlMs * 0.8) {
-      this.stepDown('lease not renewed for most of its TTL');
-    }
-    if (this.role !== 'leader') throw new QError('standby');
+    // A lease not renewed for most of its TTL may be someone else's by now: nothing is taken on it (the
+    // feed moves on). The role stays: a renewal that is only slow makes this node take feeds again.
+    if (this.role !== 'leader' || unixMs(this.o.clock) - this.renewedAt > this.ttlMs * 0.8) throw new QError('standby');
     // The leader acknowledges only what its own journal holds: while that cannot be written, nothing is
     // stored in the stream either (the feed gets 'journal, as from a lone tickerplant).
     if (!this.o.tp.journalHealth.up) {
@@ -229,7 +234,7 @@ export class HotStandby {
     this.dayCheck();
     const record = this.o.tp.recordOf(t, x);
     // A record the stream cannot hold is refused up front (q's 'limit), not left to fail the publish.
-    if (record.length > (this.nc?.info?.max_payload ?? 1 << 20) - 1024) throw new QError('limit');
+    if (record.length > recordLimit(this.nc)) throw new QError('limit');
     const p = this.next;
     return this.store(tableSubject(this.o.src, t), record, p).then((seq) => this.journaled(seq)).then(() => NULL);
   }

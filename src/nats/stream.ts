@@ -109,3 +109,14 @@ export async function seqAtOrAfter(jsm: JetStreamManager, src: string, want: Pos
   }
   return lo;
 }
+
+/** Bytes kept free under max_payload for a message's headers. */
+const HEADROOM = 1024;
+
+/**
+ * The longest record one message can carry: the server's max_payload less room for headers, or NATS's
+ * default (1 MB) until the connection has said.
+ */
+export function recordLimit(nc: { readonly info?: { readonly max_payload: number } | undefined } | undefined): number {
+  return (nc?.info?.max_payload ?? 1 << 20) - HEADROOM;
+}

@@ -81,8 +81,11 @@ export type TokenOffer =
   | { readonly kind: 'free' }
   | { readonly kind: 'refused'; readonly error: QText; readonly reason: string };
 
-/** When lnd is asked whether an invoice our clock closed as expired is canceled: after these delays. */
-export const EXPIRY_CHECKS_MS: readonly number[] = [5_000, 60_000];
+/**
+ * When lnd is asked whether an invoice our clock closed as expired is canceled: after these delays (the
+ * last covers clocks an hour apart); still unanswered, reconcile asks at the next start or reconnect.
+ */
+export const EXPIRY_CHECKS_MS: readonly number[] = [5_000, 60_000, 3_600_000];
 
 /** The book's user of L402 purchases (HTTP buyers have no -u user; their peer address is booked). */
 export const L402_USER = 'l402';
@@ -367,19 +370,22 @@ export class Paywall {
     this.stillPayable.set(info.hash, { handle, info, kind, timer });
   }
 
-  /** This connection's invoice for exactly these requests that is still payable: its own pending one, or one it dropped. */
+  /**
+   * This connection's invoice for exactly these requests that is still payable: its own pending one, or
+   * one it dropped. What an invoice buys is what the book says: a pending invoice's requests shrink as
+   * they are dropped, and one bought for two tables is not offered again for one at the price of two.
+   */
   private reusable(handle: number, requests: readonly Request[]): { readonly info: InvoiceInfo; readonly dropped: boolean } | undefined {
     const now = this.now;
-    for (const p of this.pendingByHash.values()) {
-      if (p.handle === handle && p.kind === 'Invoice' && p.info.expiresAt > now && sameRequests(p.requests, requests)) return { info: p.info, dropped: false };
+    const buys = (hash: string): boolean => {
+      const booked = this.o.book.get(hash)?.requests;
+      return booked !== undefined && sameRequests(booked.map((r) => ({ table: r.table, filter: r.syms === null ? null : new Set(r.syms) })), requests);
+    };
+    for (const [hash, p] of this.pendingByHash) {
+      if (p.handle === handle && p.kind === 'Invoice' && p.info.expiresAt > now && buys(hash)) return { info: p.info, dropped: false };
     }
     for (const [hash, p] of this.stillPayable) {
-      // What it buys is what the book says (a pending invoice's requests shrink as they are dropped).
-      const booked = this.o.book.get(hash)?.requests;
-      if (p.handle === handle && p.kind === 'Invoice' && p.info.expiresAt > now && booked &&
-        sameRequests(booked.map((r) => ({ table: r.table, filter: r.syms === null ? null : new Set(r.syms) })), requests)) {
-        return { info: p.info, dropped: true };
-      }
+      if (p.handle === handle && p.kind === 'Invoice' && p.info.expiresAt > now && buys(hash)) return { info: p.info, dropped: true };
     }
     return undefined;
   }

@@ -39,7 +39,7 @@ export interface TickerplantOptions {
    */
   readonly maxRecordBytes?: () => number;
   /**
-   * An edge or standby: .u.d starts at the newest journal's date in DST (when before today), so a
+   * An edge or standby: .u.d starts at the newest journal's date in DST when that is yesterday, so a
    * restart after midnight takes the rest of that day from the stream instead of skipping it.
    */
   readonly resumeNewestJournal?: boolean;
@@ -284,7 +284,8 @@ export class Tickerplant {
     this._d = localNow(options.clock).date;
     this.localDate = this._d;
     const newest = options.logDir !== undefined && options.resumeNewestJournal ? newestLogDate(options.logDir, options.src ?? 'sym') : undefined;
-    if (newest !== undefined && newest < this._d) this._d = newest;
+    // Yesterday's only: an older journal would roll day by day to today (tick.q refuses more than one).
+    if (newest === this._d - 1) this._d = newest;
     if (options.logDir !== undefined) this.openLog();
   }
 
@@ -744,12 +745,12 @@ export class Tickerplant {
   get today(): number { return localNow(this.options.clock).date; }
 
   /**
-   * An edge or standby whose day has nothing yet takes an earlier date from the stream (a primary whose
+   * An edge or standby whose day has nothing yet takes the day before from the stream (a primary whose
    * clock or offset is behind ours): .u.d, .u.L and the journal move to that day. False, doing nothing,
-   * once the day holds a record.
+   * for any other date or once the day holds a record.
    */
   adoptDate(d: number): boolean {
-    if (d >= this._d || this._i > 0 || this._j > 0 || (this.journal?.records ?? 0) > 0) return false;
+    if (d !== this._d - 1 || this._i > 0 || this._j > 0 || (this.journal?.records ?? 0) > 0) return false;
     if (this.logging) {
       try { this.journal?.close(); } catch { /* an empty day's file: nothing in it to keep */ }
       this.journal = undefined;

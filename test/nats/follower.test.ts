@@ -184,6 +184,20 @@ t.test("an empty day takes the stream's earlier date (a primary behind our clock
   t.ok(r.sink.lines.some((l) => l['msg'] === 'stream on an earlier day: following its date'));
 });
 
+t.test('an empty day never takes a date further back than yesterday, nor one whose end it applied: stale ids are ignored', opts, async (t) => {
+  const r = await rig(t);
+  const tp = new Recorder();
+  tp.records = 0;
+  tp.adopts = true;
+  const f = await r.follow(tp);
+  await r.publish(D - 5000, 0); // a stray id from long ago
+  await r.publish(D - 2, 0);
+  const last = await r.publish(D, 0);
+  await f.caughtUp(last);
+  t.same(tp.log, [applied(0)], 'no day adopted, no day rolled');
+  t.equal(tp.d, D);
+});
+
 t.test('a failed journal write pauses following; after the backoff it follows again from the journal\'s end', opts, async (t) => {
   const r = await rig(t);
   const tp = new Recorder();

@@ -17,6 +17,9 @@ import type { QClient } from '../helpers/qclient.js';
 import { LogSink, sleep, until } from '../helpers/tp.js';
 import { haveNats, natsApp, natsClient, natsServer, sizes, streamMessages, tradeArgs } from '../helpers/nats.js';
 import { spawnTp } from '../helpers/cli-tp.js';
+import { headers } from '@nats-io/transport-node';
+import { jetstream } from '@nats-io/jetstream';
+import { ensureStream, jetstreamManager } from '../../src/nats/stream.js';
 import type { TpProcess } from '../helpers/cli-tp.js';
 
 /** The size column of a stream record (`upd;`trade;(time;sym;price;size)). */
@@ -202,4 +205,23 @@ t.test("a deposed leader that wakes up acknowledges nothing: its next id is the 
     const nc = await natsClient(t, [nats.url]);
     const msgs = (await streamMessages(nc, 'TICK_sym')).filter((m) => m.subject === 'tick.sym.trade');
     t.same(msgs.map((m) => sizeOf(m.data)), [1, 2], "the stream holds a's rows only");
+  });
+
+t.test('a stream ending on a date more than a day ahead is not led: records stored after it would be ignored by every follower',
+  { skip: !haveNats && 'no nats-server' }, async (t) => {
+    const dir = t.testdir();
+    const nats = await natsServer(t, dir);
+    mkdirSync(join(dir, 'a'));
+    const nc = await natsClient(t, [nats.url]);
+    await ensureStream(await jetstreamManager(nc), 'sym', 1);
+    const h = headers();
+    h.set('Nats-Msg-Id', '2099.01.01:0');
+    await jetstream(nc).publish('tick.sym.trade', Buffer.from('00', 'hex'), { headers: h });
+    const sink = new LogSink();
+    const a = await natsApp(t, ['sym', join(dir, 'a'), '--nats', nats.url, '--ha', '--failover', '1s'], sink);
+    await until(() => sink.lines.some((l) => l['msg'] === 'no longer leader' && /more than a day past today/.test(String(l['why']))), 10_000);
+    t.not(a.nats?.role(), 'leader');
+    const feed = await connect({ port: a.port });
+    t.teardown(() => feed.close());
+    await t.rejects(feed.sync(...tradeArgs(1)), { message: 'standby' }, 'feeds go elsewhere');
   });

@@ -289,6 +289,18 @@ t.test('` over a free and a priced table: the free one is subscribed with the an
   t.equal(quotes(), 2, "the refused call did not narrow quote's subscription to IBM");
 });
 
+t.test('an invoice for two tables, one request since dropped, is not offered again for the other alone at the price of two', async (t) => {
+  const clock = new ManualClock(T0);
+  const { backend } = await lndFor(t, clock);
+  const rig = await startPaymentsRig(t, { backend, stateDir: t.testdir(), clock });
+  const b = rig.buyer(1);
+  const both = invoiceOf(await rig.sub(b, ['quote', 'trade'], ['IBM']));
+  rig.payments.paywall.cancel(1, 'quote'); // unsubscribed from quote: the pending invoice keeps trade's request
+  const again = invoiceOf(await rig.sub(b, ['trade'], ['IBM']));
+  t.not(again.hash, both.hash, 'a new invoice');
+  t.equal(decodePaymentRequest(again.paymentRequest).valueMsat, 100_000n, "trade's price");
+});
+
 t.test('a ledger the disk refuses (ENOSPC) never crashes, keeps the settlement in memory and writes it when the disk recovers', async (t) => {
   const clock = new ManualClock(T0);
   const { fake, backend } = await lndFor(t, clock);

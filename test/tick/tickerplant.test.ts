@@ -7,10 +7,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManualClock, localAt } from '../../src/clock.js';
 import {
-  encodeMessage, float, floats, int, ints, list, MsgType, readUpdHead, sym, symbols, timespan, timespans,
+  encodeMessage, float, floats, formatQDate, int, ints, list, MsgType, readUpdHead, sym, symbols, timespan, timespans,
 } from '../../src/ipc/index.js';
 import type { QValue, UpdHead } from '../../src/ipc/index.js';
 import { createLogger } from '../../src/log.js';
+import { updRecord } from '../../src/journal/index.js';
 import { parseSchema } from '../../src/tick/schema.js';
 import { Tickerplant } from '../../src/tick/tickerplant.js';
 import type { Subscriber, TickEvent } from '../../src/tick/index.js';
@@ -201,4 +202,22 @@ t.test('batch mode (-t) takes a vector into an untyped column as zero-latency mo
   const cols = upd?.kind === 'upd' ? upd.columns() : [];
   t.same(cols.map((c) => (c.type === 0 ? c.items.length : c.data.length / (c.type === 2 ? 16 : 1))), [3, 3, 3], 'every column has every row');
   t.same(cols[2], list(sym('h1'), sym('h2'), list(sym('h3'))));
+});
+
+t.test('adoptDate: an empty day takes the day before (journal and .u.L move with it), no other date, and not once it holds a record', async (t) => {
+  const dir = t.testdir();
+  const tp = new Tickerplant({ schemas: SCHEMAS, clock: new ManualClock(T0, 0), log: createLogger('silent'), logDir: dir, followUpstream: true });
+  t.teardown(() => tp.close());
+  const d = tp.d;
+  t.equal(tp.adoptDate(d - 2), false, 'two days back: refused');
+  t.equal(tp.adoptDate(d), false);
+  t.equal(tp.adoptDate(d - 1), true);
+  t.equal(tp.d, d - 1);
+  t.equal(tp.logFile, join(dir, `sym${formatQDate(d - 1)}`));
+  const x = list(timespan(5n), sym('IBM'), float(1.5), int(10));
+  tp.appendRecord('trade', x, updRecord('trade', x));
+  tp.flushJournal();
+  t.equal(tp.journalStats()?.records, 1);
+  t.equal(tp.adoptDate(d - 2), false, 'the day holds a record now');
+  t.equal(tp.d, d - 1);
 });
