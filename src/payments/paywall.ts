@@ -93,7 +93,16 @@ export const L402_USER = 'l402';
 export const L402_DEFAULT_LIFETIME_MS = 86_400_000;
 
 /** An unpaid L402 invoice: counted against the caps until it settles, is canceled or expires. */
-interface TokenPending { readonly peer: string; readonly timer: Timer }
+interface TokenPending {
+  readonly peer: string;
+  readonly timer: Timer;
+  /** What it buys ((table; syms) as one string), and the offer made: given again to the same peer. */
+  readonly buys: string;
+  readonly offer: { readonly kind: 'invoice'; readonly invoice: InvoiceInfo; readonly until: number };
+}
+
+/** An L402 invoice is offered again while at least this long is left to pay it. */
+const REOFFER_MIN_MS = 60_000;
 
 /**
  * The address block one party is taken to hold, for per-peer caps: an IPv4 address (IPv4-mapped IPv6
@@ -657,6 +666,14 @@ export class Paywall {
     const status = this.o.backend.status();
     if (!status.up) return refuse(Q.lightningUnavailable, status.reason ?? 'payment backend down');
     const peer = addressBlock(buyer.peer ?? '');
+    // The same peer asking again for the same thing (lnget asks twice per purchase) gets the same invoice.
+    const buys = `${table}|${filter === null ? '*' : [...filter].sort().join(',')}`;
+    for (const p of this.tokenPending.values()) {
+      if (p.peer === peer && p.buys === buys && p.offer.invoice.expiresAt - this.now >= REOFFER_MIN_MS) {
+        this.stats.reused++;
+        return p.offer;
+      }
+    }
     const inFlight = this.tokenMinting.get(peer) ?? 0;
     const mine = [...this.tokenPending.values()].filter((p) => p.peer === peer).length + inFlight;
     // Strangers over HTTP may hold half of the total: q and WebSocket buyers always find room.
@@ -693,10 +710,11 @@ export class Paywall {
       if (this.dropToken(info.hash)) this.stats.expired++;
       this.closeExpired(info.hash);
     });
-    this.tokenPending.set(info.hash, { peer, timer });
-    this.log.info({ hash: info.hash, amount, table, peer }, 'l402 invoice issued');
     const created = this.o.book.get(info.hash)?.created ?? Math.floor(this.now / 1000);
-    return { kind: 'invoice', invoice: info, until: this.tokenUntil(created) };
+    const offer = { kind: 'invoice', invoice: info, until: this.tokenUntil(created) } as const;
+    this.tokenPending.set(info.hash, { peer, timer, buys, offer });
+    this.log.info({ hash: info.hash, amount, table, peer }, 'l402 invoice issued');
+    return offer;
   }
 
   private dropToken(hash: string): boolean {

@@ -86,6 +86,8 @@ interface Received { readonly type: string; readonly id: string; readonly data: 
 /** An EventSource whose requests carry `headers`, recording every event and every request's headers. */
 function stream(t: Test, url: string, headers: Record<string, string>): {
   es: EventSource; events: Received[]; requests: Array<Record<string, string>>; cut: () => void; gate: (open: Promise<void>) => void;
+  /** Streams opened so far (the first, then each reconnect). */
+  readonly opens: number;
 } {
   const events: Received[] = [];
   const requests: Array<Record<string, string>> = [];
@@ -121,8 +123,10 @@ function stream(t: Test, url: string, headers: Record<string, string>): {
       events.push({ type, id: m.lastEventId, data: JSON.parse(m.data) as Record<string, unknown> });
     });
   }
+  let opens = 0;
+  es.addEventListener('open', () => { opens++; });
   t.teardown(() => es.close());
-  return { es, events, requests, cut: () => current?.(), gate: (open) => { hold = open; } };
+  return { es, events, requests, cut: () => current?.(), gate: (open) => { hold = open; }, get opens() { return opens; } };
 }
 
 const symsOf = (events: Received[]): string[] => events.filter((e) => e.type === 'upd')
@@ -175,7 +179,8 @@ t.test('L402: 402 with an independent macaroon, pay, stream in order, a second s
   t.equal(r.app.tp.w.count('trade'), 1, 'one stream, not two');
   await second.body?.cancel();
   // The EventSource reconnects by itself (its stream ended) and takes the payment back.
-  await until(() => s.requests.length === 2 && r.app.tp.w.count('trade') === 1, 10_000);
+  await until(() => s.opens === 2 && r.app.tp.w.count('trade') === 1, 10_000);
+  t.equal(s.requests.length, 2);
 
   const upds = (): Received[] => s.events.filter((e) => e.type === 'upd');
   // The network drops: the EventSource reconnects by itself with Last-Event-ID; meanwhile rows arrive.
@@ -298,12 +303,15 @@ t.test('the snapshot is one paid JSON reply of the last row per sym today', asyn
   t.equal(again.id, '2024.01.02:5');
 });
 
-t.test('unpaid L402 invoices are capped per peer address', async (t) => {
+t.test('the same request again gets the same invoice (lnget asks twice per purchase); new ones are capped per peer address', async (t) => {
   const r = await rig(t, ['--max-pending-per-conn', '2']);
-  const url = `${r.base}/l402/stream?table=trade&syms=AAPL`;
-  await challengeOf(t, url);
-  await challengeOf(t, url);
-  const third = await fetch(url);
+  const url = (syms: string): string => `${r.base}/l402/stream?table=trade&syms=${syms}`;
+  const first = await challengeOf(t, url('AAPL'));
+  const again = await challengeOf(t, url('AAPL'));
+  t.equal(again.invoice, first.invoice, 'the invoice still open, with a macaroon of its own');
+  t.not(again.macaroon, first.macaroon);
+  await challengeOf(t, url('GOOGL'));
+  const third = await fetch(url('MSFT'));
   t.equal(third.status, 429);
   t.match(await third.json(), { code: 'pending' });
 });
