@@ -103,13 +103,28 @@ t.test('an IPv6 /64 is one peer, and strangers over HTTP hold at most half of --
   const clock = new ManualClock(T0);
   const { backend } = await lndFor(t, clock);
   const rig = await startPaymentsRig(t, { backend, stateDir: t.testdir(), clock, maxPendingPerConn: 2, maxPendingInvoices: 6 });
-  const mint = (peer: string): Promise<TokenOffer> => rig.payments.paywall.mintFor('trade', new Set(['IBM']), { user: L402_USER, peer });
+  let n = 0; // a new sym each time: the same request again would get the same invoice
+  const mint = (peer: string): Promise<TokenOffer> => rig.payments.paywall.mintFor('trade', new Set([`S${n++}`]), { user: L402_USER, peer });
   t.match(await mint('2001:db8:1:2::1'), { kind: 'invoice' });
   t.match(await mint('2001:0db8:0001:0002:ffff:1:2:3'), { kind: 'invoice' });
   t.match(await mint('2001:db8:1:2:abcd::9'), { kind: 'refused', error: 'pending', reason: /per peer address/ }, 'any address of the /64');
   t.match(await mint('2001:db8:1:3::1'), { kind: 'invoice' }, 'the next /64 is another peer');
   t.match(await mint('2001:db8:1:4::1'), { kind: 'refused', error: 'pending', reason: /half/ }, 'three of six: the L402 share is full');
   t.match(await rig.sub(rig.buyer(1), ['trade'], ['IBM']), [{ kind: 'invoice' }], 'a q buyer still finds room');
+});
+
+t.test('the same peer asking again for the same request gets the invoice still open, until too little of its life is left', async (t) => {
+  const clock = new ManualClock(T0);
+  const { fake, backend } = await lndFor(t, clock);
+  const rig = await startPaymentsRig(t, { backend, stateDir: t.testdir(), clock });
+  const mint = (peer: string, syms: string[]): Promise<TokenOffer> => rig.payments.paywall.mintFor('trade', new Set(syms), { user: L402_USER, peer });
+  const first = invoiceOf(await mint('10.0.0.1', ['IBM', 'AAPL']));
+  t.equal(invoiceOf(await mint('10.0.0.1', ['AAPL', 'IBM'])).hash, first.hash, 'the same request, in any order');
+  t.not(invoiceOf(await mint('10.0.0.2', ['IBM', 'AAPL'])).hash, first.hash, 'another peer: its own');
+  t.not(invoiceOf(await mint('10.0.0.1', ['IBM'])).hash, first.hash, 'another request: its own');
+  clock.advanceMs(3_600_000 - 59_000);
+  t.not(invoiceOf(await mint('10.0.0.1', ['IBM', 'AAPL'])).hash, first.hash, 'under a minute left to pay: a new one');
+  t.equal(fake.invoices().length, 4);
 });
 
 t.test('addressBlock: an IPv4 address as it is, IPv4-mapped IPv6 as IPv4, IPv6 as its /64 in one spelling', async (t) => {
