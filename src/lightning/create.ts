@@ -32,6 +32,16 @@ function readSecretFile(what: string, path: string | undefined): Buffer {
   return readFileSync(path);
 }
 
+/**
+ * A macaroon file: lnd's binary one, or the hex text that hosted nodes and BTCPay hand out (a binary V2
+ * macaroon starts with byte 2, never a hex digit, so the two cannot be confused).
+ */
+function readMacaroonFile(path: string | undefined): Buffer {
+  const raw = readSecretFile('a macaroon (--lnd-macaroon)', path);
+  const text = raw.toString('latin1').trim();
+  return text.length > 0 && text.length % 2 === 0 && /^[0-9a-fA-F]+$/.test(text) ? Buffer.from(text, 'hex') : raw;
+}
+
 /** The backend the options name, not yet started; undefined when payments are off. */
 export function createBackend(c: BackendChoice): InvoiceBackend | undefined {
   if (c.lightning === 'dev') {
@@ -44,7 +54,7 @@ export function createBackend(c: BackendChoice): InvoiceBackend | undefined {
     return new LndBackend({
       host: c.lnd as string,
       tlsCert: readSecretFile("lnd's tls.cert (--lnd-tlscert)", c.lndTlsCert),
-      macaroon: readSecretFile('a macaroon (--lnd-macaroon)', c.lndMacaroon),
+      macaroon: readMacaroonFile(c.lndMacaroon),
       stateFile: join(c.stateDir, 'lnd-cursor.json'),
       ...(c.timers ? { timers: c.timers } : {}),
       log: c.log.child({ mod: 'lnd' }),

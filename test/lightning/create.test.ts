@@ -9,6 +9,7 @@ import type { BackendChoice } from '../../src/lightning/create.js';
 import { createLogger } from '../../src/log.js';
 import type { Invoice } from '../../src/payments/backend.js';
 import { LogSink } from '../helpers/tp.js';
+import { FAKE_LND_CERT_PATH, startFakeLnd } from '../helpers/fake-lnd.js';
 
 const T0 = 1_767_225_600_000;
 const TLS = join(process.cwd(), 'test', 'fixtures', 'tls', 'lnd.cert');
@@ -69,4 +70,20 @@ t.test('lnd with both files is an lnd backend, not yet connected, reporting down
   t.equal(node?.kind, 'lnd');
   t.equal(node?.status().up, false);
   await node?.close();
+});
+
+t.test('a macaroon file of hex text (as hosted nodes hand it out) is read as the macaroon it spells', async (t) => {
+  const fake = await startFakeLnd();
+  t.teardown(() => fake.stop());
+  const dir = t.testdir();
+  const start = async (file: string, contents: string | Buffer): Promise<boolean> => {
+    writeFileSync(join(dir, file), contents);
+    const node = createBackend(choice(dir, { lightning: 'lnd', lnd: fake.host, lndTlsCert: FAKE_LND_CERT_PATH, lndMacaroon: join(dir, file) }));
+    t.teardown(() => node?.close());
+    await node?.start();
+    return node?.status().up ?? false;
+  };
+  t.ok(await start('binary.macaroon', fake.macaroon), 'the binary file');
+  t.ok(await start('hex.macaroon', `${fake.macaroon.toString('hex')}\n`), 'hex text with a newline');
+  t.notOk(await start('wrong.macaroon', 'ab'.repeat(40)), 'hex of another macaroon is refused by lnd');
 });
