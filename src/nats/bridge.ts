@@ -177,6 +177,14 @@ export class PrimaryBridge {
         this.state = 'stopped';
         return;
       }
+      // Counts agree; the records must too. A journal that lost its tail (a power cut with --fsync none,
+      // --truncate-log) and took new updates since has other records at the stream's last positions:
+      // publishing on would give the stream two histories under one set of ids.
+      if (last.pos && last.pos.index !== END && last.data && !this.sameRecord(last.pos, last.data)) {
+        this.log.error({ at: msgId(last.pos) }, "stream's last record differs from the journal's; bridge stopped");
+        this.state = 'stopped';
+        return;
+      }
       this.pos = from;
       this.confirmed = from;
       this.expectSeq = last.seq;
@@ -190,6 +198,19 @@ export class PrimaryBridge {
       const ms = backoffDelay(this.attempt++, { minDelayMs: 100, maxDelayMs: 2000 });
       this.log.warn({ err: String(err), retryMs: ms }, 'nats unavailable');
       this.retry = this.o.clock.after(ms, () => void this.resync());
+    }
+  }
+
+  /** Whether the journal's record at `p` is `data` (a day whose file is gone is not compared). */
+  private sameRecord(p: Position, data: Uint8Array): boolean {
+    const tail = new JournalTail(logPath(this.o.dir, this.o.src, p.date));
+    try {
+      if (!tail.open() || !tail.seek(p.index)) return true; // no such record here: the count check decides
+      let ours: Buffer | undefined;
+      tail.read(1, 64 << 20, (record) => { ours = record; });
+      return ours === undefined || ours.equals(data);
+    } finally {
+      tail.close();
     }
   }
 

@@ -74,19 +74,24 @@ export function isNotFound(err: unknown): boolean {
 export { jetstreamManager };
 
 /** The stream's last message: its sequence and the position its Nats-Msg-Id names (undefined if empty). */
-export async function lastPosition(jsm: JetStreamManager, src: string): Promise<{ seq: number; pos: Position | undefined }> {
+export async function lastPosition(jsm: JetStreamManager, src: string): Promise<{ seq: number; pos: Position | undefined; data?: Uint8Array }> {
   const info = await jsm.streams.info(streamName(src));
   const seq = info.state.last_seq;
   if (info.state.messages === 0) return { seq, pos: undefined };
-  return { seq, pos: await positionAt(jsm, src, seq) };
+  const m = await messageAt(jsm, src, seq);
+  return m ? { seq, pos: parseMsgId(m.header.get('Nats-Msg-Id')), data: m.data } : { seq, pos: undefined };
+}
+
+async function messageAt(jsm: JetStreamManager, src: string, seq: number): Promise<{ header: { get(k: string): string }; data: Uint8Array } | null> {
+  return jsm.streams.getMessage(streamName(src), { seq }).catch((err: unknown) => {
+    if (isNotFound(err)) return null;
+    throw err;
+  });
 }
 
 /** The position of the message at `seq`; undefined if it was deleted or is not ours. */
 export async function positionAt(jsm: JetStreamManager, src: string, seq: number): Promise<Position | undefined> {
-  const m = await jsm.streams.getMessage(streamName(src), { seq }).catch((err: unknown) => {
-    if (isNotFound(err)) return null;
-    throw err;
-  });
+  const m = await messageAt(jsm, src, seq);
   return m ? parseMsgId(m.header.get('Nats-Msg-Id')) : undefined;
 }
 

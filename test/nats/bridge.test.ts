@@ -2,7 +2,7 @@
 // and in order, and a NATS crash and restart under load leaves the stream complete with no duplicate.
 import t from 'tap';
 import type { Test } from 'tap';
-import { mkdirSync, readFileSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import type { App } from '../../src/app.js';
 import { systemClock, localNow } from '../../src/clock.js';
@@ -137,3 +137,33 @@ t.test('a journal record over NATS max_payload (journaled before the bridge knew
     checkStream(t, await streamMessages(await natsClient(t, [big.url]), 'TICK_sym'), again, 16);
   });
 
+
+t.test("a journal whose records differ from the stream's (a lost tail rewritten) stops the bridge rather than give the stream two histories",
+  { skip: !haveNats && 'no nats-server' }, async (t) => {
+    const dir = t.testdir();
+    const nats = await natsServer(t, dir);
+    const first = await primary(t, join(dir, 'tp'), nats.url);
+    const feed = await connect({ port: first.port });
+    for (let i = 0; i < 3; i++) trade(feed, i);
+    await feed.sync('');
+    await until(() => first.nats?.lag() === 0, 15_000);
+    await feed.close();
+    await first.close();
+    // The journal is lost (a power cut before its pages reached the disk) and rewritten with other rows.
+    rmSync(first.tp.logFile as string);
+    const plain = await natsApp(t, ['sym', join(dir, 'tp')]);
+    const other = await connect({ port: plain.port });
+    for (let i = 10; i < 13; i++) trade(other, i);
+    await other.sync('');
+    await other.close();
+    await plain.close();
+    const sink = new LogSink();
+    const again = await primary(t, join(dir, 'tp'), nats.url, sink);
+    await until(() => sink.messages().includes("stream's last record differs from the journal's; bridge stopped"), 15_000);
+    const feed2 = await connect({ port: again.port });
+    t.teardown(() => feed2.close());
+    trade(feed2, 99);
+    await feed2.sync('');
+    await sleep(300); // a bridge that went on would have published it by now
+    t.equal((await streamMessages(await natsClient(t, [nats.url]), 'TICK_sym')).length, 3, 'nothing appended to the other history');
+  });
