@@ -25,6 +25,7 @@ import { formatQDate, NULL } from '../ipc/index.js';
 import type { QValue } from '../ipc/index.js';
 import { backoffDelay } from '../backoff.js';
 import { Follower } from './follower.js';
+import { JournalTail } from './tail.js';
 import type { FollowedTickerplant } from './follower.js';
 import { END, endSubject, leaseBucket, msgId, next, tableSubject } from './names.js';
 import type { Position } from './names.js';
@@ -32,6 +33,8 @@ import { connectNats, ensureStream, jetstreamManager, lastPosition, recordLimit 
 import type { NatsOptions } from './stream.js';
 
 export interface HaTickerplant extends FollowedTickerplant {
+  /** .u.L: today's journal file (where a store in doubt is looked for). */
+  readonly logFile: string | undefined;
   recordOf(t: string, x: QValue): Buffer;
   readonly journalHealth: { readonly up: boolean };
   /** Counts an update refused because the journal is down (tickerplant_journal_refused_updates_total). */
@@ -57,6 +60,8 @@ export interface HotStandbyOptions extends NatsOptions {
 export type Role = 'connecting' | 'standby' | 'taking-over' | 'leader' | 'stopped';
 
 const LEASE_KEY = 'leader';
+/** How long a feed waits for the stream to say whether a store that got no answer went in. */
+const STORE_DOUBT_MS = 30_000;
 
 export class HotStandby {
   role: Role = 'connecting';
@@ -80,6 +85,8 @@ export class HotStandby {
   private inFlight = 0;
   private inFlightBytes = 0;
   private readonly roomWaiters: Array<() => void> = [];
+  /** The stream's end being looked up after stores that got no answer, and applied here. */
+  private streamEnd: Promise<void> | undefined;
   private readonly maxInFlight: number;
   private readonly maxInFlightBytes: number;
   private readonly ttlMs: number;
@@ -170,7 +177,10 @@ export class HotStandby {
     try {
       rev = await (this.kv as KV).create(LEASE_KEY, this.id);
     } catch {
-      return; // held by the leader (or NATS unreachable): stay standby
+      // Held by the leader (or NATS unreachable): stay standby. Held by this node (it stepped aside after a
+      // store that failed and could not reclaim then): take it back now rather than wait out the TTL.
+      await this.reclaim();
+      return;
     }
     const won = unixMs(this.o.clock);
     this.revision = rev;
@@ -274,23 +284,74 @@ export class HotStandby {
         for (const wake of this.roomWaiters.splice(0)) wake();
       }
     };
-    const refused = (why: string): never => {
-      // Whatever failed, our idea of the stream's end is now unsure: stop taking feeds and find it again
-      // (or find that someone else leads).
-      if (this.role === 'leader') {
-        this.log.warn({ err: why, at: msgId(p) }, 'stream refused a record; re-checking the lease');
-        this.role = 'standby';
-        this.revision = 0;
-        void this.reclaim();
-      }
-      throw new QError(Q.nats);
-    };
     return (this.js as JetStreamClient).publish(subject, data, { msgID: msgId(p), expect: { lastSequence: expected } })
       .then((ack) => {
         settled();
         // A duplicate id means another leader stored a record under it: ours is not in the stream.
-        return ack.duplicate || ack.seq !== expected + 1 ? refused(`stored as duplicate of seq ${ack.seq}`) : ack.seq;
-      }, (err: unknown) => { settled(); return refused(String(err)); });
+        if (ack.duplicate || ack.seq !== expected + 1) { this.stepAside(`stored as duplicate of seq ${ack.seq}`, p); throw new QError(Q.nats); }
+        return ack.seq;
+      }, (err: unknown) => { settled(); return this.inDoubt(p, data, String(err)); });
+  }
+
+  /** Whatever failed, our idea of the stream's end is unsure: take no feeds, and find it again (or find that someone else leads). */
+  private stepAside(why: string, p: Position): void {
+    if (this.role !== 'leader') return;
+    this.log.warn({ err: why, at: msgId(p) }, 'stream refused a record; re-checking the lease');
+    this.role = 'standby';
+    this.revision = 0;
+    void this.reclaim();
+  }
+
+  /**
+   * A publish with no answer (a timeout, a lost connection) may be stored all the same: the client sends
+   * what it holds once the server answers again. So the feed is answered only when that is known: the
+   * stream's end, asked on the same connection, comes after it; once the follower has applied up to
+   * there, our record is in the journal at its position (success) or it is not ('nats). Unreachable for
+   * STORE_DOUBT_MS: 'nats, the doubt said in the log.
+   */
+  private async inDoubt(p: Position, data: Buffer, why: string): Promise<number> {
+    this.stepAside(why, p);
+    // One look at the stream's end for every store of the outage: all of them were sent before it.
+    const end = this.streamEnd ??= this.findStreamEnd(unixMs(this.o.clock) + STORE_DOUBT_MS).finally(() => { this.streamEnd = undefined; });
+    const known = end.then(() => this.journalHolds(p, data));
+    let timer: Timer | undefined;
+    const deadline = new Promise<'unknown'>((resolve) => { timer = this.o.clock.after(STORE_DOUBT_MS, () => resolve('unknown')); });
+    const answer = await Promise.race([known, deadline]).catch(() => 'unknown' as const);
+    timer?.cancel();
+    if (answer === true) return this.follower.seq;
+    if (answer === 'unknown') this.log.warn({ at: msgId(p) }, 'store unanswered and the stream unreachable: the record may yet be stored');
+    throw new QError(Q.nats);
+  }
+
+  /** Asks the stream where it ends (again, with backoff, until `until`: a server just woken may time out the first ask) and applies up to there. */
+  private async findStreamEnd(until: number): Promise<void> {
+    for (let attempt = 0; ; attempt++) {
+      try {
+        const last = await lastPosition(this.jsm as JetStreamManager, this.o.src);
+        await this.follower.caughtUp(last.seq);
+        return;
+      } catch (err) {
+        if (this.role === 'stopped' || unixMs(this.o.clock) >= until) throw err;
+        const ms = backoffDelay(attempt, { minDelayMs: 100, maxDelayMs: 1000 });
+        await new Promise<void>((resolve) => this.o.clock.after(ms, resolve));
+      }
+    }
+  }
+
+  /** Whether today's journal holds `data` at `p`. */
+  private journalHolds(p: Position, data: Buffer): boolean {
+    const tp = this.o.tp;
+    if (p.date !== tp.d || tp.logFile === undefined || (tp.journalStats()?.records ?? 0) <= p.index) return false;
+    tp.flushJournal();
+    const tail = new JournalTail(tp.logFile);
+    try {
+      if (!tail.seek(p.index)) return false;
+      let ours: Buffer | undefined;
+      tail.read(1, 64 << 20, (record) => { ours = record; });
+      return ours !== undefined && ours.equals(data);
+    } finally {
+      tail.close();
+    }
   }
 
   /** After a failed store: take the lease again if it is still ours (the renewal CAS succeeds), else stay standby. */

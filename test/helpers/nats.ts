@@ -60,6 +60,9 @@ export class NatsServer {
     }
   }
 
+  /** Sends a signal and goes on (SIGSTOP/SIGCONT: a server that hangs, then wakes). */
+  signal(signal: NodeJS.Signals): void { this.proc?.kill(signal); }
+
   /** Stops the process (SIGKILL for a crash, SIGTERM for a clean stop) and waits until it is gone. */
   async stop(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     const proc = this.proc;

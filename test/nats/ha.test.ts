@@ -225,3 +225,28 @@ t.test('a stream ending on a date more than a day ahead is not led: records stor
     t.teardown(() => feed.close());
     await t.rejects(feed.sync(...tradeArgs(1)), { message: 'standby' }, 'feeds go elsewhere');
   });
+
+t.test("a store that got no answer (NATS hung past the ack timeout) is answered by what the stream holds: acknowledged if and only if stored",
+  { skip: !haveNats && 'no nats-server' }, async (t) => {
+    const dir = t.testdir();
+    const nats = await natsServer(t, dir);
+    mkdirSync(join(dir, 'a'));
+    const a = await natsApp(t, ['sym', join(dir, 'a'), '--nats', nats.url, '--ha', '--failover', '30s']);
+    await until(() => a.nats?.role() === 'leader', 20_000);
+    const feed = await connect({ port: a.port });
+    t.teardown(() => feed.close());
+    await feed.sync(...tradeArgs(1));
+    nats.signal('SIGSTOP');
+    t.teardown(() => nats.signal('SIGCONT'));
+    const answer = feed.sync(...tradeArgs(2)).then(() => 'acknowledged', (err: Error) => err.message);
+    await sleep(6000); // past JetStream's 5 s publish timeout: the publish is in doubt
+    nats.signal('SIGCONT');
+    const said = await answer;
+    t.ok(said === 'acknowledged' || said === 'nats', `answered: ${said}`);
+    await sleep(2000); // anything the server still held has been stored by now
+    const nc = await natsClient(t, [nats.url]);
+    const sizes = (await streamMessages(nc, 'TICK_sym')).filter((m) => m.subject === 'tick.sym.trade').map((m) => sizeOf(m.data));
+    t.equal(said === 'acknowledged', sizes.includes(2), `'${said}' and the stream holds ${JSON.stringify(sizes)}`);
+    t.same(sizes, [...new Set(sizes)], 'nothing twice');
+    if (said === 'acknowledged') t.equal(a.tp.journalStats()?.records, 2, 'and journaled');
+  });
