@@ -204,19 +204,12 @@ export class L402Routes {
     });
     registry.add(s);
     if (paid && !(paywall as Paywall).hold(paid.hash, s)) {
-      // Held by another L402 stream: the newest takes over and the old one ends (event: replaced). A
-      // buyer whose network changed reconnects at once; the dead stream's socket may linger for minutes.
-      // Held by a q or WebSocket subscriber (.u.subPaid with the preimage): in use.
-      const holder = (paywall as Paywall).holderOf(paid.hash);
-      const old = [...this.streams].find((x) => x.handle === holder);
-      old?.finish('replaced', { type: 'replaced', code: HTTP_ERRORS.inUse.code });
-      if (!old || !(paywall as Paywall).hold(paid.hash, s)) {
-        registry.remove(s.handle);
-        throw new Refusal(HTTP_ERRORS.inUse, 'payment held by another subscriber');
-      }
-      this.log.info({ h: s.handle, replaced: old.handle }, 'l402 stream taken over by a newer one');
+      // Not taken over, even from another L402 stream: two holders of one token would take it from each
+      // other on every reconnect, each replaying what the other was sent (one payment, two streams).
+      registry.remove(s.handle);
+      throw new Refusal(HTTP_ERRORS.inUse, 'payment held by another stream');
     }
-    req.socket.setKeepAlive(true, 10_000); // a peer gone without a FIN is found
+    req.socket.setKeepAlive(true, 10_000); // an idle peer gone without a FIN is found, and its payment freed
     this.streams.add(s);
     if (paid) {
       this.expiries.set(s, this.o.clock.after(Math.max(0, paid.until - unixMs(this.o.clock)), () => {

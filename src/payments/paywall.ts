@@ -737,9 +737,6 @@ export class Paywall {
     return this.o.ledger.get(hashHex);
   }
 
-  /** The handle holding a payment (one payment, one stream), if any. */
-  holderOf(hashHex: string): number | undefined { return this.claims.get(hashHex); }
-
   /**
    * One payment, one stream: `s` holds the payment `hashHex` unless another live subscriber does (the
    * same claims .u.subPaid keeps, so an L402 token and its preimage over q cannot stream twice).
