@@ -15,7 +15,7 @@ import { randomUUID } from 'node:crypto';
 import type { Logger } from 'pino';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
-import type { JetStreamClient, JetStreamManager } from '@nats-io/jetstream';
+import type { JetStreamClient, JetStreamManager, PubAck } from '@nats-io/jetstream';
 import { Kvm } from '@nats-io/kv';
 import type { KV } from '@nats-io/kv';
 import type { Clock, Timer } from '../clock.js';
@@ -25,16 +25,13 @@ import { formatQDate, NULL } from '../ipc/index.js';
 import type { QValue } from '../ipc/index.js';
 import { backoffDelay } from '../backoff.js';
 import { Follower } from './follower.js';
-import { JournalTail } from './tail.js';
 import type { FollowedTickerplant } from './follower.js';
-import { END, endSubject, leaseBucket, msgId, next, tableSubject } from './names.js';
+import { END, endSubject, leaseBucket, msgId, next, streamName, tableSubject } from './names.js';
 import type { Position } from './names.js';
 import { connectNats, ensureStream, jetstreamManager, lastPosition, recordLimit } from './stream.js';
 import type { NatsOptions } from './stream.js';
 
 export interface HaTickerplant extends FollowedTickerplant {
-  /** .u.L: today's journal file (where a store in doubt is looked for). */
-  readonly logFile: string | undefined;
   recordOf(t: string, x: QValue): Buffer;
   readonly journalHealth: { readonly up: boolean };
   /** Counts an update refused because the journal is down (tickerplant_journal_refused_updates_total). */
@@ -85,8 +82,8 @@ export class HotStandby {
   private inFlight = 0;
   private inFlightBytes = 0;
   private readonly roomWaiters: Array<() => void> = [];
-  /** The stream's end being looked up after stores that got no answer, and applied here. */
-  private streamEnd: Promise<void> | undefined;
+  /** Stores that got no answer, being published again until JetStream says. */
+  private readonly doubts = new Set<Promise<number>>();
   private readonly maxInFlight: number;
   private readonly maxInFlightBytes: number;
   private readonly ttlMs: number;
@@ -179,7 +176,7 @@ export class HotStandby {
     } catch {
       // Held by the leader (or NATS unreachable): stay standby. Held by this node (it stepped aside after a
       // store that failed and could not reclaim then): take it back now rather than wait out the TTL.
-      await this.reclaim();
+      await this.reclaim(true);
       return;
     }
     const won = unixMs(this.o.clock);
@@ -277,20 +274,32 @@ export class HotStandby {
     this.next = next(p);
     this.inFlight++;
     this.inFlightBytes += data.length;
-    const settled = (): void => {
-      this.inFlight--;
-      this.inFlightBytes -= data.length;
-      if (this.inFlight < this.maxInFlight && this.inFlightBytes < this.maxInFlightBytes) {
-        for (const wake of this.roomWaiters.splice(0)) wake();
-      }
-    };
-    return (this.js as JetStreamClient).publish(subject, data, { msgID: msgId(p), expect: { lastSequence: expected } })
-      .then((ack) => {
-        settled();
-        // A duplicate id means another leader stored a record under it: ours is not in the stream.
-        if (ack.duplicate || ack.seq !== expected + 1) { this.stepAside(`stored as duplicate of seq ${ack.seq}`, p); throw new QError(Q.nats); }
-        return ack.seq;
-      }, (err: unknown) => { settled(); return this.inDoubt(p, data, String(err)); });
+    const publish = (): Promise<PubAck> =>
+      (this.js as JetStreamClient).publish(subject, data, { msgID: msgId(p), expect: { lastSequence: expected } });
+    // Counted until answered, in doubt included: its bytes are held until then.
+    return publish()
+      .then((ack) => this.acked(ack, p, data, expected), (err: unknown) => this.inDoubt(publish, p, data, expected, String(err)))
+      .finally(() => {
+        this.inFlight--;
+        this.inFlightBytes -= data.length;
+        if (this.inFlight < this.maxInFlight && this.inFlightBytes < this.maxInFlightBytes) {
+          for (const wake of this.roomWaiters.splice(0)) wake();
+        }
+      });
+  }
+
+  /**
+   * A stored record's sequence. A duplicate id is ours only when it sits where ours was to go with our
+   * bytes (an earlier attempt of this very store); otherwise another leader stored a record under it.
+   */
+  private async acked(ack: PubAck, p: Position, data: Buffer, expected: number): Promise<number> {
+    if (!ack.duplicate && ack.seq === expected + 1) return ack.seq;
+    if (ack.duplicate && ack.seq === expected + 1) {
+      const stored = await (this.jsm as JetStreamManager).streams.getMessage(streamName(this.o.src), { seq: ack.seq }).catch(() => null);
+      if (stored && Buffer.from(stored.data).equals(data)) return ack.seq;
+    }
+    this.stepAside(`stored as duplicate of seq ${ack.seq}`, p);
+    throw new QError(Q.nats);
   }
 
   /** Whatever failed, our idea of the stream's end is unsure: take no feeds, and find it again (or find that someone else leads). */
@@ -304,58 +313,42 @@ export class HotStandby {
 
   /**
    * A publish with no answer (a timeout, a lost connection) may be stored all the same: the client sends
-   * what it holds once the server answers again. So the feed is answered only when that is known: the
-   * stream's end, asked on the same connection, comes after it; once the follower has applied up to
-   * there, our record is in the journal at its position (success) or it is not ('nats). Unreachable for
-   * STORE_DOUBT_MS: 'nats, the doubt said in the log.
+   * what it holds once the server answers again. The same message is published again, with its id and
+   * expected sequence, until JetStream answers: stored now, or a duplicate of the first (both ours: the
+   * feed is acknowledged), or a later last sequence (another record is there: 'nats). Unanswered for
+   * STORE_DOUBT_MS: 'nats, with a line saying it may yet be stored. Until then no lease is reclaimed.
    */
-  private async inDoubt(p: Position, data: Buffer, why: string): Promise<number> {
+  private inDoubt(publish: () => Promise<PubAck>, p: Position, data: Buffer, expected: number, why: string): Promise<number> {
     this.stepAside(why, p);
-    // One look at the stream's end for every store of the outage: all of them were sent before it.
-    const end = this.streamEnd ??= this.findStreamEnd(unixMs(this.o.clock) + STORE_DOUBT_MS).finally(() => { this.streamEnd = undefined; });
-    const known = end.then(() => this.journalHolds(p, data));
-    let timer: Timer | undefined;
-    const deadline = new Promise<'unknown'>((resolve) => { timer = this.o.clock.after(STORE_DOUBT_MS, () => resolve('unknown')); });
-    const answer = await Promise.race([known, deadline]).catch(() => 'unknown' as const);
-    timer?.cancel();
-    if (answer === true) return this.follower.seq;
-    if (answer === 'unknown') this.log.warn({ at: msgId(p) }, 'store unanswered and the stream unreachable: the record may yet be stored');
-    throw new QError(Q.nats);
-  }
-
-  /** Asks the stream where it ends (again, with backoff, until `until`: a server just woken may time out the first ask) and applies up to there. */
-  private async findStreamEnd(until: number): Promise<void> {
-    for (let attempt = 0; ; attempt++) {
-      try {
-        const last = await lastPosition(this.jsm as JetStreamManager, this.o.src);
-        await this.follower.caughtUp(last.seq);
-        return;
-      } catch (err) {
-        if (this.role === 'stopped' || unixMs(this.o.clock) >= until) throw err;
+    const until = unixMs(this.o.clock) + STORE_DOUBT_MS;
+    const settle = async (): Promise<number> => {
+      for (let attempt = 0; ; attempt++) {
         const ms = backoffDelay(attempt, { minDelayMs: 100, maxDelayMs: 1000 });
         await new Promise<void>((resolve) => this.o.clock.after(ms, resolve));
+        let ack: PubAck;
+        try {
+          ack = await publish();
+        } catch (err) {
+          if (/wrong last sequence/.test(String(err))) throw new QError(Q.nats); // another record is there
+          if (this.role === 'stopped' || unixMs(this.o.clock) >= until) {
+            this.log.warn({ at: msgId(p) }, 'store unanswered and the stream unreachable: the record may yet be stored');
+            throw new QError(Q.nats);
+          }
+          continue;
+        }
+        return this.acked(ack, p, data, expected);
       }
-    }
-  }
-
-  /** Whether today's journal holds `data` at `p`. */
-  private journalHolds(p: Position, data: Buffer): boolean {
-    const tp = this.o.tp;
-    if (p.date !== tp.d || tp.logFile === undefined || (tp.journalStats()?.records ?? 0) <= p.index) return false;
-    tp.flushJournal();
-    const tail = new JournalTail(tp.logFile);
-    try {
-      if (!tail.seek(p.index)) return false;
-      let ours: Buffer | undefined;
-      tail.read(1, 64 << 20, (record) => { ours = record; });
-      return ours !== undefined && ours.equals(data);
-    } finally {
-      tail.close();
-    }
+    };
+    const done = settle();
+    this.doubts.add(done);
+    void done.catch(() => {}).finally(() => this.doubts.delete(done));
+    return done;
   }
 
   /** After a failed store: take the lease again if it is still ours (the renewal CAS succeeds), else stay standby. */
-  private async reclaim(): Promise<void> {
+  private async reclaim(quiet = false): Promise<void> {
+    // Stores in doubt first: their expected sequences are the stream's end until they are answered.
+    while (this.doubts.size > 0) await Promise.allSettled([...this.doubts]);
     try {
       const entry = await (this.kv as KV).get(LEASE_KEY);
       if (!entry || entry.string() !== this.id) return;
@@ -366,7 +359,7 @@ export class HotStandby {
       if (this.role === 'taking-over') this.role = 'leader';
     } catch (err) {
       if (this.role === 'taking-over') this.role = 'standby';
-      this.log.warn({ err: String(err) }, 'lease not reclaimed');
+      if (!quiet) this.log.warn({ err: String(err) }, 'lease not reclaimed');
     }
   }
 
