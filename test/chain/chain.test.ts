@@ -197,24 +197,36 @@ t.test('a chained TP started before its upstream connects when upstream comes up
   t.ok(msgs.includes('connecting to upstream'));
 });
 
-t.test('an upstream restart: the chained TP reconnects and resubscribes; its subscribers stay', async (t) => {
+/** An upstream, a chained TP of it on a ManualClock (its log in `sink`), and a subscriber of the chained TP. */
+async function chainRig(t: Test, subscription: string): Promise<{ first: Tp; port: number; sink: LogSink; clock: ManualClock; chained: Tp; sub: QClient }> {
   const first = await startTp(t);
-  const port = first.port;
   const sink = new LogSink();
   const clock = new ManualClock(T0, 0);
-  const chained = await startChained(t, port, [], clock, sink);
+  const chained = await startChained(t, first.port, [], clock, sink);
   const sub = await client(t, chained.port);
-  await sub.sync('.u.sub[`trade;`IBM]');
+  await sub.sync(subscription);
+  return { first, port: first.port, sink, clock, chained, sub };
+}
+
+/** The upstream goes and a new one comes on its port (on `upstreamClock`); returns once the chained TP resubscribed. */
+async function restartUpstream(t: Test, r: Awaited<ReturnType<typeof chainRig>>, upstreamClock?: Clock): Promise<Tp> {
+  await r.first.close();
+  await until(() => r.sink.messages().includes('upstream lost'));
+  const second = await startTp(t, { args: ['-p', String(r.port)], ...(upstreamClock ? { clock: upstreamClock } : {}) });
+  // The retry waits for its backoff on the chained TP's clock: move it on until the retry has subscribed.
+  await until(() => { r.clock.advanceMs(1000); return second.tp.w.count() === 2; });
+  return second;
+}
+
+t.test('an upstream restart: the chained TP reconnects and resubscribes; its subscribers stay', async (t) => {
+  const r = await chainRig(t, '.u.sub[`trade;`IBM]');
+  const { port, sink, sub } = r;
   const feed1 = await client(t, port);
   await publish(feed1, [['IBM', 1]]);
   await sub.waitFor(() => rowsOf(sub, 'trade').length === 1);
 
   await feed1.close();
-  await first.close();
-  await until(() => sink.messages().includes('upstream lost'));
-  const second = await startTp(t, { args: ['-p', String(port)] });
-  // The retry waits for its backoff on the chained TP's clock: move it on until the retry has subscribed.
-  await until(() => { clock.advanceMs(1000); return second.tp.w.count() === 2; });
+  await restartUpstream(t, r);
   const feed2 = await client(t, port);
   await publish(feed2, [['AAPL', 2], ['IBM', 3]]);
   await sub.waitFor(() => rowsOf(sub, 'trade').length === 2);
@@ -227,19 +239,11 @@ t.test('an upstream restart: the chained TP reconnects and resubscribes; its sub
 });
 
 t.test('an upstream back dated years ahead (its clock jumped) is followed without rolling a day per year day', async (t) => {
-  const first = await startTp(t);
-  const port = first.port;
-  const sink = new LogSink();
-  const clock = new ManualClock(T0, 0);
-  const chained = await startChained(t, port, [], clock, sink);
-  const sub = await client(t, chained.port);
-  await sub.sync('.u.sub[`trade;`]');
+  const r = await chainRig(t, '.u.sub[`trade;`]');
+  const { sink, chained, sub } = r;
   const ends = arrivals(sub);
   const d = chained.tp.d;
-  await first.close();
-  await until(() => sink.messages().includes('upstream lost'));
-  const second = await startTp(t, { args: ['-p', String(port)], clock: new ManualClock(T0 + 3650n * 24n * HOUR, 0) });
-  await until(() => { clock.advanceMs(1000); return second.tp.w.count() === 2; });
+  await restartUpstream(t, r, new ManualClock(T0 + 3650n * 24n * HOUR, 0));
   await until(() => sink.messages().includes('upstream date more than a day ahead; days not rolled'));
   t.equal(chained.tp.d, d, 'the day stays');
   t.same(ends.filter((e) => e.startsWith('.u.end')), [], 'no .u.end sent');

@@ -184,7 +184,7 @@ t.test("an empty day takes the stream's earlier date (a primary behind our clock
   t.ok(r.sink.lines.some((l) => l['msg'] === 'stream on an earlier day: following its date'));
 });
 
-t.test('an empty day never takes a date further back than yesterday, nor one whose end it applied: stale ids are ignored', opts, async (t) => {
+t.test('an empty day never takes a date further back than yesterday: stale ids are ignored, no day is rolled', opts, async (t) => {
   const r = await rig(t);
   const tp = new Recorder();
   tp.records = 0;
