@@ -191,7 +191,7 @@ function matches(tokens: readonly Token[], pattern: readonly Token[]): QValue[] 
     const p = pattern[k] as Token;
     const t = tokens[k] as Token;
     if (p.kind === 'name' && p.text === 'SYM' && t.kind === 'sym') {
-      args.push(t.names.length === 1 ? sym(t.names[0] as string) : symbols([...t.names]));
+      args.push(t.names.length === 1 && !t.list ? sym(t.names[0] as string) : symbols([...t.names]));
     } else if (p.kind === 'name' && p.text === 'STR' && t.kind === 'str') {
       args.push({ type: 10, attr: 0, data: t.bytes });
     } else if (!sameToken(p, t)) {

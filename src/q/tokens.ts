@@ -1,6 +1,6 @@
 // The literals the accepted forms take, and nothing else: names (`.u.sub`, `count`), symbols and symbol
-// lists (`` `trade ``, `` `IBM`MSFT ``, `` ` ``), strings with q's escapes, and ( ) [ ] ; $. Any other
-// character is 'access. Spec: code.kx.com/q/basics/syntax (names, symbols, strings and their escapes).
+// lists (`` `trade ``, `` `IBM`MSFT ``, `` ` ``; also `` enlist`IBM ``, `` `$() `` and `()`, q's one- and
+// zero-item lists), strings with q's escapes, and ( ) [ ] ; $. Any other character is 'access. Spec: code.kx.com/q/basics/syntax (names, symbols, strings and their escapes).
 import { Q, QError } from '../errors.js';
 
 /** The longest text a client may send (q's strings are bytes: one char per byte). */
@@ -10,7 +10,8 @@ const MAX_TOKENS = 32;
 
 export type Token =
   | { readonly kind: 'name'; readonly text: string }
-  | { readonly kind: 'sym'; readonly names: readonly string[] }
+  /** list: a symbol list even of one name (`enlist`IBM`), or of none (`` `$() ``, `()`). */
+  | { readonly kind: 'sym'; readonly names: readonly string[]; readonly list?: true }
   | { readonly kind: 'str'; readonly bytes: Uint8Array }
   | { readonly kind: 'punct'; readonly text: string };
 
@@ -49,7 +50,7 @@ export function tokenize(text: string): Token[] {
       tokens.push({ kind: 'name', text: m[0] });
     }
   }
-  return tokens;
+  return lists(tokens);
 
   // "..." with \" \\ \n \r \t and \ddd (three octal digits); an unterminated string is 'access.
   function readString(): Uint8Array {
@@ -69,10 +70,33 @@ export function tokenize(text: string): Token[] {
   }
 }
 
+/** q's spellings of a one- or zero-item symbol list, made one sym token each. */
+function lists(tokens: Token[]): Token[] {
+  const out: Token[] = [];
+  const punct = (k: number, text: string): boolean => { const t = tokens[k]; return t?.kind === 'punct' && t.text === text; };
+  for (let k = 0; k < tokens.length; k++) {
+    const t = tokens[k] as Token;
+    const n = tokens[k + 1];
+    if (t.kind === 'name' && t.text === 'enlist' && n?.kind === 'sym' && n.names.length === 1 && !n.list) {
+      out.push({ kind: 'sym', names: n.names, list: true });
+      k++;
+    } else if (t.kind === 'sym' && t.names.length === 1 && t.names[0] === '' && punct(k + 1, '$') && punct(k + 2, '(') && punct(k + 3, ')')) {
+      out.push({ kind: 'sym', names: [], list: true });
+      k += 3;
+    } else if (punct(k, '(') && punct(k + 1, ')')) {
+      out.push({ kind: 'sym', names: [], list: true });
+      k++;
+    } else {
+      out.push(t);
+    }
+  }
+  return out;
+}
+
 /** Whether two tokens are the same literal (a form's fixed parts). */
 export function sameToken(a: Token, b: Token): boolean {
   if (a.kind !== b.kind) return false;
-  if (a.kind === 'sym' && b.kind === 'sym') return a.names.join('`') === b.names.join('`') && a.names.length === b.names.length;
+  if (a.kind === 'sym' && b.kind === 'sym') return a.names.join('`') === b.names.join('`') && a.names.length === b.names.length && a.list === b.list;
   if (a.kind === 'str' && b.kind === 'str') return Buffer.from(a.bytes).equals(Buffer.from(b.bytes));
   return (a as { text: string }).text === (b as { text: string }).text;
 }

@@ -37,7 +37,7 @@ t.test('operators, adverbs, casts, comments, numbers and partial forms are outsi
   for (const src of ['1+1', '-11!`:log', '0N!1', '.u.sub\'[`a`b;`]', '.u.sub/[`a]', '$["i";"1"]', '`int$1',
     '.u.i / comment', '.u.i\n\\ls', '.u.sub[`;]', '.u.sub[;`]', '.u.sub[`trade]', '.u.sub[`a;`b;`c]', '.u.sub `trade',
     '.u.sub[]', '.u.sub', '@[.u.sub;`a;::]', '.u.i-1', '.u.i,1', 'in 1 2', ')', '[1]', '1', '#', '.', '.u.', '\x00',
-    '\u00ff', '.u.sub["trade";`]', '.u.sub[`trade;"IBM"]', '.u.sub[`trade;enlist`IBM]', '.u.subPaid[`t;`s;`p]',
+    '\u00ff', '.u.sub["trade";`]', '.u.sub[`trade;"IBM"]', '.u.sub[`trade;enlist enlist`IBM]', '.u.subPaid[`t;`s;`p]',
     '.dev.pay `x', '(`.u `m)`x', 'tables`', 'tables[`.]', 'count .u.t', '.u.upd[`trade;(`IBM;1f;1i)]']) {
     refused(t, str(src));
   }

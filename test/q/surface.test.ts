@@ -39,6 +39,17 @@ t.test('.u.sub[`trade;`MSFT.O`IBM.N] subscribes to one table for a symbol list',
   t.equal(r.tp.w.count('quote'), 0);
 });
 
+t.test('.u.sub takes q\'s one- and zero-item lists: enlist`IBM, `$() and ()', async (t) => {
+  const r = rig(t);
+  t.strictSame(sync(answer(str('.u.sub[`trade;enlist`IBM]'), r.ctx)), r.tp.schemaReply('trade'));
+  t.strictSame(wOf(r.tp.w.toQ(), 'trade'), list(list(int(7), symbols(['IBM']))), 'a one-item list, not the atom');
+  for (const none of ['`$()', '()', ' ` $ ( ) ']) {
+    t.strictSame(sync(answer(str(`.u.sub[\`quote;${none}]`), r.ctx)), r.tp.schemaReply('quote'), none);
+    t.strictSame(wOf(r.tp.w.toQ(), 'quote'), list(list(int(7), symbols([]))), `${none}: subscribed to no sym`);
+  }
+  t.strictSame(qError(() => sync(answer(str('.u.sub[`trade;enlist enlist`IBM]'), r.ctx))), "'access", 'nothing else composes');
+});
+
 t.test('.u.sub for an unknown table fails with the table name, as u.q signals it', async (t) => {
   const r = rig(t);
   t.equal(qError(() => answer(str('.u.sub[`nosuch;`]'), r.ctx)), "'nosuch");

@@ -57,3 +57,11 @@ t.test('sameToken compares kind and value, symbol lists item by item', async (t)
   t.ok(sameToken(tokenize('"x"')[0]!, tokenize('"x"')[0]!));
   t.notOk(sameToken(tokenize('"x"')[0]!, tokenize('x')[0]!));
 });
+
+t.test("q's one- and zero-item symbol lists are one sym token each: enlist`IBM, `$(), ()", async (t) => {
+  t.strictSame(tokenize('enlist`IBM'), [{ kind: 'sym', names: ['IBM'], list: true }]);
+  t.strictSame(tokenize('`$()'), [{ kind: 'sym', names: [], list: true }]);
+  t.strictSame(tokenize('()'), [{ kind: 'sym', names: [], list: true }]);
+  t.strictSame(tokenize('enlist`A`B'), [{ kind: 'name', text: 'enlist' }, { kind: 'sym', names: ['A', 'B'] }], 'enlist of a list is not one');
+  t.strictSame(tokenize('`x$()'), [{ kind: 'sym', names: ['x'] }, { kind: 'punct', text: '$' }, { kind: 'sym', names: [], list: true }]);
+});

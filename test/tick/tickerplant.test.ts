@@ -221,3 +221,15 @@ t.test('adoptDate: an empty day takes the day before (journal and .u.L move with
   t.equal(tp.adoptDate(d - 2), false, 'the day holds a record now');
   t.equal(tp.d, d - 1);
 });
+
+t.test('a subscription to no sym (`$() or ()) is sent nothing, as u.q sends only what sel keeps', async (t) => {
+  const tp = plant(t);
+  const none = new Spy(3);
+  const all = new Spy(4);
+  tp.sub(none, 'trade', new Set());
+  tp.sub(all, 'trade', null);
+  tp.upd('trade', list(sym('IBM'), float(1.5), int(10)));
+  tp.upd('trade', list(symbols(['IBM', 'MSFT']), floats([1, 2]), ints([3, 4])));
+  t.equal(all.got.filter((e) => e.kind === 'upd').length, 2);
+  t.same(none.got, [], 'nothing, not an empty table');
+});
