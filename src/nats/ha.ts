@@ -60,6 +60,10 @@ const LEASE_KEY = 'leader';
 /** How long a feed waits for the stream to say whether a store that got no answer went in. */
 const STORE_DOUBT_MS = 30_000;
 
+/** A publish that failed without JetStream's answer (not stored, or stored: not known). Others are refusals. */
+const noAnswer = (err: unknown): boolean =>
+  /timeout|disconnect|closed|reconnect|connection|in process/i.test(String(err)) && !/wrong last sequence/i.test(String(err));
+
 export class HotStandby {
   role: Role = 'connecting';
   readonly id = randomUUID();
@@ -82,8 +86,13 @@ export class HotStandby {
   private inFlight = 0;
   private inFlightBytes = 0;
   private readonly roomWaiters: Array<() => void> = [];
-  /** Stores that got no answer, being published again until JetStream says. */
-  private readonly doubts = new Set<Promise<number>>();
+  /** Every store not yet answered (a lease is not taken again while any is open). */
+  private readonly stores = new Set<Promise<number>>();
+  /** The last store in doubt: the next one is asked about once it is settled. */
+  private lastDoubt: Promise<unknown> = Promise.resolve();
+  /** When the stream, unanswering, is given up on for the stores in doubt (unset while it answers). */
+  private unanswered: number | undefined;
+  private doubtLogged = false;
   private readonly maxInFlight: number;
   private readonly maxInFlightBytes: number;
   private readonly ttlMs: number;
@@ -196,6 +205,8 @@ export class HotStandby {
 
   /** Before taking feeds: where the stream ends, and every message up to there applied locally. */
   private async catchUp(): Promise<void> {
+    // Stores still open first (in doubt included): until answered, their sequences may yet be the stream's end.
+    while (this.stores.size > 0) await Promise.allSettled([...this.stores]);
     const last = await lastPosition(this.jsm as JetStreamManager, this.o.src);
     // A stream ending on a date our clock has not reached: records stored after it would carry that date,
     // and every follower (this one too) ignores them. Not led until someone looks (one line per attempt).
@@ -276,28 +287,43 @@ export class HotStandby {
     this.inFlightBytes += data.length;
     const publish = (): Promise<PubAck> =>
       (this.js as JetStreamClient).publish(subject, data, { msgID: msgId(p), expect: { lastSequence: expected } });
-    // Counted until answered, in doubt included: its bytes are held until then.
-    return publish()
-      .then((ack) => this.acked(ack, p, data, expected), (err: unknown) => this.inDoubt(publish, p, data, expected, String(err)))
-      .finally(() => {
-        this.inFlight--;
-        this.inFlightBytes -= data.length;
-        if (this.inFlight < this.maxInFlight && this.inFlightBytes < this.maxInFlightBytes) {
-          for (const wake of this.roomWaiters.splice(0)) wake();
-        }
+    const first = publish().then(
+      (ack) => this.answered(ack, p, data, expected),
+      (err: unknown) => {
+        if (!noAnswer(err)) { this.stepAside(String(err), p); throw new QError(Q.nats); } // refused: not stored
+        return 'doubt' as const;
       });
+    // Counted until answered, in doubt included: its bytes are held until then.
+    const done = first.then((r) => (r === 'doubt' ? this.inDoubt(publish, p, data, expected) : r)).finally(() => {
+      this.stores.delete(done);
+      this.inFlight--;
+      this.inFlightBytes -= data.length;
+      if (this.inFlight < this.maxInFlight && this.inFlightBytes < this.maxInFlightBytes) {
+        for (const wake of this.roomWaiters.splice(0)) wake();
+      }
+    });
+    this.stores.add(done);
+    return done;
   }
 
   /**
-   * A stored record's sequence. A duplicate id is ours only when it sits where ours was to go with our
-   * bytes (an earlier attempt of this very store); otherwise another leader stored a record under it.
+   * JetStream's answer to a publish: our record's sequence, or 'doubt' when that cannot be told yet.
+   * A duplicate id is ours only where ours was to go, with our bytes (an earlier attempt of this very
+   * store); anything else is another leader's record: 'nats.
    */
-  private async acked(ack: PubAck, p: Position, data: Buffer, expected: number): Promise<number> {
+  private async answered(ack: PubAck, p: Position, data: Buffer, expected: number): Promise<number | 'doubt'> {
+    this.unanswered = undefined; // the stream answers again
     if (!ack.duplicate && ack.seq === expected + 1) return ack.seq;
     if (ack.duplicate && ack.seq === expected + 1) {
-      const stored = await (this.jsm as JetStreamManager).streams.getMessage(streamName(this.o.src), { seq: ack.seq }).catch(() => null);
+      let stored: { data: Uint8Array } | null;
+      try {
+        stored = await (this.jsm as JetStreamManager).streams.getMessage(streamName(this.o.src), { seq: ack.seq });
+      } catch {
+        return 'doubt'; // not read back: asked again
+      }
       if (stored && Buffer.from(stored.data).equals(data)) return ack.seq;
     }
+    if (!ack.duplicate) this.log.error({ at: msgId(p), seq: ack.seq, expected }, 'stream stored a record out of turn');
     this.stepAside(`stored as duplicate of seq ${ack.seq}`, p);
     throw new QError(Q.nats);
   }
@@ -315,40 +341,51 @@ export class HotStandby {
    * A publish with no answer (a timeout, a lost connection) may be stored all the same: the client sends
    * what it holds once the server answers again. The same message is published again, with its id and
    * expected sequence, until JetStream answers: stored now, or a duplicate of the first (both ours: the
-   * feed is acknowledged), or a later last sequence (another record is there: 'nats). Unanswered for
-   * STORE_DOUBT_MS: 'nats, with a line saying it may yet be stored. Until then no lease is reclaimed.
+   * feed is acknowledged), or a later record in its place ('nats). Stores in doubt are asked about in
+   * their order, each once the one before it is settled, so none is refused only for being early. The
+   * stream unanswering for STORE_DOUBT_MS: the rest are 'nats, with one line saying they may yet be stored.
    */
-  private inDoubt(publish: () => Promise<PubAck>, p: Position, data: Buffer, expected: number, why: string): Promise<number> {
-    this.stepAside(why, p);
-    const until = unixMs(this.o.clock) + STORE_DOUBT_MS;
+  private inDoubt(publish: () => Promise<PubAck>, p: Position, data: Buffer, expected: number): Promise<number> {
+    const before = this.lastDoubt;
     const settle = async (): Promise<number> => {
+      await before.catch(() => {});
       for (let attempt = 0; ; attempt++) {
-        const ms = backoffDelay(attempt, { minDelayMs: 100, maxDelayMs: 1000 });
-        await new Promise<void>((resolve) => this.o.clock.after(ms, resolve));
-        let ack: PubAck;
-        try {
-          ack = await publish();
-        } catch (err) {
-          if (/wrong last sequence/.test(String(err))) throw new QError(Q.nats); // another record is there
-          if (this.role === 'stopped' || unixMs(this.o.clock) >= until) {
-            this.log.warn({ at: msgId(p) }, 'store unanswered and the stream unreachable: the record may yet be stored');
-            throw new QError(Q.nats);
-          }
-          continue;
+        if (attempt > 0) {
+          const ms = backoffDelay(attempt - 1, { minDelayMs: 100, maxDelayMs: 1000 });
+          await new Promise<void>((resolve) => this.o.clock.after(ms, resolve));
         }
-        return this.acked(ack, p, data, expected);
+        // Past the window the stream is not asked again (a hung server costs a publish timeout per ask).
+        if (this.role === 'stopped' || (this.unanswered !== undefined && unixMs(this.o.clock) >= this.unanswered)) return this.giveUp(p);
+        this.unanswered ??= unixMs(this.o.clock) + STORE_DOUBT_MS;
+        let answer: number | 'doubt';
+        try {
+          answer = await this.answered(await publish(), p, data, expected);
+        } catch (err) {
+          if (err instanceof QError) throw err;
+          // "wrong last sequence: N": N past ours is another record where ours goes; before ours, the one
+          // before is missing (it may yet come): in doubt still, as for no answer.
+          const last = /wrong last sequence: (\d+)/.exec(String(err));
+          if (last && Number(last[1]) > expected) { this.stepAside(String(err), p); throw new QError(Q.nats); }
+          if (!last && !noAnswer(err)) { this.stepAside(String(err), p); throw new QError(Q.nats); }
+          answer = 'doubt';
+        }
+        if (answer !== 'doubt') return answer;
       }
     };
     const done = settle();
-    this.doubts.add(done);
-    void done.catch(() => {}).finally(() => this.doubts.delete(done));
+    this.lastDoubt = done;
+    void done.then(() => { this.doubtLogged = false; }, () => {});
     return done;
+  }
+
+  private giveUp(p: Position): never {
+    if (!this.doubtLogged) this.log.warn({ at: msgId(p) }, 'stores unanswered and the stream unreachable: the records may yet be stored');
+    this.doubtLogged = true;
+    throw new QError(Q.nats);
   }
 
   /** After a failed store: take the lease again if it is still ours (the renewal CAS succeeds), else stay standby. */
   private async reclaim(quiet = false): Promise<void> {
-    // Stores in doubt first: their expected sequences are the stream's end until they are answered.
-    while (this.doubts.size > 0) await Promise.allSettled([...this.doubts]);
     try {
       const entry = await (this.kv as KV).get(LEASE_KEY);
       if (!entry || entry.string() !== this.id) return;

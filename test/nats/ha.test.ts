@@ -250,3 +250,27 @@ t.test("a store that got no answer (NATS hung past the ack timeout) is answered 
     t.same(sizes, [...new Set(sizes)], 'nothing twice');
     if (said === 'acknowledged') t.equal(a.tp.journalStats()?.records, 2, 'and journaled');
   });
+
+t.test('stores in doubt across a NATS crash are asked about in order: each acknowledged if and only if stored, none twice',
+  { skip: !haveNats && 'no nats-server' }, async (t) => {
+    const dir = t.testdir();
+    const nats = await natsServer(t, dir);
+    mkdirSync(join(dir, 'a'));
+    const a = await natsApp(t, ['sym', join(dir, 'a'), '--nats', nats.url, '--ha', '--failover', '60s']);
+    await until(() => a.nats?.role() === 'leader', 20_000);
+    const feeds = await Promise.all(Array.from({ length: 12 }, () => connect({ port: a.port })));
+    t.teardown(() => Promise.all(feeds.map((f) => f.close())));
+    await feeds[0]?.sync(...tradeArgs(0));
+    nats.signal('SIGSTOP');
+    const answers = feeds.map((f, i) => f.sync(...tradeArgs(i + 1)).then(() => 'acknowledged', (err: Error) => err.message));
+    await sleep(5500); // every publish timed out: all in doubt
+    await nats.stop('SIGKILL'); // what it held unread is gone
+    const back = await natsServer(t, dir, { port: nats.port });
+    const said = await Promise.all(answers);
+    await sleep(1000);
+    const nc = await natsClient(t, [back.url]);
+    const sizes = (await streamMessages(nc, 'TICK_sym')).filter((m) => m.subject === 'tick.sym.trade').map((m) => sizeOf(m.data));
+    t.same(sizes, [...new Set(sizes)], 'nothing twice');
+    for (let i = 0; i < said.length; i++) t.equal(said[i] === 'acknowledged', sizes.includes(i + 1), `row ${i + 1}: '${said[i]}'`);
+    t.ok(said.filter((x) => x === 'acknowledged').length >= said.length - 1, `stored in order, not refused for being early: ${said.join(' ')}`);
+  });
