@@ -274,3 +274,24 @@ t.test('stores in doubt across a NATS crash are asked about in order: each ackno
     for (let i = 0; i < said.length; i++) t.equal(said[i] === 'acknowledged', sizes.includes(i + 1), `row ${i + 1}: '${said[i]}'`);
     t.ok(said.filter((x) => x === 'acknowledged').length >= said.length - 1, `stored in order, not refused for being early: ${said.join(' ')}`);
   });
+
+t.test("a leader whose lease has not been renewed for most of its TTL takes no feed ('standby at once): it may be someone else's by now",
+  { skip: !haveNats && 'no nats-server' }, async (t) => {
+    const dir = t.testdir();
+    const nats = await natsServer(t, dir);
+    mkdirSync(join(dir, 'a'));
+    const clock = new ManualClock(BigInt(Date.now()) * 1_000_000n);
+    const { config } = parseCommandLine(['-p', '0', '--unix', '', 'sym', join(dir, 'a'), '--nats', nats.url, '--ha', '--failover', '10s']);
+    const a = await startApp(config, { log: createLogger('silent'), clock });
+    t.teardown(() => a.close());
+    await until(() => a.nats?.role() === 'leader', 20_000);
+    const feed = await connect({ port: a.port });
+    t.teardown(() => feed.close());
+    await feed.sync(...tradeArgs(1));
+    nats.signal('SIGSTOP'); // the renewal the clock is about to ask for cannot get through
+    t.teardown(() => nats.signal('SIGCONT'));
+    clock.advanceMs(5000); // 0.83 of the 6 s TTL
+    const started = Date.now();
+    await t.rejects(feed.sync(...tradeArgs(2)), { message: 'standby' });
+    t.ok(Date.now() - started < 2000, 'refused at once, not after a publish timeout');
+  });
