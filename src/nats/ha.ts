@@ -93,6 +93,8 @@ export class HotStandby {
   /** When the stream, unanswering, is given up on for the stores in doubt (unset while it answers). */
   private unanswered: number | undefined;
   private doubtLogged = false;
+  /** A store in doubt of the current chain was refused for another record in its place. */
+  private foreign = false;
   private readonly maxInFlight: number;
   private readonly maxInFlightBytes: number;
   private readonly ttlMs: number;
@@ -179,6 +181,7 @@ export class HotStandby {
   }
 
   private async campaign(): Promise<void> {
+    await this.storesSettled();
     let rev: number;
     try {
       rev = await (this.kv as KV).create(LEASE_KEY, this.id);
@@ -205,8 +208,6 @@ export class HotStandby {
 
   /** Before taking feeds: where the stream ends, and every message up to there applied locally. */
   private async catchUp(): Promise<void> {
-    // Stores still open first (in doubt included): until answered, their sequences may yet be the stream's end.
-    while (this.stores.size > 0) await Promise.allSettled([...this.stores]);
     const last = await lastPosition(this.jsm as JetStreamManager, this.o.src);
     // A stream ending on a date our clock has not reached: records stored after it would carry that date,
     // and every follower (this one too) ignores them. Not led until someone looks (one line per attempt).
@@ -312,7 +313,18 @@ export class HotStandby {
    * store); anything else is another leader's record: 'nats.
    */
   private async answered(ack: PubAck, p: Position, data: Buffer, expected: number): Promise<number | 'doubt'> {
-    this.unanswered = undefined; // the stream answers again
+    const r = await this.judge(ack, p, data, expected);
+    if (r !== 'doubt') this.heard();
+    return r;
+  }
+
+  /** The stream answered: the doubt window (if any) closes and the next outage gets its own log line. */
+  private heard(): void {
+    this.unanswered = undefined;
+    this.doubtLogged = false;
+  }
+
+  private async judge(ack: PubAck, p: Position, data: Buffer, expected: number): Promise<number | 'doubt'> {
     if (!ack.duplicate && ack.seq === expected + 1) return ack.seq;
     if (ack.duplicate && ack.seq === expected + 1) {
       let stored: { data: Uint8Array } | null;
@@ -324,6 +336,7 @@ export class HotStandby {
       if (stored && Buffer.from(stored.data).equals(data)) return ack.seq;
     }
     if (!ack.duplicate) this.log.error({ at: msgId(p), seq: ack.seq, expected }, 'stream stored a record out of turn');
+    this.heard();
     this.stepAside(`stored as duplicate of seq ${ack.seq}`, p);
     throw new QError(Q.nats);
   }
@@ -349,6 +362,8 @@ export class HotStandby {
     const before = this.lastDoubt;
     const settle = async (): Promise<number> => {
       await before.catch(() => {});
+      // The one before was refused for another record in its place: ours would land after that record.
+      if (this.foreign) { this.stepAside('another record before it', p); throw new QError(Q.nats); }
       for (let attempt = 0; ; attempt++) {
         if (attempt > 0) {
           const ms = backoffDelay(attempt - 1, { minDelayMs: 100, maxDelayMs: 1000 });
@@ -361,12 +376,17 @@ export class HotStandby {
         try {
           answer = await this.answered(await publish(), p, data, expected);
         } catch (err) {
-          if (err instanceof QError) throw err;
-          // "wrong last sequence: N": N past ours is another record where ours goes; before ours, the one
-          // before is missing (it may yet come): in doubt still, as for no answer.
+          // Another record where ours goes: none after it in this chain may follow it.
+          if (err instanceof QError) { this.foreign = true; throw err; }
+          // "wrong last sequence: N" with N past ours: another record is where ours goes. Anything else (the
+          // one before missing, JetStream unavailable, no answer) says nothing of our first attempt: in doubt.
           const last = /wrong last sequence: (\d+)/.exec(String(err));
-          if (last && Number(last[1]) > expected) { this.stepAside(String(err), p); throw new QError(Q.nats); }
-          if (!last && !noAnswer(err)) { this.stepAside(String(err), p); throw new QError(Q.nats); }
+          if (last && Number(last[1]) > expected) {
+            this.heard();
+            this.foreign = true;
+            this.stepAside(String(err), p);
+            throw new QError(Q.nats);
+          }
           answer = 'doubt';
         }
         if (answer !== 'doubt') return answer;
@@ -374,8 +394,18 @@ export class HotStandby {
     };
     const done = settle();
     this.lastDoubt = done;
-    void done.then(() => { this.doubtLogged = false; }, () => {});
+    // The chain drained: the next outage starts afresh.
+    const drained = (): void => { if (this.lastDoubt === done) { this.unanswered = undefined; this.foreign = false; } };
+    void done.then(drained, drained);
     return done;
+  }
+
+  /**
+   * Stores still open (in doubt included) are answered before the lease is taken again: until then their
+   * sequences may yet be the stream's end, and a lease taken meanwhile would lapse unrenewed.
+   */
+  private async storesSettled(): Promise<void> {
+    while (this.stores.size > 0) await Promise.allSettled([...this.stores]);
   }
 
   private giveUp(p: Position): never {
@@ -386,6 +416,7 @@ export class HotStandby {
 
   /** After a failed store: take the lease again if it is still ours (the renewal CAS succeeds), else stay standby. */
   private async reclaim(quiet = false): Promise<void> {
+    await this.storesSettled();
     try {
       const entry = await (this.kv as KV).get(LEASE_KEY);
       if (!entry || entry.string() !== this.id) return;
