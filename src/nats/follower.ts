@@ -193,7 +193,7 @@ export class Follower {
     // yesterday still coming) and ours holds nothing yet: the journal is the primary's, so its day is
     // ours, followed again from that day's journal end. Never further back, nor a day already ended here.
     const today = localNow(this.o.clock).date;
-    if (pos.date === tp.d - 1 && pos.date >= today - 1 && (this.ended === undefined || pos.date > this.ended) && tp.adoptDate(pos.date)) {
+    if (pos.date < tp.d && pos.date >= today - 1 && (this.ended === undefined || pos.date > this.ended) && tp.adoptDate(pos.date)) {
       this.log.warn({ at: msgId(pos), was: this.expect ? msgId(this.expect) : null }, 'stream on an earlier day: following its date');
       this.refollow();
       return;

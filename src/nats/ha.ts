@@ -277,9 +277,11 @@ export class HotStandby {
    * against a slow or stopped NATS holds at most the caps, not every update it sends.
    */
   room(): Promise<void> | undefined {
-    if (this.inFlight < this.maxInFlight && this.inFlightBytes < this.maxInFlightBytes) return undefined;
+    if (!this.full) return undefined;
     return new Promise((resolve) => this.roomWaiters.push(resolve));
   }
+
+  private get full(): boolean { return this.inFlight >= this.maxInFlight || this.inFlightBytes >= this.maxInFlightBytes; }
 
   private store(subject: string, data: Buffer, p: Position): Promise<number> {
     const expected = this.expectSeq++;
@@ -290,18 +292,13 @@ export class HotStandby {
       (this.js as JetStreamClient).publish(subject, data, { msgID: msgId(p), expect: { lastSequence: expected } });
     const first = publish().then(
       (ack) => this.answered(ack, p, data, expected),
-      (err: unknown) => {
-        if (!noAnswer(err)) { this.stepAside(String(err), p); throw new QError(Q.nats); } // refused: not stored
-        return 'doubt' as const;
-      });
+      (err: unknown) => (noAnswer(err) ? 'doubt' as const : this.refuse(String(err), p))); // refused: not stored
     // Counted until answered, in doubt included: its bytes are held until then.
     const done = first.then((r) => (r === 'doubt' ? this.inDoubt(publish, p, data, expected) : r)).finally(() => {
       this.stores.delete(done);
       this.inFlight--;
       this.inFlightBytes -= data.length;
-      if (this.inFlight < this.maxInFlight && this.inFlightBytes < this.maxInFlightBytes) {
-        for (const wake of this.roomWaiters.splice(0)) wake();
-      }
+      if (!this.full) for (const wake of this.roomWaiters.splice(0)) wake();
     });
     this.stores.add(done);
     return done;
@@ -313,9 +310,20 @@ export class HotStandby {
    * store); anything else is another leader's record: 'nats.
    */
   private async answered(ack: PubAck, p: Position, data: Buffer, expected: number): Promise<number | 'doubt'> {
-    const r = await this.judge(ack, p, data, expected);
-    if (r !== 'doubt') this.heard();
-    return r;
+    if (ack.seq === expected + 1 && ack.duplicate) {
+      let stored: { data: Uint8Array } | null;
+      try {
+        stored = await (this.jsm as JetStreamManager).streams.getMessage(streamName(this.o.src), { seq: ack.seq });
+      } catch {
+        return 'doubt'; // not read back: asked again
+      }
+      if (!stored || !Buffer.from(stored.data).equals(data)) return this.refuse(`stored as duplicate of seq ${ack.seq}`, p);
+    } else if (ack.seq !== expected + 1) {
+      if (!ack.duplicate) this.log.error({ at: msgId(p), seq: ack.seq, expected }, 'stream stored a record out of turn');
+      return this.refuse(`stored as duplicate of seq ${ack.seq}`, p);
+    }
+    this.heard();
+    return ack.seq;
   }
 
   /** The stream answered: the doubt window (if any) closes and the next outage gets its own log line. */
@@ -324,20 +332,10 @@ export class HotStandby {
     this.doubtLogged = false;
   }
 
-  private async judge(ack: PubAck, p: Position, data: Buffer, expected: number): Promise<number | 'doubt'> {
-    if (!ack.duplicate && ack.seq === expected + 1) return ack.seq;
-    if (ack.duplicate && ack.seq === expected + 1) {
-      let stored: { data: Uint8Array } | null;
-      try {
-        stored = await (this.jsm as JetStreamManager).streams.getMessage(streamName(this.o.src), { seq: ack.seq });
-      } catch {
-        return 'doubt'; // not read back: asked again
-      }
-      if (stored && Buffer.from(stored.data).equals(data)) return ack.seq;
-    }
-    if (!ack.duplicate) this.log.error({ at: msgId(p), seq: ack.seq, expected }, 'stream stored a record out of turn');
+  /** The stream said no (another record where ours goes, or a plain refusal): 'nats, and no feeds until the lease is checked. */
+  private refuse(why: string, p: Position): never {
     this.heard();
-    this.stepAside(`stored as duplicate of seq ${ack.seq}`, p);
+    this.stepAside(why, p);
     throw new QError(Q.nats);
   }
 
@@ -363,7 +361,7 @@ export class HotStandby {
     const settle = async (): Promise<number> => {
       await before.catch(() => {});
       // The one before was refused for another record in its place: ours would land after that record.
-      if (this.foreign) { this.stepAside('another record before it', p); throw new QError(Q.nats); }
+      if (this.foreign) this.refuse('another record before it', p);
       for (let attempt = 0; ; attempt++) {
         if (attempt > 0) {
           const ms = backoffDelay(attempt - 1, { minDelayMs: 100, maxDelayMs: 1000 });
@@ -381,12 +379,7 @@ export class HotStandby {
           // "wrong last sequence: N" with N past ours: another record is where ours goes. Anything else (the
           // one before missing, JetStream unavailable, no answer) says nothing of our first attempt: in doubt.
           const last = /wrong last sequence: (\d+)/.exec(String(err));
-          if (last && Number(last[1]) > expected) {
-            this.heard();
-            this.foreign = true;
-            this.stepAside(String(err), p);
-            throw new QError(Q.nats);
-          }
+          if (last && Number(last[1]) > expected) { this.foreign = true; this.refuse(String(err), p); }
           answer = 'doubt';
         }
         if (answer !== 'doubt') return answer;

@@ -149,10 +149,9 @@ export interface PaywallStats {
 }
 
 const hex = (b: Buffer): string => b.toString('hex');
-const sameFilter = (a: SymFilter, b: SymFilter): boolean =>
-  a === null || b === null ? a === b : a.size === b.size && [...a].every((x) => b.has(x));
-const sameRequests = (a: readonly Request[], b: readonly Request[]): boolean =>
-  a.length === b.length && a.every((r, i) => r.table === b[i]?.table && sameFilter(r.filter, b[i]?.filter ?? null));
+/** What an invoice buys as one string: each (table; syms) in order, syms sorted, ` for every sym. */
+const buysKey = (requests: ReadonlyArray<{ readonly table: string; readonly syms: Iterable<string> | null }>): string =>
+  requests.map((r) => `${r.table}|${r.syms === null ? '`' : [...r.syms].sort().join(',')}`).join(';');
 
 export class Paywall {
   private readonly pendingByHash = new Map<string, Pending>();
@@ -386,9 +385,10 @@ export class Paywall {
    */
   private reusable(handle: number, requests: readonly Request[]): { readonly info: InvoiceInfo; readonly dropped: boolean } | undefined {
     const now = this.now;
+    const want = buysKey(requests.map((r) => ({ table: r.table, syms: r.filter })));
     const buys = (hash: string): boolean => {
       const booked = this.o.book.get(hash)?.requests;
-      return booked !== undefined && sameRequests(booked.map((r) => ({ table: r.table, filter: r.syms === null ? null : new Set(r.syms) })), requests);
+      return booked !== undefined && buysKey(booked) === want;
     };
     for (const [hash, p] of this.pendingByHash) {
       if (p.handle === handle && p.kind === 'Invoice' && p.info.expiresAt > now && buys(hash)) return { info: p.info, dropped: false };
@@ -667,7 +667,7 @@ export class Paywall {
     if (!status.up) return refuse(Q.lightningUnavailable, status.reason ?? 'payment backend down');
     const peer = addressBlock(buyer.peer ?? '');
     // The same peer asking again for the same thing (lnget asks twice per purchase) gets the same invoice.
-    const buys = `${table}|${filter === null ? '*' : [...filter].sort().join(',')}`;
+    const buys = buysKey([{ table, syms: filter }]);
     for (const p of this.tokenPending.values()) {
       if (p.peer === peer && p.buys === buys && p.offer.invoice.expiresAt - this.now >= REOFFER_MIN_MS) {
         this.stats.reused++;

@@ -315,9 +315,12 @@ export class Tickerplant {
     this.timer = this.options.clock.every(ms, () => this.tick());
   }
 
+  /** tick.q's .u.L for day d: DST/SRCyyyy.mm.dd. */
+  private logPathOf(d: number): string { return logPath(this.options.logDir as string, this.options.src ?? 'sym', d); }
+
   /** tick.q .u.ld: open (creating if needed) the journal for .u.d; i = j = its valid record count. */
   private openLog(): void {
-    const path = logPath(this.options.logDir as string, this.options.src ?? 'sym', this._d);
+    const path = this.logPathOf(this._d);
     const opened = openJournal(path, {
       truncate: this.options.truncateLog ?? false,
       fsync: this.options.fsync ?? 'none',
@@ -734,7 +737,7 @@ export class Tickerplant {
       }
       // tick.q's .u.ld sets L (and i, j from it) before the file is opened: if it cannot be, .u.L and
       // .u.i still name the new day, never yesterday's journal (an RDB would replay yesterday into today).
-      this._logFile = logPath(this.options.logDir as string, this.options.src ?? 'sym', this._d);
+      this._logFile = this.logPathOf(this._d);
       this._i = this._j = 0;
       this.reopenLog();
     }
@@ -757,7 +760,7 @@ export class Tickerplant {
     }
     this._d = d;
     if (this.logging) {
-      this._logFile = logPath(this.options.logDir as string, this.options.src ?? 'sym', d);
+      this._logFile = this.logPathOf(d);
       this.reopenLog();
     }
     return true;
