@@ -25,8 +25,13 @@ export interface LatencySummary {
   firstP50: number; firstP99: number;
 }
 
+/** Per update recorded, in ns after recordFrom: its stamp, and its first and last arrival over the connections. */
+export interface Samples { stamps: number[]; first: number[]; last: number[] }
+
 export interface SubReport {
   op: 'report';
+  /** Every update timed (the bench splits them into its blocks); null when not armed to record. */
+  samples: Samples | null;
   /** Rows received by the slowest / fastest connection since 'arm'. */
   minRows: number;
   maxRows: number;
@@ -108,7 +113,7 @@ function attach(conn: QConnection, tally: () => Tally): void {
   conn.on('close', () => { tally().closed = true; onDone?.(); });
 }
 
-function summarise(): LatencySummary | null {
+function summarise(samples: Samples): LatencySummary | null {
   if (recordFrom === null || tallies.length === 0) return null;
   const n = Math.min(...tallies.map((t) => t.recorded));
   const first = tallies[0] as Tally;
@@ -128,6 +133,7 @@ function summarise(): LatencySummary | null {
     }
     lat[k] = (last - stamp) / 1000;
     firstLat[k] = (earliest - stamp) / 1000;
+    samples.stamps.push(stamp); samples.first.push(earliest); samples.last.push(last);
   }
   lat.sort();
   firstLat.sort();
@@ -160,7 +166,7 @@ async function handle(m: SubRequest): Promise<void> {
     case 'arm': {
       expectRows = m.expectRows;
       recordFrom = m.recordFromNs === null ? null : BigInt(m.recordFromNs);
-      base = process.hrtime.bigint();
+      base = recordFrom ?? process.hrtime.bigint(); // times are kept as ns after recordFrom
       tallies = conns.map(() => new Tally(Math.max(16, m.capacity)));
       reached = 0; doneAt = null; unrecognised = 0;
       reply({ op: 'armed' });
@@ -180,13 +186,16 @@ async function handle(m: SubRequest): Promise<void> {
         onDone = undefined;
       }
       const rows = tallies.map((t) => t.rows);
+      const samples: Samples = { stamps: [], first: [], last: [] };
+      const latency = summarise(samples);
       reply({
         op: 'report',
         minRows: Math.min(...rows), maxRows: Math.max(...rows),
         doneAtNs: doneAt === null ? null : String(doneAt),
         closed: tallies.filter((t) => t.closed).length,
         unrecognised,
-        latency: summarise(),
+        latency,
+        samples: latency ? samples : null,
       });
       return;
     }

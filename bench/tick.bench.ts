@@ -8,6 +8,10 @@
 // (3), median and spread —, (3) feed→subscriber latency at 10k upd/s, (4) last-of-10-subscribers latency
 // at 100k rows/s, (5) fan-out (below), (6) TP memory per idle subscriber and per 1,000-sym
 // subscription. Last line: one JSON object with the figures.
+// (3)-(5) measure the TP and the relay in one run, taking turns every BLOCK_S (A B B A…; see
+// pairedLatency): each ratio is the median over pairs of adjacent blocks of the TP's p50 over the
+// relay's. (Run one after the other, a few seconds apart, the two were further apart from this VM's
+// drift than from each other: per-run ratios of 0.8× to 1.9× for the same code.)
 // (5): 1,000 syms; 100 subscribers, each with its own disjoint 10-sym filter (buyers of different
 // tickers); 10k upd/s of 10 rows = 100k rows/s. Update j's rows carry one sym of each of the 10
 // subscribers of group j mod 10 (subscriber s is in group s div 10), so over 10 updates every
@@ -36,7 +40,7 @@ import {
 import { firstTouchMicrosPerPage, fmt, percentile } from './stats.js';
 import { groupOf, GROUPS } from './fanout-sub.js';
 import type { FanReply, FanReport, FanRequest } from './fanout-sub.js';
-import type { LatencySummary, SubReply, SubReport, SubRequest } from './tick-sub.js';
+import type { LatencySummary, Samples, SubReply, SubReport, SubRequest } from './tick-sub.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const root = path.resolve(here, '../..');
@@ -50,7 +54,9 @@ const MULTI_MSGS = 50_000;
 const ROWS = 100;
 const CHUNK = 256 * 1024;
 const WARM_S = 0.5;
-const RUN_S = 3;
+const RUN_S = 4;
+/** (3)-(5): the TP and the relay take turns this long within a run (pairedLatency). */
+const BLOCK_S = 0.25;
 const PROF_DIR = process.env['TICK_BENCH_PROF'];
 /** Extra node flags for the TP process only (e.g. --trace-gc, --perf-basic-prof). */
 const TP_NODE_ARGS = (process.env['TICK_BENCH_TP_NODE_ARGS'] ?? '').split(' ').filter((a) => a !== '');
@@ -172,11 +178,14 @@ interface Cpu {
   /** The server's minor page faults (a count, not a share): each a page of memory it touched first. */
   readonly serverFaults: number;
 }
-function cpuNow(server: Server, sub: { readonly pids: readonly (number | undefined)[] }): Cpu {
+/** `bench` (the servers and subscribers of a paired run, server's and sub's among them) are not counted as other processes. */
+function cpuNow(server: Server, sub: { readonly pids: readonly (number | undefined)[] }, bench?: readonly (number | undefined)[]): Cpu {
   const u = process.cpuUsage();
-  const c = { server: cpuSeconds(server.proc.pid), sub: sub.pids.reduce((n: number, p) => n + cpuSeconds(p), 0), feed: (u.user + u.system) / 1e6 };
+  const sum = (pids: readonly (number | undefined)[]): number => pids.reduce((n: number, p) => n + cpuSeconds(p), 0);
+  const c = { server: cpuSeconds(server.proc.pid), sub: sum(sub.pids), feed: (u.user + u.system) / 1e6 };
+  const ours = bench ? sum(bench) : c.server + c.sub;
   return {
-    ...c, other: machineBusySeconds() - c.server - c.sub - c.feed, serverSys: cpuSeconds(server.proc.pid, true),
+    ...c, other: machineBusySeconds() - ours - c.feed, serverSys: cpuSeconds(server.proc.pid, true),
     serverFaults: minorFaults(server.proc.pid),
   };
 }
@@ -336,6 +345,7 @@ class FanoutPool {
         const n = stamps.length;
         const lat = new Float64Array(n);
         const firstLat = new Float64Array(n);
+        const samples: Samples = { stamps, first, last };
         let mismatched = 0;
         for (let i = 0; i < n; i++) {
           if (got[i] !== FANOUT_ROWS) mismatched++; // each update is for exactly FANOUT_ROWS subscribers
@@ -353,7 +363,7 @@ class FanoutPool {
         const odd = sum((r) => r.unrecognised); const disorder = sum((r) => r.outOfOrder);
         const complete = short === 0 && closed === 0 && odd === 0 && disorder === 0 && n === recorded && mismatched === 0;
         return {
-          summary, complete,
+          summary, complete, samples,
           note: complete ? '' : `${sum((r) => r.rows)} of ${sent * rowsPerMsg} rows, ${short} subscriber(s) short, ${n} of ${recorded} updates stamped, ` +
             `${mismatched} not at all ${FANOUT_ROWS} of their subscribers, ${closed} closed, ${odd} unrecognised, ${disorder} out of order`,
         };
@@ -369,7 +379,7 @@ class FanoutPool {
 interface Sink {
   readonly pids: readonly (number | undefined)[];
   arm(recordFrom: bigint, capacity: number): Promise<void>;
-  collect(sent: number, recorded: number): Promise<{ summary: LatencySummary; complete: boolean; note: string }>;
+  collect(sent: number, recorded: number): Promise<{ summary: LatencySummary; complete: boolean; note: string; samples: Samples }>;
 }
 
 /** The tick-sub.ts child as a Sink: every connection gets every update, `rowsPerMsg` rows each. */
@@ -384,7 +394,7 @@ function subSink(sub: Subscriber, rowsPerMsg: number): Sink {
       if (!rep.latency) throw new Error('subscriber recorded no latencies');
       const complete = rep.minRows === sent * rowsPerMsg && rep.closed === 0 && rep.latency.n === recorded && rep.latency.mismatched === 0;
       return {
-        summary: rep.latency, complete,
+        summary: rep.latency, complete, samples: rep.samples ?? { stamps: [], first: [], last: [] },
         note: complete ? '' : `subscriber: ${rep.minRows} of ${sent * rowsPerMsg} rows, ${rep.latency.n} of ${recorded} stamped, ${rep.closed} closed, ${rep.latency.mismatched} out of order`,
       };
     },
@@ -550,49 +560,106 @@ interface Latency {
   readonly complete: boolean; readonly cpu: Cpu; readonly note: string;
 }
 
-/** Paced sending: `perSecond` messages a second, stamped as they leave, for WARM_S + RUN_S seconds. */
-async function latency(server: Server, sink: Sink, t: Template, perSecond: number): Promise<Latency> {
-  const feed = await Feed.connect(server.port);
+/** Which of the servers block b of a paired run goes to: A B B A, A B B A… (each pair's order alternates, so a drift in the machine's speed does not favour either). */
+const blockServer = (b: number, servers: number): number => (servers < 2 ? 0 : (b % 2) ^ (Math.floor(b / 2) % 2));
+
+/** What a paired run gives: each server's Latency, and per pair of blocks the ratio of server 0's p50s to server 1's. */
+interface Paired { readonly each: Latency[]; readonly lastRatios: number[]; readonly firstRatios: number[] }
+
+/**
+ * Paced sending, `perSecond` messages a second stamped as they leave, for WARM_S + RUN_S seconds, to
+ * the servers in turn, BLOCK_S at a time (blockServer): the TP's and the relay's latencies are measured
+ * over the same seconds, a block apart, instead of one run after the other (this VM's speed drifts by
+ * more than the difference between them over a few seconds). Each server's template index counts its
+ * own updates, so the relay's rotation holds. sinks[i] receives servers[i]'s pushes.
+ */
+async function pairedLatency(servers: readonly Server[], sinks: readonly Sink[], t: Template, perSecond: number): Promise<Paired> {
+  const feeds = await Promise.all(servers.map((s) => Feed.connect(s.port)));
   const t0 = ns();
   const recordFrom = t0 + BigInt(Math.round(WARM_S * 1e9));
   const end = recordFrom + BigInt(Math.round(RUN_S * 1e9));
-  await sink.arm(recordFrom, Math.ceil(perSecond * RUN_S * 1.2));
-  let sent = 0;
-  let recorded = 0;
+  await Promise.all(sinks.map((k) => k.arm(recordFrom, Math.ceil(perSecond * RUN_S * 1.2))));
+  const sent = servers.map(() => 0);
+  const recorded = servers.map(() => 0);
+  let total = 0;
   let last = 0n;
-  let cpu0: Cpu | undefined;
+  let cpu0: Cpu[] | undefined;
   let cpuFrom = 0n;
+  const others = [...servers.map((s) => s.proc.pid), ...sinks.flatMap((k) => k.pids)];
+  const cpuAll = (): Cpu[] => servers.map((s, i) => cpuNow(s, sinks[i] as Sink, others));
   await new Promise<void>((resolve) => {
     const tick = (): void => {
       const now = ns();
       if (now >= end) { resolve(); return; }
-      if (!cpu0 && now >= recordFrom) { cpu0 = cpuNow(server, sink); cpuFrom = now; }
+      if (!cpu0 && now >= recordFrom) { cpu0 = cpuAll(); cpuFrom = now; }
       const due = Math.floor((Number(now - t0) / 1e9) * perSecond);
-      const k = Math.min(due - sent, Math.ceil(perSecond / 100)); // never more than 10 ms worth at once
+      const k = Math.min(due - total, Math.ceil(perSecond / 100)); // never more than 10 ms worth at once
       if (k > 0) {
+        const to = blockServer(Math.floor(Number(now - t0) / 1e9 / BLOCK_S), servers.length);
         const out = Buffer.allocUnsafe(k * t.length);
         for (let j = 0; j < k; j++) {
           const at = j * t.length;
-          (t.bytes[(sent + j) % t.bytes.length] as Buffer).copy(out, at);
+          (t.bytes[((sent[to] as number) + j) % t.bytes.length] as Buffer).copy(out, at);
           let stamp = ns();
           if (stamp <= last) stamp = last + 1n; // distinct stamps: they name the update at the subscribers
           last = stamp;
           for (const off of t.timeOffsets) out.writeBigInt64LE(stamp, at + off);
-          if (stamp >= recordFrom) recorded++;
+          if (stamp >= recordFrom) recorded[to] = (recorded[to] as number) + 1;
         }
-        feed.socket.write(out);
-        sent += k;
+        (feeds[to] as Feed).socket.write(out);
+        sent[to] = (sent[to] as number) + k;
+        total += k;
       }
       setTimeout(tick, 1);
     };
     tick();
   });
-  const cpu1 = cpuNow(server, sink);
+  const cpu1 = cpuAll();
   const cpuTo = ns();
-  await feed.chaser();
-  const got = await sink.collect(sent, recorded);
-  feed.close();
-  return { sent, achievedPerS: recorded / RUN_S, ...got, cpu: cpuShare(cpu0 ?? cpu1, cpu1, seconds(cpuFrom, cpuTo)) };
+  await Promise.all(feeds.map((f) => f.chaser()));
+  const got = await Promise.all(sinks.map((k, i) => k.collect(sent[i] as number, recorded[i] as number)));
+  for (const f of feeds) f.close();
+  // Each server's CPU over the seconds it was sent to (its share of the recorded blocks).
+  const blocks = Math.round(RUN_S / BLOCK_S);
+  const warmBlocks = Math.round(WARM_S / BLOCK_S);
+  const mine = servers.map((_, i) => Array.from({ length: blocks }, (_, b) => blockServer(b + warmBlocks, servers.length)).filter((x) => x === i).length);
+  const each = got.map((g, i): Latency => {
+    const active = (seconds(cpuFrom, cpuTo) * (mine[i] as number)) / blocks;
+    const { samples, ...rest } = g;
+    void samples;
+    return { sent: sent[i] as number, achievedPerS: (recorded[i] as number) / Math.max(1e-9, active), ...rest,
+      cpu: cpuShare((cpu0 ?? cpu1)[i] as Cpu, cpu1[i] as Cpu, active) };
+  });
+  // Per block, each server's p50 (last and first arrival), then the ratio within each pair of blocks.
+  const warmNs = WARM_S * 1e9;
+  const perBlock = (g: { samples: Samples }, f: (k: number) => number): Map<number, number> => {
+    const by = new Map<number, number[]>();
+    for (let k = 0; k < g.samples.stamps.length; k++) {
+      const b = Math.floor(((g.samples.stamps[k] as number) + warmNs) / (BLOCK_S * 1e9));
+      let v = by.get(b);
+      if (!v) by.set(b, v = []);
+      v.push(f(k));
+    }
+    const p = new Map<number, number>();
+    for (const [b, v] of by) if (v.length >= 20) p.set(b, percentile(Float64Array.from(v).sort(), 50));
+    return p;
+  };
+  const ratios = (f: (g: { samples: Samples }, k: number) => number): number[] => {
+    if (servers.length < 2) return [];
+    const [a, b] = got.map((g) => perBlock(g, (k) => f(g, k))) as [Map<number, number>, Map<number, number>];
+    const out: number[] = [];
+    for (let pair = Math.floor(warmBlocks / 2); pair < (warmBlocks + blocks) / 2; pair++) {
+      const [x, y] = [2 * pair, 2 * pair + 1];
+      const [pa, pb] = blockServer(x, 2) === 0 ? [a.get(x), b.get(y)] : [a.get(y), b.get(x)];
+      if (pa !== undefined && pb !== undefined && pb > 0) out.push(pa / pb);
+    }
+    return out;
+  };
+  return {
+    each,
+    lastRatios: ratios((g, k) => ((g.samples.last[k] as number) - (g.samples.stamps[k] as number)) / 1000),
+    firstRatios: ratios((g, k) => ((g.samples.first[k] as number) - (g.samples.stamps[k] as number)) / 1000),
+  };
 }
 
 /** Repeated throughput runs: each run, and the one with the median CPU per message (the headline). */
@@ -665,33 +732,59 @@ async function measureThroughput(server: Server, sub: Subscriber, t: Templates):
   return r;
 }
 
+/** Per repetition of (3), (4), (5): the block pairs' ratios of the TP's p50 to the relay's (pairedLatency). */
+interface PairRatios { readonly lat: number[][]; readonly last10: number[][]; readonly fanout: number[][]; readonly fanoutFirst: number[][] }
+
+/** The subscribers of (3)-(5), one set per server: tick-sub children and fan-out pools. */
+interface Sinks { readonly subs: Subscriber[]; readonly fans: FanoutPool[] }
+
 /**
- * One repetition of (3), (4), (5) against one server, added to r.runs. main() alternates the TP and the
- * relay repetition by repetition, so each ratio compares runs seconds apart, not minutes.
+ * One repetition of (3), (4), (5), the TP and the relay (when there is one) measured in alternating
+ * blocks of one run (pairedLatency); each server's Latency is added to its Results, the ratios to `pairs`.
  */
-async function measureLatency(server: Server, sub: Subscriber, fan: FanoutPool, t: Templates, r: Results): Promise<void> {
+async function measureLatency(servers: Server[], sinks: Sinks, t: Templates, results: Results[], pairs: PairRatios): Promise<void> {
+  const names = (x: Paired, f: (l: Latency) => string): string => x.each.map((l, i) => `${(servers[i] as Server).name} ${f(l)}`).join(', ');
   if (ONLY.has(3)) {
-    await sub.request({ op: 'connect', port: server.port, n: 1 });
-    const x = await latency(server, subSink(sub, 1), t.single, LAT_RATE);
-    r.runs.lat.push(x);
-    progress(`${server.name} (3) p50 ${x.summary.p50.toFixed(1)} µs p99 ${x.summary.p99.toFixed(1)} µs`);
-    await sub.request({ op: 'disconnect' });
+    await Promise.all(servers.map((s, i) => (sinks.subs[i] as Subscriber).request({ op: 'connect', port: s.port, n: 1 })));
+    const x = await pairedLatency(servers, sinks.subs.map((s) => subSink(s, 1)), t.single, LAT_RATE);
+    x.each.forEach((l, i) => (results[i] as Results).runs.lat.push(l));
+    pairs.lat.push(x.lastRatios);
+    progress(`(3) p50 ${names(x, (l) => `${l.summary.p50.toFixed(1)} µs`)}; block pairs ${ratioSummary(x.lastRatios)}`);
+    await Promise.all(sinks.subs.map((s) => s.request({ op: 'disconnect' })));
   }
   if (ONLY.has(4)) {
-    await sub.request({ op: 'connect', port: server.port, n: 10 });
-    const x = await latency(server, subSink(sub, ROWS), t.multi, 1_000);
-    r.runs.last10.push(x);
-    progress(`${server.name} (4) p50 ${x.summary.p50.toFixed(1)} µs p99 ${x.summary.p99.toFixed(1)} µs`);
-    await sub.request({ op: 'disconnect' });
+    await Promise.all(servers.map((s, i) => (sinks.subs[i] as Subscriber).request({ op: 'connect', port: s.port, n: 10 })));
+    const x = await pairedLatency(servers, sinks.subs.map((s) => subSink(s, ROWS)), t.multi, 1_000);
+    x.each.forEach((l, i) => (results[i] as Results).runs.last10.push(l));
+    pairs.last10.push(x.lastRatios);
+    progress(`(4) last p50 ${names(x, (l) => `${l.summary.p50.toFixed(1)} µs`)}; block pairs ${ratioSummary(x.lastRatios)}`);
+    await Promise.all(sinks.subs.map((s) => s.request({ op: 'disconnect' })));
   }
   if (ONLY.has(5)) {
-    await fan.connect(server.port, fanoutFilters(server.name !== 'tp'));
+    await Promise.all(servers.map((s, i) => (sinks.fans[i] as FanoutPool).connect(s.port, fanoutFilters(s.name !== 'tp'))));
     // The TP sends each of an update's 10 subscribers its one row; the relay forwards them the whole update.
-    const x = await latency(server, fan.sink(server.name === 'tp' ? 1 : FANOUT_ROWS), t.fanout, 100_000 / FANOUT_ROWS);
-    r.runs.fanout.push(x);
-    progress(`${server.name} (5) first p50 ${x.summary.firstP50.toFixed(1)} µs, last p50 ${x.summary.p50.toFixed(1)} µs, CPU ${(x.cpu.server * 100).toFixed(0)}%`);
-    await fan.disconnect();
+    const x = await pairedLatency(servers, servers.map((s, i) => (sinks.fans[i] as FanoutPool).sink(s.name === 'tp' ? 1 : FANOUT_ROWS)),
+      t.fanout, 100_000 / FANOUT_ROWS);
+    x.each.forEach((l, i) => (results[i] as Results).runs.fanout.push(l));
+    pairs.fanout.push(x.lastRatios);
+    pairs.fanoutFirst.push(x.firstRatios);
+    progress(`(5) ${names(x, (l) => `first p50 ${l.summary.firstP50.toFixed(1)} µs, last p50 ${l.summary.p50.toFixed(1)} µs, CPU ${(l.cpu.server * 100).toFixed(0)}%`)}; ` +
+      `block pairs ${ratioSummary(x.lastRatios)}`);
+    await Promise.all(sinks.fans.map((f) => f.disconnect()));
   }
+}
+
+/** "1.23× [1.10–1.31] over 6" : the median of block-pair ratios and their interquartile range. */
+function ratioSummary(v: readonly number[]): string {
+  if (v.length === 0) return '—';
+  const q = quartiles(v);
+  return `${q[1].toFixed(2)}× [${q[0].toFixed(2)}–${q[2].toFixed(2)}] over ${v.length}`;
+}
+
+/** Lower quartile, median, upper quartile (nearest rank). */
+function quartiles(v: readonly number[]): [number, number, number] {
+  const a = Float64Array.from(v).sort();
+  return [percentile(a, 25), percentile(a, 50), percentile(a, 75)];
 }
 
 /** The run with the median p50 of each latency measurement: the one the table shows. */
@@ -726,7 +819,7 @@ async function main(): Promise<void> {
     fanout: fanoutTemplates(),
   };
   const sub = Subscriber.start();
-  const fan = FanoutPool.start();
+  const sinks: Sinks = { subs: [sub], fans: [FanoutPool.start()] };
 
   const tp = await startTickerplant(tmpDir);
   progress(`tp on :${tp.port}, journal in ${tmpDir}`);
@@ -737,32 +830,32 @@ async function main(): Promise<void> {
     rs = await startRelay();
     progress(`relay on :${rs.port}`);
     relay = await measureThroughput(rs, sub, t);
+    sinks.subs.push(Subscriber.start());
+    sinks.fans.push(FanoutPool.start());
   }
-  for (let k = 0; k < REPS; k++) {
-    await measureLatency(tp, sub, fan, t, ours);
-    if (rs) await measureLatency(rs, sub, fan, t, relay);
-  }
+  const pairs: PairRatios = { lat: [], last10: [], fanout: [], fanoutFirst: [] };
+  for (let k = 0; k < REPS; k++) await measureLatency(rs ? [tp, rs] : [tp], sinks, t, [ours, relay], pairs);
   medianRuns(ours);
   medianRuns(relay);
   await stop(tp);
   if (rs) await stop(rs);
   const dir = tmpDir;
   journalBytes = readdirSync(dir).reduce((n, f) => n + statSync(path.join(dir, f)).size, 0);
-  sub.proc.disconnect();
-  fan.stop();
-  report(ours, relay, single.length, multi.length, t.fanout.length);
+  for (const s of sinks.subs) s.proc.disconnect();
+  for (const f of sinks.fans) f.stop();
+  report(ours, relay, pairs, single.length, multi.length, t.fanout.length);
 }
 
 // ---- output ----
 
 let journalBytes = 0;
 
-function report(ours: Results, relay: Results, singleLen: number, multiLen: number, fanoutLen: number): void {
+function report(ours: Results, relay: Results, pairs: PairRatios, singleLen: number, multiLen: number, fanoutLen: number): void {
   const cpu = os.cpus();
   console.log(`tick benchmark on ${process.version}, ${new Date().toISOString()}, ${cpu.length} × ${cpu[0]?.model ?? '?'}, load average ${os.loadavg().map((l) => l.toFixed(1)).join(' ')}, first touch of a fresh page ${firstTouch.toFixed(1)} µs`);
   console.log(`TP: node dist/cli.js sym <tmp> -t 0 (zero-latency), journal on (${(journalBytes / 1e6).toFixed(0)} MB written); feed, TP, subscriber in separate processes on loopback`);
   console.log(`messages: single-row ${singleLen} B, 100-row ${multiLen} B, 10-row ${fanoutLen} B; relay = same feed and subscribers through a byte-forwarding Node process (no decode, no journal, no filters; in (5) routed by the rotation it is told)`);
-  console.log(`(1), (2): ${REPS} runs each, the run with the median TP CPU per message shown, [min–max] over the runs; (3)-(5): ${REPS} repetitions, the TP's and the relay's alternating, the run with the median p50 shown, ratios the median of the repetitions' ratios`);
+  console.log(`(1), (2): ${REPS} runs each, the run with the median TP CPU per message shown, [min–max] over the runs; (3)-(5): ${REPS} repetitions, each one run in which the TP and the relay take turns every ${BLOCK_S * 1000} ms for ${RUN_S} s; the repetition with the median p50 shown; a ratio is the median over all pairs of adjacent blocks of the TP's p50 over the relay's, with the quartiles of those pairs`);
   console.log('');
   const rate = (x: number | undefined): string => (x === undefined || Number.isNaN(x) ? '—' : fmt(x));
   const us = (x: number | undefined): string => (x === undefined || Number.isNaN(x) ? '—' : `${x.toFixed(0)} µs`);
@@ -777,17 +870,22 @@ function report(ours: Results, relay: Results, singleLen: number, multiLen: numb
     const v = r.runs.map(f);
     return `[${show(Math.min(...v))}–${show(Math.max(...v))}]`;
   };
-  // (3)-(5): the ratio is the median over repetitions of ours / relay, each pair run back to back.
+  // (3)-(5): the ratio is the median over every pair of blocks (the TP's p50 over the relay's, a block
+  // apart in one run); per repetition, the median of its pairs.
   const p50 = (x: Latency): number => x.summary.p50;
   const cpuOf = (x: Latency): number => x.cpu.server;
-  const paired = (k: keyof Results['runs'], f: (x: Latency) => number): number[] =>
-    ours.runs[k].flatMap((x, i) => { const y = relay.runs[k][i]; return y && f(y) > 0 ? [f(x) / f(y)] : []; });
-  const pairedMedian = (k: keyof Results['runs'], f: (x: Latency) => number): number | undefined => {
-    const v = paired(k, f);
+  const paired = (k: keyof PairRatios): number[] => pairs[k].map((v) => (v.length > 0 ? median(v) : NaN));
+  const pairedMedian = (k: keyof PairRatios): number | undefined => {
+    const v = pairs[k].flat();
     return v.length > 0 ? median(v) : undefined;
   };
-  const pairedList = (k: keyof Results['runs'], f: (x: Latency) => number): string =>
-    paired(k, f).map((x) => `${x.toFixed(2)}×`).join(' ');
+  const pairedList = (k: keyof PairRatios): string => paired(k).map((x) => `${x.toFixed(2)}×`).join(' ');
+  const pairedSpread = (k: keyof PairRatios): string => {
+    const v = pairs[k].flat();
+    if (v.length === 0) return '';
+    const q = quartiles(v);
+    return `[${q[0].toFixed(2)}–${q[2].toFixed(2)}]`;
+  };
   const runsOfLat = (xs: Latency[], f: (x: Latency) => number, unit = ''): string => xs.map((x) => `${f(x).toFixed(0)}${unit}`).join(' ');
   const times = (x: number | undefined): string => (x === undefined ? '' : `${x.toFixed(2)}×`);
   const markRatio = (x: number | undefined, goal: number): string => mark(x === undefined ? undefined : x <= goal);
@@ -804,23 +902,26 @@ function report(ours: Results, relay: Results, singleLen: number, multiLen: numb
     ['(2) rows/s in 100-row updates', rate(ours.multi?.median.rowsPerS), rate(relay.multi?.median.rowsPerS), ratio(ours.multi?.median.rowsPerS, relay.multi?.median.rowsPerS),
       '500k rows/s at 32% TP CPU', '≥ 8M', mark(ours.multi && ours.multi.median.rowsPerS >= 8_000_000)],
     ['    spread over the runs', spread(ours.multi, (x) => x.rowsPerS, (x) => fmt(x)), spread(relay.multi, (x) => x.rowsPerS, (x) => fmt(x)), '', '', '', ''],
-    [`(3) feed→sub p50 at ${fmt(LAT_RATE, 0)} upd/s`, us(ours.lat?.summary.p50), us(relay.lat?.summary.p50), times(pairedMedian('lat', p50)),
-      '71–106 µs (rdbrecv, median)', '≤ 1.15× relay', markRatio(pairedMedian('lat', p50), 1.15)],
-    ['    p50 and ratio per repetition', runsOfLat(ours.runs.lat, p50), runsOfLat(relay.runs.lat, p50), '', pairedList('lat', p50), '', ''],
+    [`(3) feed→sub p50 at ${fmt(LAT_RATE, 0)} upd/s`, us(ours.lat?.summary.p50), us(relay.lat?.summary.p50), times(pairedMedian('lat')),
+      '71–106 µs (rdbrecv, median)', '≤ 1.15× relay', markRatio(pairedMedian('lat'), 1.15)],
+    ['    p50 and ratio per repetition', runsOfLat(ours.runs.lat, p50), runsOfLat(relay.runs.lat, p50), '', pairedList('lat'), '', ''],
+    [`    block pairs' ratios, quartiles (${pairs.lat.flat().length})`, '', '', '', pairedSpread('lat'), '', ''],
     ['    p99', us(ours.lat?.summary.p99), us(relay.lat?.summary.p99), ratio(ours.lat?.summary.p99, relay.lat?.summary.p99), '—', '', ''],
-    ['(4) last-of-10 p50 at 100k rows/s', us(ours.last10?.summary.p50), us(relay.last10?.summary.p50), times(pairedMedian('last10', p50)),
-      '682 µs (Table 5, median)', '≤ 1.10× relay', markRatio(pairedMedian('last10', p50), 1.1)],
-    ['    p50 and ratio per repetition', runsOfLat(ours.runs.last10, p50), runsOfLat(relay.runs.last10, p50), '', pairedList('last10', p50), '', ''],
+    ['(4) last-of-10 p50 at 100k rows/s', us(ours.last10?.summary.p50), us(relay.last10?.summary.p50), times(pairedMedian('last10')),
+      '682 µs (Table 5, median)', '≤ 1.10× relay', markRatio(pairedMedian('last10'), 1.1)],
+    ['    p50 and ratio per repetition', runsOfLat(ours.runs.last10, p50), runsOfLat(relay.runs.last10, p50), '', pairedList('last10'), '', ''],
+    [`    block pairs' ratios, quartiles (${pairs.last10.flat().length})`, '', '', '', pairedSpread('last10'), '', ''],
     ['    p99', us(ours.last10?.summary.p99), us(relay.last10?.summary.p99), ratio(ours.last10?.summary.p99, relay.last10?.summary.p99), '—', '', ''],
     [`(5) fan-out ${FANOUT_SUBS} filtered subs: TP CPU`, pct(median(ours.runs.fanout.map(cpuOf))), pct(median(relay.runs.fanout.map(cpuOf))), '', '30% (10 subs, 100-row)', '≤ 30%',
       mark(ours.runs.fanout.length > 0 ? median(ours.runs.fanout.map(cpuOf)) <= 0.3 : undefined)],
     ['    CPU per repetition', runsOfLat(ours.runs.fanout, (x) => x.cpu.server * 100, '%'), runsOfLat(relay.runs.fanout, (x) => x.cpu.server * 100, '%'), '', '', '', ''],
     ['    first-of-100 p50 / p99', `${us(ours.fanout?.summary.firstP50)} / ${us(ours.fanout?.summary.firstP99)}`,
-      `${us(relay.fanout?.summary.firstP50)} / ${us(relay.fanout?.summary.firstP99)}`, times(pairedMedian('fanout', (x) => x.summary.firstP50)), '', '', ''],
+      `${us(relay.fanout?.summary.firstP50)} / ${us(relay.fanout?.summary.firstP99)}`, times(pairedMedian('fanoutFirst')), '', '', ''],
     ['    last-of-100 p50 / p99', `${us(ours.fanout?.summary.p50)} / ${us(ours.fanout?.summary.p99)}`,
-      `${us(relay.fanout?.summary.p50)} / ${us(relay.fanout?.summary.p99)}`, times(pairedMedian('fanout', p50)), '', '≤ 1.20× relay',
-      markRatio(pairedMedian('fanout', p50), 1.2)],
-    ['    last p50 and ratio per repetition', runsOfLat(ours.runs.fanout, p50), runsOfLat(relay.runs.fanout, p50), '', pairedList('fanout', p50), '', ''],
+      `${us(relay.fanout?.summary.p50)} / ${us(relay.fanout?.summary.p99)}`, times(pairedMedian('fanout')), '', '≤ 1.20× relay',
+      markRatio(pairedMedian('fanout'), 1.2)],
+    ['    last p50 and ratio per repetition', runsOfLat(ours.runs.fanout, p50), runsOfLat(relay.runs.fanout, p50), '', pairedList('fanout'), '', ''],
+    [`    block pairs' ratios, quartiles (${pairs.fanout.flat().length})`, '', '', '', pairedSpread('fanout'), '', ''],
     [`(6) TP RSS per idle subscriber`, kib(ours.memory?.idleKiB), '', '', '', '', ''],
     [`    per 1,000-sym subscription`, kib(ours.memory?.sym1000KiB), '', '', '', '', ''],
   ];
@@ -870,16 +971,18 @@ function report(ours: Results, relay: Results, singleLen: number, multiLen: numb
     relay_rows_per_s_100: round(relay.multi?.median.rowsPerS),
     p50_us: round(ours.lat?.summary.p50, 1),
     relay_p50_us: round(relay.lat?.summary.p50, 1),
-    p50_ratio: round(pairedMedian('lat', p50), 2),
-    p50_ratio_runs: paired('lat', p50).map((x) => round(x, 2)),
+    p50_ratio: round(pairedMedian('lat'), 2),
+    p50_ratio_runs: paired('lat').map((x) => round(x, 2)),
+    p50_ratio_pairs: pairs.lat.flat().map((x) => round(x, 2)),
     p50_us_runs: ours.runs.lat.map((x) => round(p50(x), 1)),
     relay_p50_us_runs: relay.runs.lat.map((x) => round(p50(x), 1)),
     p99_us: round(ours.lat?.summary.p99, 1),
     relay_p99_us: round(relay.lat?.summary.p99, 1),
     last_of_10_p50_us: round(ours.last10?.summary.p50, 1),
     relay_last_of_10_p50_us: round(relay.last10?.summary.p50, 1),
-    last_of_10_p50_ratio: round(pairedMedian('last10', p50), 2),
-    last_of_10_p50_ratio_runs: paired('last10', p50).map((x) => round(x, 2)),
+    last_of_10_p50_ratio: round(pairedMedian('last10'), 2),
+    last_of_10_p50_ratio_runs: paired('last10').map((x) => round(x, 2)),
+    last_of_10_p50_ratio_pairs: pairs.last10.flat().map((x) => round(x, 2)),
     last_of_10_p99_us: round(ours.last10?.summary.p99, 1),
     relay_last_of_10_p99_us: round(relay.last10?.summary.p99, 1),
     fanout100_tp_cpu_pct: round(ours.runs.fanout.length > 0 ? median(ours.runs.fanout.map(cpuOf)) * 100 : undefined, 1),
@@ -891,8 +994,9 @@ function report(ours: Results, relay: Results, singleLen: number, multiLen: numb
     relay_first_of_100_p99_us: round(relay.fanout?.summary.firstP99, 1),
     last_of_100_p50_us: round(ours.fanout?.summary.p50, 1),
     relay_last_of_100_p50_us: round(relay.fanout?.summary.p50, 1),
-    last_of_100_p50_ratio: round(pairedMedian('fanout', p50), 2),
-    last_of_100_p50_ratio_runs: paired('fanout', p50).map((x) => round(x, 2)),
+    last_of_100_p50_ratio: round(pairedMedian('fanout'), 2),
+    last_of_100_p50_ratio_runs: paired('fanout').map((x) => round(x, 2)),
+    last_of_100_p50_ratio_pairs: pairs.fanout.flat().map((x) => round(x, 2)),
     last_of_100_p99_us: round(ours.fanout?.summary.p99, 1),
     relay_last_of_100_p99_us: round(relay.fanout?.summary.p99, 1),
     rss_per_sub_kib: round(ours.memory?.idleKiB, 1),
