@@ -13,8 +13,8 @@ export type FanRequest =
   /** One connection per `subs` entry (q text sent as a sync message); `first` is the first one's subscriber index. */
   | { op: 'connect'; port: number; subs: string[]; first: number }
   | { op: 'arm'; recordFromNs: string }
-  /** Waits (up to timeoutMs) until every connection has the rows of `sent` updates (see expectedRows). */
-  | { op: 'report'; timeoutMs: number; sent: number; rowsPerMsg: number }
+  /** Waits (up to timeoutMs) until every connection has the rows of `sent` updates (all of them if `every`, else updatesFor). */
+  | { op: 'report'; timeoutMs: number; sent: number; rowsPerMsg: number; every?: boolean }
   | { op: 'disconnect' };
 
 export interface FanReport {
@@ -161,7 +161,7 @@ async function handle(m: FanRequest): Promise<void> {
       return;
     }
     case 'report': {
-      for (const c of conns) c.expect = updatesFor(c.index, m.sent) * m.rowsPerMsg;
+      for (const c of conns) c.expect = (m.every ? m.sent : updatesFor(c.index, m.sent)) * m.rowsPerMsg;
       const done = (): boolean => conns.every((c) => c.rows >= c.expect) || conns.some((c) => c.closed);
       if (!done()) {
         await new Promise<void>((resolve) => {

@@ -8,6 +8,8 @@
 // (3), median and spread —, (3) feed→subscriber latency at 10k upd/s, (4) last-of-10-subscribers latency
 // at 100k rows/s, (5) fan-out (below), (6) TP memory per idle subscriber and per 1,000-sym
 // subscription. Last line: one JSON object with the figures.
+// (4) and (5) subscribe with raw sockets that only frame and read stamps (fanout-sub.ts); (3) with one
+// QConnection (tick-sub.ts), stamped at the read, before it decodes.
 // (3)-(5) measure the TP and the relay in one run, taking turns every BLOCK_S (A B B A…; see
 // pairedLatency): each ratio is the median over pairs of adjacent blocks of the TP's p50 over the
 // relay's. (Run one after the other, a few seconds apart, the two were further apart from this VM's
@@ -319,12 +321,16 @@ class FanoutPool {
     await this.all((i) => ({ op: 'connect', port, subs: subs.slice(i * per, (i + 1) * per), first: i * per }));
   }
 
-  sink(rowsPerMsg: number): Sink {
+  /**
+   * `every`: each connection is sent every update ((4)'s ten plain subscribers), else the fan-out
+   * rotation's share; `perUpdate`: how many connections get each update.
+   */
+  sink(rowsPerMsg: number, every = false, perUpdate = FANOUT_ROWS): Sink {
     return {
       pids: this.pids,
       arm: async (recordFrom) => { await this.all(() => ({ op: 'arm', recordFromNs: String(recordFrom) })); },
       collect: async (sent, recorded) => {
-        const reps = (await this.all(() => ({ op: 'report', timeoutMs: 10_000, sent, rowsPerMsg }))) as FanReport[];
+        const reps = (await this.all(() => ({ op: 'report', timeoutMs: 10_000, sent, rowsPerMsg, every }))) as FanReport[];
         // Per update: the earliest and latest arrival over every process, and how many subscribers had it.
         const at = new Map<number, number>();
         const first: number[] = []; const last: number[] = []; const got: number[] = []; const stamps: number[] = [];
@@ -348,7 +354,7 @@ class FanoutPool {
         const samples: Samples = { stamps, first, last };
         let mismatched = 0;
         for (let i = 0; i < n; i++) {
-          if (got[i] !== FANOUT_ROWS) mismatched++; // each update is for exactly FANOUT_ROWS subscribers
+          if (got[i] !== perUpdate) mismatched++; // each update is for exactly perUpdate subscribers
           lat[i] = ((last[i] as number) - (stamps[i] as number)) / 1000;
           firstLat[i] = ((first[i] as number) - (stamps[i] as number)) / 1000;
         }
@@ -365,7 +371,7 @@ class FanoutPool {
         return {
           summary, complete, samples,
           note: complete ? '' : `${sum((r) => r.rows)} of ${sent * rowsPerMsg} rows, ${short} subscriber(s) short, ${n} of ${recorded} updates stamped, ` +
-            `${mismatched} not at all ${FANOUT_ROWS} of their subscribers, ${closed} closed, ${odd} unrecognised, ${disorder} out of order`,
+            `${mismatched} not at all ${perUpdate} of their subscribers, ${closed} closed, ${odd} unrecognised, ${disorder} out of order`,
         };
       },
     };
@@ -753,12 +759,17 @@ async function measureLatency(servers: Server[], sinks: Sinks, t: Templates, res
     await Promise.all(sinks.subs.map((s) => s.request({ op: 'disconnect' })));
   }
   if (ONLY.has(4)) {
-    await Promise.all(servers.map((s, i) => (sinks.subs[i] as Subscriber).request({ op: 'connect', port: s.port, n: 10 })));
-    const x = await pairedLatency(servers, sinks.subs.map((s) => subSink(s, ROWS)), t.multi, 1_000);
+    // Raw subscribers that frame each push and read its stamp (fanout-sub.ts), not QConnections: ten
+    // decoding in one process would each read only after the ones before them had decoded, so the
+    // last-of-10 would time the subscribers' decoding, and the TP's tables decode dearer than the
+    // relay's forwarded lists.
+    const plain = Array.from({ length: 10 }, () => '.u.sub[`trade;`]');
+    await Promise.all(servers.map((s, i) => (sinks.fans[i] as FanoutPool).connect(s.port, plain)));
+    const x = await pairedLatency(servers, sinks.fans.map((f) => f.sink(ROWS, true, plain.length)), t.multi, 1_000);
     x.each.forEach((l, i) => (results[i] as Results).runs.last10.push(l));
     pairs.last10.push(x.lastRatios);
     progress(`(4) last p50 ${names(x, (l) => `${l.summary.p50.toFixed(1)} µs`)}; block pairs ${ratioSummary(x.lastRatios)}`);
-    await Promise.all(sinks.subs.map((s) => s.request({ op: 'disconnect' })));
+    await Promise.all(sinks.fans.map((f) => f.disconnect()));
   }
   if (ONLY.has(5)) {
     await Promise.all(servers.map((s, i) => (sinks.fans[i] as FanoutPool).connect(s.port, fanoutFilters(s.name !== 'tp'))));
