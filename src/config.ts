@@ -93,7 +93,7 @@ export const OPTIONS: Record<string, OptionSpec> = {
   'max-inbound-bytes': { type: 'string', help: 'bytes held for partly received messages, all connections together; past it the largest holder is dropped', def: String(512 * 1024 * 1024) },
   'read-timeout': { type: 'string', help: 'ms in which a started message must gain 64 KiB (or its rest), else the client is dropped', def: '30000' },
   'max-connections': { type: 'string', help: 'q connections at once (handshaking included); more are closed at accept', def: '4096' },
-  'max-connections-per-peer': { type: 'string', help: 'q connections at once from one address (unix socket exempt)', def: '2048' },
+  'max-connections-per-peer': { type: 'string', help: 'q connections at once from one IPv4 address or IPv6 /64 (unix socket exempt)', def: '2048' },
   fsync: { type: 'string', help: 'journal fsync: none | batch | record', def: 'none' },
   'truncate-log': { type: 'boolean', help: 'truncate a corrupt journal tail instead of refusing to start', def: 'false' },
   'log-level': { type: 'string', help: 'trace | debug | info | warn | error | silent', def: 'info', env: 'TP_LOG_LEVEL' },

@@ -12,7 +12,7 @@ import type { Clock } from '../clock.js';
 import { SubscriberRegistry } from '../tick/index.js';
 import { offeredProtocols, refuseUpgrade, upgradeCredentials } from '../server/rfc6455.js';
 import { WsGateway } from '../ws/gateway.js';
-import { addressBlock } from '../payments/index.js';
+import { addressBlock } from '../address.js';
 import { L402Routes } from './l402.js';
 import { requestUrl } from './target.js';
 import type { L402Limits } from './l402.js';

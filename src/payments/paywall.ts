@@ -20,6 +20,7 @@
 //   - one payment, one stream: the claim on a payment is held by one live connection at a time.
 import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
+import { addressBlock } from '../address.js';
 import { unixMs } from '../clock.js';
 import type { Clock, Timer } from '../clock.js';
 import { Q, TpError } from '../errors.js';
@@ -103,21 +104,6 @@ interface TokenPending {
 
 /** An L402 invoice is offered again while at least this long is left to pay it. */
 const REOFFER_MIN_MS = 60_000;
-
-/**
- * The address block one party is taken to hold, for per-peer caps: an IPv4 address (IPv4-mapped IPv6
- * included), or an IPv6 address's /64 (one site's usual assignment: a host picks any address in it).
- */
-export function addressBlock(address: string): string {
-  const mapped = /^::ffff:(\d+\.\d+\.\d+\.\d+)$/i.exec(address);
-  if (mapped) return mapped[1] as string;
-  if (!address.includes(':')) return address;
-  const [head = '', tail] = address.toLowerCase().split('%')[0]!.split('::');
-  const left = head === '' ? [] : head.split(':');
-  const right = tail === undefined || tail === '' ? [] : tail.split(':');
-  const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
-  return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
-}
 
 export type Claim =
   | { readonly kind: 'claimed'; readonly table: string; readonly hash: string; readonly until: number | null }

@@ -22,7 +22,7 @@ export interface Limits {
   readonly readTimeoutMs: number;
   /** Connections at once, handshaking ones included; more are closed at accept. [maxConnections=4096] */
   readonly maxConnections: number;
-  /** Connections at once from one peer address (unix socket: exempt). [maxConnectionsPerPeer=2048] */
+  /** Connections at once from one peer: an IPv4 address or an IPv6 /64 (unix socket: exempt). [maxConnectionsPerPeer=2048] */
   readonly maxConnectionsPerPeer: number;
 }
 

@@ -5,6 +5,7 @@ import { existsSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
+import { addressBlock } from '../address.js';
 import { systemClock } from '../clock.js';
 import type { Clock } from '../clock.js';
 import type { Authenticator } from './auth.js';
@@ -146,7 +147,8 @@ export class IpcServer {
    * socket is closed at once (a q client sees the connection end) and false is returned.
    */
   private admitSocket(socket: net.Socket, isUnix: boolean): boolean {
-    const address = isUnix ? undefined : socket.remoteAddress ?? '';
+    // One party's connections count together: an IPv4 address, or an IPv6 /64 (address.ts).
+    const address = isUnix ? undefined : addressBlock(socket.remoteAddress ?? '');
     const fromPeer = address === undefined ? 0 : this.perPeer.get(address) ?? 0;
     const { maxConnections, maxConnectionsPerPeer } = this.limits;
     socket.on('error', () => undefined); // reported by its Connection once it has one; before, nothing to tell

@@ -8,7 +8,6 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { ManualClock } from '../../src/clock.js';
 import { BOOK_FILE, L402_DEFAULT_LIFETIME_MS, L402_USER, LEDGER_FILE } from '../../src/payments/index.js';
-import { addressBlock } from '../../src/payments/paywall.js';
 import type { TokenOffer } from '../../src/payments/index.js';
 import { decodePaymentRequest } from '../../src/lightning/bolt11.js';
 import { T0 } from '../helpers/tp.js';
@@ -125,16 +124,6 @@ t.test('the same peer asking again for the same request gets the invoice still o
   clock.advanceMs(3_600_000 - 59_000);
   t.not(invoiceOf(await mint('10.0.0.1', ['IBM', 'AAPL'])).hash, first.hash, 'under a minute left to pay: a new one');
   t.equal(fake.invoices().length, 4);
-});
-
-t.test('addressBlock: an IPv4 address as it is, IPv4-mapped IPv6 as IPv4, IPv6 as its /64 in one spelling', async (t) => {
-  t.equal(addressBlock('10.1.2.3'), '10.1.2.3');
-  t.equal(addressBlock('::ffff:10.1.2.3'), '10.1.2.3');
-  t.equal(addressBlock('2001:db8::1'), '2001:db8:0:0::/64');
-  t.equal(addressBlock('2001:0DB8:0000:0000:1:2:3:4'), '2001:db8:0:0::/64');
-  t.equal(addressBlock('fe80::1%eth0'), 'fe80:0:0:0::/64');
-  t.equal(addressBlock('::1'), '0:0:0:0::/64');
-  t.equal(addressBlock(''), '');
 });
 
 t.test('one payment, one stream: an L402 payment is held by one subscriber at a time, .u.subPaid included', async (t) => {

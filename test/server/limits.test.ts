@@ -3,6 +3,7 @@
 // connections are capped in total and per peer address. Each attack runs on a real socket beside an
 // honest client that keeps being served.
 import t from 'tap';
+import net from 'node:net';
 import { ManualClock } from '../../src/clock.js';
 import { T0 } from '../helpers/tp.js';
 import { connectQ, eventually, RawClient, startServer, syncRequest } from './fixture.js';
@@ -122,4 +123,36 @@ t.test('connections over the total or per-address maximum are closed at accept w
   const again = await RawClient.connect({ port });
   t.equal((await again.handshake()).length, 1, 'a freed slot is usable again');
   for (const c of [other, other2, again]) c.destroy();
+});
+
+t.test('every IPv6 address of one /64 is one peer for the per-address maximum', async (t) => {
+  const { port, sink, server } = await startServer(t, { limits: { maxConnections: 8, maxConnectionsPerPeer: 2 } });
+  // Loopback has one IPv6 address: the peer addresses the server's accepted sockets report are given
+  // here, in the order they connect (Node's remoteAddress reads _getpeername).
+  const peers = ['2001:db8:1:2::1', '2001:db8:1:2::ffff', '2001:db8:1:2:abcd::9', '2001:db8:1:3::1'];
+  type Peer = { address: string; family: string; port: number };
+  const proto = net.Socket.prototype as unknown as { _getpeername(this: net.Socket): Peer };
+  const original = proto._getpeername;
+  const given = new WeakMap<net.Socket, Peer>();
+  proto._getpeername = function (this: net.Socket): Peer {
+    const real = original.call(this);
+    if (this.localPort !== port) return real; // the clients' side
+    let p = given.get(this);
+    if (!p) given.set(this, p = { ...real, address: peers.shift() ?? real.address, family: 'IPv6' });
+    return p;
+  };
+  t.teardown(() => { proto._getpeername = original; });
+  const a = await RawClient.connect({ port });
+  t.equal((await a.handshake()).length, 1, 'the first address of the /64 gets in');
+  const b = await RawClient.connect({ port });
+  t.equal((await b.handshake()).length, 1, 'so does a second address of it');
+  const c = await RawClient.connect({ port });
+  await c.closed;
+  t.equal(c.bytes.length, 0, 'a third address of the same /64 is closed without a byte');
+  const refused = sink.lines.filter((l) => l['msg'] === 'connection refused: too many connections');
+  t.match(refused, [{ scope: 'peer', peer: '2001:db8:1:2::/64' }], 'one line, naming the /64');
+  const d = await RawClient.connect({ port });
+  t.equal((await d.handshake()).length, 1, 'the next /64 is another peer');
+  t.equal(server.refused, 1);
+  for (const x of [a, b, d]) x.destroy();
 });
