@@ -4,6 +4,7 @@
 //   priced, no token    → 402, WWW-Authenticate: L402 macaroon="<base64>", invoice="<bolt11>", priced,
 //                         booked and capped as .u.sub (the paywall's mintFor)
 //   Authorization: L402 <base64 macaroon>:<hex preimage>
+//   (or Grpc-Metadata-Macaroon / Macaroon: <hex macaroon> with a preimage= caveat, as aperture takes it)
 //                       → served when the macaroon is ours, sha256(preimage) is its payment hash, the
 //                         caveats cover the request, and that hash is a settled invoice of ours that
 //                         bought it; a stream until the token's expiry, one stream per payment (409).
@@ -18,7 +19,7 @@ import { unixMs } from '../clock.js';
 import type { Clock, Timer } from '../clock.js';
 import { HTTP_ERRORS, Q } from '../errors.js';
 import type { HttpError } from '../errors.js';
-import { challenge, check, issue, parseAuthorization } from '../l402/token.js';
+import { challenge, check, issue, presentedToken } from '../l402/token.js';
 import { L402_USER } from '../payments/index.js';
 import type { LedgerEntry, Paywall } from '../payments/index.js';
 import type { SubscriberRegistry, SymFilter, Tickerplant } from '../tick/index.js';
@@ -146,12 +147,11 @@ export class L402Routes {
       return undefined;
     }
     const pw = paywall as Paywall;
-    const header = req.headers.authorization;
-    if (header === undefined || !/^(L402|LSAT)\s/i.test(header)) throw await this.challenge(req, r, pw);
+    const presented = presentedToken(req.headers);
+    if (presented === 'none') throw await this.challenge(req, r, pw);
     // A token that cannot buy this request (unreadable, not ours, another table, expired) is answered as
     // bLIP-26 asks: a 402 with a fresh challenge, so a client pays again (lnget does so only on a 402);
     // the body's code says what was wrong with the one presented.
-    const presented = parseAuthorization(header);
     if (!presented) throw await this.challenge(req, r, pw, { error: HTTP_ERRORS.badToken, reason: 'unreadable token' });
     const nowMs = unixMs(this.o.clock);
     const verdict = check(this.o.rootKey as Buffer, presented, r.table, r.syms, Math.floor(nowMs / 1000));

@@ -2,7 +2,9 @@
 //   WWW-Authenticate: L402 macaroon="<base64>", invoice="<bolt11>"
 // (and the same challenge under the older scheme name LSAT), and the buyer comes back with
 //   Authorization: L402 <base64 macaroon>:<hex preimage>
-// (LSAT too; the scheme in any case; several macaroons comma-separated, the first one ours is used).
+// (LSAT too; the scheme in any case; several macaroons comma-separated, the first one ours is used),
+// or, as aperture's own and gRPC-style clients send it (aperture l402/header.go), the macaroon alone in
+// hex under Grpc-Metadata-Macaroon or Macaroon, its preimage in a preimage= caveat.
 // A token is good when its signature is ours, the preimage hashes to the payment hash in its
 // identifier, and every caveat holds for the request: table, syms (the request's within the token's),
 // expiry, and preimage= (aperture's clients add the proof of payment as a caveat: it must be the
@@ -56,6 +58,41 @@ export function parseAuthorization(header: string | undefined): Presented | unde
   } catch {
     return undefined;
   }
+}
+
+/** The request headers a token can come in (Node's IncomingHttpHeaders: a repeated custom header is joined with ", "). */
+export interface TokenHeaders {
+  readonly authorization?: string | undefined;
+  readonly 'grpc-metadata-macaroon'?: string | string[] | undefined;
+  readonly macaroon?: string | string[] | undefined;
+}
+
+/**
+ * What a request presents, in aperture's order: the Authorization header when it names L402 or LSAT,
+ * else Grpc-Metadata-Macaroon, else Macaroon. 'none' when it presents nothing; undefined when what it
+ * presents cannot be read (then the 402 says bad_token).
+ */
+export function presentedToken(h: TokenHeaders): Presented | 'none' | undefined {
+  if (h.authorization !== undefined && /^(L402|LSAT)\s/i.test(h.authorization)) return parseAuthorization(h.authorization);
+  const alone = h['grpc-metadata-macaroon'] ?? h.macaroon;
+  if (alone === undefined) return 'none';
+  return macaroonWithPreimage(Array.isArray(alone) ? alone[0] : alone);
+}
+
+/** A hex macaroon whose preimage= caveat carries the proof of payment, or undefined. */
+function macaroonWithPreimage(hex: string | undefined): Presented | undefined {
+  const text = hex?.trim();
+  if (text === undefined || text.length > MAX_AUTHORIZATION_BYTES || !/^(?:[0-9a-fA-F]{2})+$/.test(text)) return undefined;
+  let mac: Macaroon;
+  try {
+    mac = decode(Buffer.from(text, 'hex'));
+  } catch {
+    return undefined;
+  }
+  const caveat = mac.caveats.find((c) => c.startsWith('preimage='));
+  const preimage = caveat?.slice('preimage='.length) ?? '';
+  if (!/^[0-9a-fA-F]{64}$/.test(preimage)) return undefined;
+  return { macaroons: [mac], preimage: Buffer.from(preimage, 'hex') };
 }
 
 /** Whether a presented token allows streaming `table` for `syms` (null = every sym) at `nowSeconds`. */

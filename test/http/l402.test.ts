@@ -5,13 +5,14 @@
 // Time is a ManualClock: the token's expiry is driven, never slept for.
 import t from 'tap';
 import type { Test } from 'tap';
-import { createHash, randomBytes } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createRequire } from 'node:module';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { EventSource } from 'eventsource';
 import WebSocket from 'ws';
 import { ManualClock } from '../../src/clock.js';
+import { decode, encode } from '../../src/l402/macaroon.js';
 import { ROOT_KEY_FILE } from '../../src/l402/root-key.js';
 import { LEDGER_FILE } from '../../src/payments/index.js';
 import type { App } from '../../src/app.js';
@@ -293,6 +294,21 @@ t.test('the snapshot is one paid JSON reply of the last row per sym today', asyn
   const again = await (await fetch(url, { headers: { authorization: auth } })).json() as typeof snap;
   t.same(again.data.data['price'], [3, 5], 'read on from where the last one stopped');
   t.equal(again.id, '2024.01.02:5');
+
+  // aperture's gRPC-style clients: the macaroon alone, in hex, with the preimage added as a first-party
+  // caveat (the macaroon's signature chained through HMAC-SHA256 keyed by the signature before it).
+  const [token, preimage] = auth.slice('L402 '.length).split(':') as [string, string];
+  const m = decode(Buffer.from(token, 'base64'));
+  const caveat = `preimage=${preimage}`;
+  const paid = encode({ ...m, caveats: [...m.caveats, caveat], signature: createHmac('sha256', m.signature).update(caveat).digest() }).toString('hex');
+  for (const header of ['grpc-metadata-macaroon', 'macaroon']) {
+    const res = await fetch(url, { headers: { [header]: paid } });
+    t.equal(res.status, 200, `${header}: the paid macaroon alone is a token`);
+    await res.body?.cancel();
+  }
+  const bare = await fetch(url, { headers: { macaroon: encode(m).toString('hex') } });
+  t.equal(bare.status, 402, 'without the preimage caveat it is no proof of payment');
+  t.match(await bare.json(), { code: 'bad_token' });
 });
 
 t.test('the same request again gets the same invoice (lnget asks twice per purchase); new ones are capped per peer address', async (t) => {

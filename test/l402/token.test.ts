@@ -2,7 +2,7 @@
 // with an independent implementation is macaroon.test.ts's.
 import t from 'tap';
 import { createHash, randomBytes } from 'node:crypto';
-import { challenge, check, issue, parseAuthorization } from '../../src/l402/token.js';
+import { challenge, check, issue, parseAuthorization, presentedToken } from '../../src/l402/token.js';
 import { encode, identifierOf, mint } from '../../src/l402/macaroon.js';
 
 
@@ -78,4 +78,29 @@ t.test("what aperture's clients send is read: the proof of payment as a preimage
   const several = parseAuthorization(`L402 ${foreign},${b64}:${hex}`);
   t.equal(several?.macaroons.length, 2);
   if (several) t.match(check(rootKey, several, 'trade', ['AAPL'], NOW), { ok: true }, 'comma-separated: the one that is ours is used');
+});
+
+t.test("aperture's other header forms: a hex macaroon alone under Grpc-Metadata-Macaroon or Macaroon, its preimage in a caveat", async (t) => {
+  const id = identifierOf({ version: 0, paymentHash, tokenId: randomBytes(32) });
+  const base = ['table=trade', 'syms=AAPL', `expires=${NOW + 3600}`];
+  const paid = encode(mint(rootKey, 'tickerplant', id, [...base, `preimage=${preimage.toString('hex')}`])).toString('hex');
+  for (const name of ['grpc-metadata-macaroon', 'macaroon'] as const) {
+    const p = presentedToken({ [name]: paid });
+    t.ok(p !== 'none' && p !== undefined && check(rootKey, p, 'trade', ['AAPL'], NOW).ok, `${name}: the token buys what it says`);
+  }
+  const twice = presentedToken({ macaroon: [paid, 'ff'] });
+  t.ok(twice !== 'none' && twice !== undefined && check(rootKey, twice, 'trade', ['AAPL'], NOW).ok, 'a repeated header: the first is read');
+  const bare = encode(mint(rootKey, 'tickerplant', id, base)).toString('hex');
+  t.equal(presentedToken({ macaroon: bare }), undefined, 'without a preimage= caveat it proves no payment');
+  t.equal(presentedToken({ macaroon: 'zz' + paid }), undefined, 'not hex');
+  t.equal(presentedToken({ macaroon: 'ab'.repeat(5000) }), undefined, 'too long');
+  const forged = encode(mint(randomBytes(32), 'tickerplant', id, [...base, `preimage=${preimage.toString('hex')}`])).toString('hex');
+  const f = presentedToken({ 'grpc-metadata-macaroon': forged });
+  t.match(f !== 'none' && f !== undefined ? check(rootKey, f, 'trade', ['AAPL'], NOW) : undefined, { ok: false, reason: 'bad signature' }, 'read, then refused as any forged token');
+  const b64 = encode(mint(rootKey, 'tickerplant', id, base)).toString('base64');
+  const both = presentedToken({ authorization: `L402 ${b64}:${randomBytes(32).toString('hex')}`, macaroon: paid });
+  t.match(both !== 'none' && both !== undefined ? check(rootKey, both, 'trade', ['AAPL'], NOW) : undefined, { ok: false, reason: 'preimage does not match' },
+    'an L402 Authorization header is read first, as aperture does');
+  t.equal(presentedToken({ authorization: 'Basic dTpw' }), 'none', 'another scheme presents nothing');
+  t.equal(presentedToken({}), 'none');
 });
