@@ -51,10 +51,14 @@ export function createBackend(c: BackendChoice): InvoiceBackend | undefined {
     });
   }
   if (c.lightning === 'lnd') {
-    return new LndBackend({
-      host: c.lnd as string,
+    const read = (): { tlsCert: Buffer; macaroon: Buffer } => ({
       tlsCert: readSecretFile("lnd's tls.cert (--lnd-tlscert)", c.lndTlsCert),
       macaroon: readMacaroonFile(c.lndMacaroon),
+    });
+    return new LndBackend({
+      host: c.lnd as string,
+      ...read(),
+      reload: read, // each reconnect reads both files again: lnd renews its certificate in place
       stateFile: join(c.stateDir, 'lnd-cursor.json'),
       ...(c.timers ? { timers: c.timers } : {}),
       log: c.log.child({ mod: 'lnd' }),

@@ -25,6 +25,12 @@ export interface LndBackendOptions {
   readonly tlsCert: Buffer;
   /** The binary macaroon file (invoice.macaroon is enough). Never logged. */
   readonly macaroon: Buffer;
+  /**
+   * Reads both again; called before each connection attempt after the first, since lnd rewrites
+   * tls.cert when it renews it (an expired certificate at start, --tlsautorefresh) and an operator may
+   * bake a new macaroon. If it throws, the last pair read is used.
+   */
+  readonly reload?: () => { readonly tlsCert: Buffer; readonly macaroon: Buffer };
   /** Where the resume cursor is kept across restarts; without it every start rescans all invoices. */
   readonly stateFile?: string;
   readonly log: Logger;
@@ -75,10 +81,16 @@ export class LndBackend extends EventEmitter implements InvoiceBackend {
   private started = false;
   private closed = false;
   private infoRequested = false;
+  /** The certificate and macaroon connected with (the options', then each reload's). */
+  private credentials: { readonly tlsCert: Buffer; readonly macaroon: Buffer };
+  private attempts = 0;
+  /** Whether the last reload failed: logged once until one succeeds. */
+  private reloadFailed = false;
 
   constructor(private readonly options: LndBackendOptions) {
     super();
     this.host = options.host;
+    this.credentials = { tlsCert: options.tlsCert, macaroon: options.macaroon };
     this.log = options.log;
     this.now = options.now ?? Date.now;
     this.timers = options.timers ?? systemClock();
@@ -169,8 +181,9 @@ export class LndBackend extends EventEmitter implements InvoiceBackend {
   private async connect(): Promise<void> {
     this.timer = undefined;
     const generation = this.generation;
+    if (this.attempts++ > 0) this.reloadCredentials();
     const rpc = new LndRpc({
-      host: this.host, tlsCert: this.options.tlsCert, macaroon: this.options.macaroon, timeoutMs: this.timeoutMs,
+      host: this.host, tlsCert: this.credentials.tlsCert, macaroon: this.credentials.macaroon, timeoutMs: this.timeoutMs,
     });
     this.rpc = rpc;
     try {
@@ -183,6 +196,26 @@ export class LndBackend extends EventEmitter implements InvoiceBackend {
     } catch (err) {
       this.fail(generation, lndFailure(err, this.host, this.timeoutMs));
     }
+  }
+
+  private reloadCredentials(): void {
+    const reload = this.options.reload;
+    if (!reload) return;
+    let next: { readonly tlsCert: Buffer; readonly macaroon: Buffer };
+    try {
+      next = reload();
+    } catch (err) {
+      if (!this.reloadFailed) {
+        this.log.warn({ host: this.host, err: err instanceof Error ? err.message : String(err) }, 'lnd credentials not read again; the last ones are used');
+      }
+      this.reloadFailed = true;
+      return;
+    }
+    this.reloadFailed = false;
+    const cert = !next.tlsCert.equals(this.credentials.tlsCert);
+    const macaroon = !next.macaroon.equals(this.credentials.macaroon);
+    if (cert || macaroon) this.log.info({ host: this.host, newTlsCert: cert, newMacaroon: macaroon }, 'lnd credentials changed on disk; connecting with the new ones');
+    this.credentials = next;
   }
 
   /** ListInvoices from the cursor, reporting SETTLED ones; returns where to subscribe from. */

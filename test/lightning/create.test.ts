@@ -1,6 +1,6 @@
 // Which invoice backend the command line names (src/lightning/create.ts): none, the dev node with its data
 // directory, clock and autopay, or lnd with its certificate and macaroon files, refused clearly when absent.
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, renameSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import t from 'tap';
 import { ManualClock } from '../../src/clock.js';
@@ -9,7 +9,7 @@ import type { BackendChoice } from '../../src/lightning/create.js';
 import { createLogger } from '../../src/log.js';
 import type { Invoice } from '../../src/payments/backend.js';
 import { LogSink } from '../helpers/tp.js';
-import { FAKE_LND_CERT_PATH, startFakeLnd } from '../helpers/fake-lnd.js';
+import { FAKE_LND_CERT, FAKE_LND_CERT_PATH, OTHER_CERT, startFakeLnd } from '../helpers/fake-lnd.js';
 
 const T0 = 1_767_225_600_000;
 const TLS = join(process.cwd(), 'test', 'fixtures', 'tls', 'lnd.cert');
@@ -86,4 +86,52 @@ t.test('a macaroon file of hex text (as hosted nodes hand it out) is read as the
   t.ok(await start('binary.macaroon', fake.macaroon), 'the binary file');
   t.ok(await start('hex.macaroon', `${fake.macaroon.toString('hex')}\n`), 'hex text with a newline');
   t.notOk(await start('wrong.macaroon', 'ab'.repeat(40)), 'hex of another macaroon is refused by lnd');
+});
+
+t.test('each reconnect reads tls.cert and the macaroon again (lnd renews its certificate in place), keeping the last ones while unreadable', async (t) => {
+  const fake = await startFakeLnd();
+  t.teardown(() => fake.stop());
+  const dir = t.testdir();
+  const cert = join(dir, 'tls.cert');
+  const mac = join(dir, 'invoice.macaroon');
+  writeFileSync(cert, OTHER_CERT); // not what lnd serves: as after lnd renewed its certificate
+  writeFileSync(mac, fake.macaroon);
+  const clock = new ManualClock(BigInt(T0) * 1_000_000n);
+  const sink = new LogSink();
+  const node = createBackend(choice(dir, { lightning: 'lnd', lnd: fake.host, lndTlsCert: cert, lndMacaroon: mac, timers: clock, log: createLogger('info', sink) }));
+  if (!node) { t.fail('an lnd backend'); return; }
+  t.teardown(() => node.close());
+  await node.start();
+  t.equal(node.status().up, false, 'the old certificate: not connected');
+  const retryUntilUp = async (what: string): Promise<void> => {
+    for (let i = 0; i < 400 && !node.status().up; i++) {
+      clock.advanceMs(250);
+      await new Promise((resolve) => setTimeout(resolve, 5));
+    }
+    t.ok(node.status().up, what);
+  };
+  writeFileSync(cert, FAKE_LND_CERT);
+  await retryUntilUp('the renewed certificate is read on the next attempt, without a restart');
+  t.match(sink.lines.filter((l) => l['msg'] === 'lnd credentials changed on disk; connecting with the new ones'), [{ newTlsCert: true, newMacaroon: false }]);
+
+  const spin = async (): Promise<void> => {
+    for (let i = 0; i < 40; i++) { clock.advanceMs(250); await new Promise((resolve) => setTimeout(resolve, 5)); }
+  };
+  await fake.stop();
+  renameSync(cert, `${cert}.moved`); // mid-rotation: the file is briefly absent
+  await fake.restart();
+  await retryUntilUp('while the files cannot be read, the last ones read are used');
+  t.equal(sink.lines.filter((l) => l['msg'] === 'lnd credentials not read again; the last ones are used').length, 1, 'said once');
+
+  await fake.stop();
+  renameSync(`${cert}.moved`, cert);
+  writeFileSync(mac, Buffer.from('02'.repeat(40), 'hex'));
+  await fake.restart();
+  await spin();
+  t.equal(node.status().up, false, 'a new macaroon lnd does not know is read, and refused');
+  writeFileSync(mac, fake.macaroon);
+  await retryUntilUp('the good macaroon is read on the next attempt');
+  t.match(sink.lines.filter((l) => l['msg'] === 'lnd credentials changed on disk; connecting with the new ones').slice(1),
+    [{ newTlsCert: false, newMacaroon: true }, { newTlsCert: false, newMacaroon: true }]);
+  t.notOk(JSON.stringify(sink.lines).includes(fake.macaroon.toString('hex')), 'the macaroon is never logged');
 });
