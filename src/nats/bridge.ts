@@ -20,7 +20,8 @@ import type { Position } from './names.js';
 import { recordTable } from './record.js';
 import { connectNats, ensureStream, jetstreamManager, lastPosition, recordLimit } from './stream.js';
 import type { NatsOptions } from './stream.js';
-import { JournalTail } from './tail.js';
+import { TailMarks } from './tail.js';
+import type { JournalTail } from './tail.js';
 import { StreamPublisher } from './publisher.js';
 import { formatQDate } from '../ipc/index.js';
 
@@ -47,6 +48,8 @@ export interface BridgeOptions extends NatsOptions {
   readonly maxInFlightBytes?: number;
   /** An ack not back after this long: the bridge resumes from the stream. [ackTimeoutMs=5000] */
   readonly ackTimeoutMs?: number;
+  /** Journal bytes between two of the bridge's TailMarks (tests set it small). [markBytes=1 MiB] */
+  readonly markBytes?: number;
 }
 
 /** What the bridge remembers of an acked publish until its ack: the segment of records it stands for. */
@@ -79,6 +82,8 @@ export class PrimaryBridge {
   private failed = false;
   private resyncing = false;
   private tail: JournalTail | undefined;
+  /** Where records begin in the journal read so far: a resync seeks from near its record, not from the start. */
+  private readonly marks: TailMarks;
   private scheduled = false;
   private attempt = 0;
   private retry: Timer | undefined;
@@ -93,6 +98,7 @@ export class PrimaryBridge {
   acked = 0;
 
   constructor(private readonly o: BridgeOptions) {
+    this.marks = new TailMarks(o.markBytes);
     this.maxInFlight = o.maxInFlight ?? 4096;
     this.maxInFlightBytes = o.maxInFlightBytes ?? 8 << 20;
     // Several acks per window, so the window refills while the server stores the rest.
@@ -203,7 +209,7 @@ export class PrimaryBridge {
 
   /** Whether the journal's record at `p` is `data` (a day whose file is gone is not compared). */
   private sameRecord(p: Position, data: Uint8Array): boolean {
-    const tail = new JournalTail(logPath(this.o.dir, this.o.src, p.date));
+    const tail = this.marks.reader(logPath(this.o.dir, this.o.src, p.date), p.date, p.index);
     try {
       if (!tail.open() || !tail.seek(p.index)) return true; // no such record here: the count check decides
       let ours: Buffer | undefined;
@@ -235,7 +241,7 @@ export class PrimaryBridge {
     tp.flushJournal();
     while (this.inFlight < this.maxInFlight && this.inFlightBytes < this.maxInFlightBytes && this.state === 'live') {
       if (!this.tail) {
-        this.tail = new JournalTail(logPath(this.o.dir, this.o.src, this.pos.date));
+        this.tail = this.marks.reader(logPath(this.o.dir, this.o.src, this.pos.date), this.pos.date, this.pos.index);
         if (this.pos.index > 0 && !this.tail.seek(this.pos.index)) {
           if (this.pos.date === tp.d) break; // not written yet
           this.log.error({ at: msgId(this.pos) }, 'journal shorter than the stream; bridge stopped');

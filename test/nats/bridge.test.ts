@@ -2,11 +2,15 @@
 // and in order, and a NATS crash and restart under load leaves the stream complete with no duplicate.
 import t from 'tap';
 import type { Test } from 'tap';
-import { mkdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, openSync, readFileSync, rmSync, writeSync, closeSync } from 'node:fs';
 import { join } from 'node:path';
 import type { App } from '../../src/app.js';
 import { systemClock, localNow } from '../../src/clock.js';
-import { formatQDate } from '../../src/ipc/index.js';
+import { float, formatQDate, list, sym as qsym } from '../../src/ipc/index.js';
+import { createLogger } from '../../src/log.js';
+import { PrimaryBridge } from '../../src/nats/bridge.js';
+import { parseSchema } from '../../src/tick/schema.js';
+import { Tickerplant } from '../../src/tick/tickerplant.js';
 import { connect, nodeq } from '../helpers/qclient.js';
 import { LogSink, sleep, until } from '../helpers/tp.js';
 import { haveNats, lastSeq, natsApp, natsClient, natsServer, streamMessages, sym, trade } from '../helpers/nats.js';
@@ -78,6 +82,45 @@ t.test('NATS killed and restarted under load: the stream is complete, with no du
   t.ok(atKill > 0 && atRestart > atKill, `fed ${atKill} before the kill, ${atRestart - atKill} while down, ${i - atRestart} after`);
   checkStream(t, await streamMessages(nc, 'TICK_sym'), app, i);
 });
+
+t.test('after NATS comes back the bridge resumes from a mark near the stream\'s end, not by reading the journal from its start',
+  { skip: !haveNats && 'no nats-server' }, async (t) => {
+    const dir = t.testdir();
+    const nats = await natsServer(t, dir);
+    const jdir = join(dir, 'tp');
+    mkdirSync(jdir);
+    const sink = new LogSink();
+    const log = createLogger('info', sink);
+    let bridge: PrimaryBridge | undefined;
+    const tp = new Tickerplant({ schemas: parseSchema('trade:([]time:`timespan$();sym:`symbol$();price:`float$())', 'sym.q'),
+      clock: systemClock(), log, logDir: jdir, onJournal: () => bridge?.wake() });
+    t.teardown(() => tp.close());
+    bridge = new PrimaryBridge({ servers: nats.url, src: 'sym', dir: jdir, replicas: 1, tp, clock: systemClock(), log, ackTimeoutMs: 500, markBytes: 256 });
+    t.teardown(() => bridge?.close());
+    bridge.start();
+    const feed = (from: number, n: number): void => { for (let i = from; i < from + n; i++) tp.upd('trade', list(qsym(`S${i % 7}`), float(i))); };
+    feed(0, 300);
+    await until(() => bridge?.lag() === 0, 15_000, 'the first 300 in the stream');
+    // The journal's first records are made unreadable: read from the start again, the journal could not be
+    // walked past them (the bridge would stop); a mark lets the resync start beyond them.
+    tp.flushJournal();
+    const fd = openSync(tp.logFile as string, 'r+');
+    writeSync(fd, Buffer.alloc(64, 0xff), 0, 64, 8);
+    closeSync(fd);
+    await nats.stop('SIGKILL');
+    feed(300, 100);
+    await sleep(200);
+    await nats.start();
+    await until(() => bridge?.lag() === 0, 20_000, 'the rest in the stream after NATS came back');
+    t.notOk(sink.lines.some((l) => /bridge stopped/.test(String(l['msg']))), 'the bridge never stopped');
+    const nc = await natsClient(t, [nats.url]);
+    const msgs = (await streamMessages(nc, 'TICK_sym')).filter((m) => m.subject === 'tick.sym.trade');
+    const today = formatQDate(localNow(systemClock()).date);
+    t.same(msgs.map((m) => m.id), Array.from({ length: 400 }, (_, i) => `${today}:${i}`), 'every record once, in order');
+    tp.flushJournal();
+    const body = readFileSync(tp.logFile as string).subarray(8 + 64);
+    t.ok(Buffer.concat(msgs.map((m) => m.data)).subarray(64).equals(body), 'the bytes the journal held when they were sent');
+  });
 
 const bigUpdate = (n: number): unknown[] => ['.u.upd', sym('trade'), [Array.from({ length: n }, (_, i) => sym(`S${i % 5}`)),
   Array.from({ length: n }, (_, i) => q['float']?.(i)), Array.from({ length: n }, (_, i) => q['int']?.(i))]];

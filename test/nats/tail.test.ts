@@ -7,7 +7,7 @@ import t from 'tap';
 import { IpcDecodeError } from '../../src/errors.js';
 import { floats, list, symbols, timespans } from '../../src/ipc/index.js';
 import { JOURNAL_HEADER, JOURNAL_HEADER_BYTES, updRecord } from '../../src/journal/index.js';
-import { JournalTail } from '../../src/nats/tail.js';
+import { JournalTail, TailMarks } from '../../src/nats/tail.js';
 
 const rec = (i: number, n = 1): Buffer =>
   updRecord('trade', list(timespans(new Array<bigint>(n).fill(BigInt(i))), symbols(new Array<string>(n).fill('IBM')), floats(new Array<number>(n).fill(i))));
@@ -106,4 +106,26 @@ t.test('records are copies: a later read does not change what an earlier one han
   tail.read(1, 1 << 20, (r) => held.push(r));
   tail.read(1, 1 << 20, (r) => held.push(r));
   t.same(held, records);
+});
+
+t.test('marks: a reader for record i starts at the last mark at or before it and reads what a reader from the start would', async (t) => {
+  const records = Array.from({ length: 40 }, (_, i) => rec(i, 1 + (i % 3)));
+  const path = journal(t, records);
+  const marks = new TailMarks(100);
+  const first = marks.reader(path, 7, 0);
+  t.teardown(() => first.close());
+  t.equal(first.read(1000, 1 << 20, () => {}), 40, 'one read of every record notes marks all along it');
+  for (const i of [0, 1, 5, 17, 39, 40]) {
+    const fromMark = marks.reader(path, 7, i);
+    t.teardown(() => fromMark.close());
+    t.ok(fromMark.index <= i, `record ${i}: the mark is not past it`);
+    const fresh = new JournalTail(path);
+    t.teardown(() => fresh.close());
+    t.equal(fromMark.seek(i), fresh.seek(i));
+    t.same(readAll(fromMark), readAll(fresh), `record ${i} on: the same records, with the same indexes`);
+  }
+  t.ok(marks.reader(path, 7, 39).index > 0, 'a late record starts past the header');
+  t.equal(marks.reader(path, 8, 39).index, 0, "another day's journal starts at the header");
+  marks.note(8, 1, 200);
+  t.equal(marks.reader(path, 7, 39).index, 0, 'a new day forgets the last one');
 });
