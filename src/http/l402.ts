@@ -23,7 +23,7 @@ import { challenge, check, issue, presentedToken } from '../l402/token.js';
 import { L402_USER } from '../payments/index.js';
 import type { LedgerEntry, Paywall } from '../payments/index.js';
 import type { SubscriberRegistry, SymFilter, Tickerplant } from '../tick/index.js';
-import { parsePositionId, publishedPosition } from './journal-rows.js';
+import { parsePositionId, positionId, publishedPosition } from './journal-rows.js';
 import { isSymName } from '../ws/index.js';
 import { LastRows } from './snapshot.js';
 import { SseStream } from './sse.js';
@@ -195,7 +195,7 @@ export class L402Routes {
   }
 
   private async stream(req: IncomingMessage, res: ServerResponse, r: Request, paid: { hash: string; until: number } | undefined): Promise<void> {
-    const resumeFrom = this.resumePosition(req.headers['last-event-id']);
+    let resumeFrom = this.resumePosition(req.headers['last-event-id']);
     if (this.streams.size >= this.limits.maxStreams) throw new Refusal(HTTP_ERRORS.tooMany, `at most ${this.limits.maxStreams} streams`);
     const { registry, tp, paywall } = this.o;
     const s: SseStream = new SseStream({
@@ -203,11 +203,27 @@ export class L402Routes {
       onClose: (x) => this.ended(x),
     });
     registry.add(s);
+    let skipped: Record<string, string> | undefined;
     if (paid && !(paywall as Paywall).hold(paid.hash, s)) {
-      // Not taken over, even from another L402 stream: two holders of one token would take it from each
-      // other on every reconnect, each replaying what the other was sent (one payment, two streams).
-      registry.remove(s.handle);
-      throw new Refusal(HTTP_ERRORS.inUse, 'payment held by another stream');
+      // Held by another L402 stream: this one takes over and the old one ends (event: replaced). A buyer
+      // whose network changed reconnects at once, while the dead stream's socket may linger for minutes.
+      // It resumes no earlier than the old stream had been offered rows: two holders of one token taking it
+      // from each other share one stream, neither replays what the other was sent. Held by a q or
+      // WebSocket subscriber (.u.subPaid with the preimage): in use.
+      const pw = paywall as Paywall;
+      const holder = pw.holderOf(paid.hash);
+      const old = [...this.streams].find((x) => x.handle === holder);
+      const offered = old?.offeredUpTo();
+      old?.finish('replaced', { type: 'replaced', code: HTTP_ERRORS.inUse.code });
+      if (!old || !pw.hold(paid.hash, s)) {
+        registry.remove(s.handle);
+        throw new Refusal(HTTP_ERRORS.inUse, 'payment held by another subscriber');
+      }
+      if (offered !== undefined && resumeFrom !== undefined && resumeFrom < offered) {
+        skipped = { type: 'skipped', from: positionId(tp.d, resumeFrom), to: positionId(tp.d, offered), code: 'taken_over' };
+        resumeFrom = offered;
+      }
+      this.log.info({ h: s.handle, replaced: old.handle }, 'l402 stream took over a payment from an older stream');
     }
     req.socket.setKeepAlive(true, 10_000); // an idle peer gone without a FIN is found, and its payment freed
     this.streams.add(s);
@@ -218,7 +234,7 @@ export class L402Routes {
     }
     this.log.info({ h: s.handle, table: r.table, syms: r.syms?.length ?? null, paid: paid !== undefined, resume: resumeFrom ?? null,
       peer: req.socket.remoteAddress ?? null }, 'sse stream started');
-    await s.start(resumeFrom);
+    await s.start(resumeFrom, skipped);
   }
 
   /** Last-Event-ID → today's position to resume from; an id of an earlier day resumes today from 0. */

@@ -30,6 +30,8 @@ const RETRY_MS = 1000;
 export class SseStream implements Subscriber {
   readonly handle: number;
   private closed = false;
+  /** Where the stream has got to: replaying today's journal at a position, or live. */
+  private at: { readonly day: number; readonly position: number } | 'live' | undefined;
   private readonly o: SseOptions;
 
   constructor(o: SseOptions) {
@@ -42,14 +44,29 @@ export class SseStream implements Subscriber {
 
   get open(): boolean { return !this.closed; }
 
-  /** 200 and the stream's headers; then the missed rows from `resumeFrom` (a position today), then live. */
-  async start(resumeFrom: number | undefined): Promise<void> {
+  /**
+   * Today's journal position up to which this stream has been offered rows (live: everything published;
+   * replaying: its place, 0 while still on an earlier day); undefined before it started.
+   */
+  offeredUpTo(): number | undefined {
+    const { tp } = this.o;
+    if (this.at === 'live') return publishedPosition(tp);
+    if (this.at === undefined) return undefined;
+    return this.at.day === tp.d ? this.at.position : 0;
+  }
+
+  /**
+   * 200 and the stream's headers; then the missed rows from `resumeFrom` (a position today), then live.
+   * `skipped`: a first event saying which rows are not sent (they went to the stream this one replaced).
+   */
+  async start(resumeFrom: number | undefined, skipped?: Record<string, string>): Promise<void> {
     const { res } = this.o;
     res.writeHead(200, {
       'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache', 'x-content-type-options': 'nosniff',
       'x-accel-buffering': 'no', connection: 'keep-alive',
     });
     res.write(`retry: ${RETRY_MS}\n\n`);
+    if (skipped) this.write('skipped', Buffer.from(JSON.stringify(skipped), 'utf8'));
     if (resumeFrom === undefined || this.o.tp.logFile === undefined) { this.goLive(); return; }
     try {
       await this.catchUp(resumeFrom);
@@ -66,6 +83,7 @@ export class SseStream implements Subscriber {
     let day = tp.d;
     let position = from;
     for (;;) {
+      this.at = { day, position };
       if (this.closed) return;
       tp.flushJournal(); // what has been published is in the file before it is read back
       if (tp.logFile !== path) {
@@ -87,12 +105,14 @@ export class SseStream implements Subscriber {
 
   private replayed(cols: readonly QValue[], day: number, position: number): Promise<void> | undefined {
     const { table, tp } = this.o;
+    this.at = { day, position };
     const ok = this.write('upd', updText(table, tp.tables.get(table)?.schema.columns ?? [], cols), positionId(day, position));
     return ok || this.closed ? undefined : this.drained();
   }
 
   private goLive(): void {
     if (this.closed) return;
+    this.at = 'live';
     this.o.tp.sub(this, this.o.table, this.o.filter);
   }
 
