@@ -633,8 +633,10 @@ async function pairedLatency(servers: readonly Server[], sinks: readonly Sink[],
     const active = (seconds(cpuFrom, cpuTo) * (mine[i] as number)) / blocks;
     const { samples, ...rest } = g;
     void samples;
+    // The feed (one process for both servers) and other processes, over the whole run.
+    const whole = cpuShare((cpu0 ?? cpu1)[i] as Cpu, cpu1[i] as Cpu, seconds(cpuFrom, cpuTo));
     return { sent: sent[i] as number, achievedPerS: (recorded[i] as number) / Math.max(1e-9, active), ...rest,
-      cpu: cpuShare((cpu0 ?? cpu1)[i] as Cpu, cpu1[i] as Cpu, active) };
+      cpu: { ...cpuShare((cpu0 ?? cpu1)[i] as Cpu, cpu1[i] as Cpu, active), feed: whole.feed, other: whole.other } };
   });
   // Per block, each server's p50 (last and first arrival), then the ratio within each pair of blocks.
   const warmNs = WARM_S * 1e9;
@@ -845,7 +847,9 @@ async function main(): Promise<void> {
     sinks.fans.push(FanoutPool.start());
   }
   const pairs: PairRatios = { lat: [], last10: [], fanout: [], fanoutFirst: [] };
-  for (let k = 0; k < REPS; k++) await measureLatency(rs ? [tp, rs] : [tp], sinks, t, [ours, relay], pairs);
+  // The subscriber processes change sides every repetition: one of them also ran (1) and (2).
+  const swapped: Sinks = { subs: [...sinks.subs].reverse(), fans: [...sinks.fans].reverse() };
+  for (let k = 0; k < REPS; k++) await measureLatency(rs ? [tp, rs] : [tp], k % 2 === 0 || !rs ? sinks : swapped, t, [ours, relay], pairs);
   medianRuns(ours);
   medianRuns(relay);
   await stop(tp);

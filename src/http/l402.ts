@@ -72,6 +72,9 @@ class Refusal {
     readonly body: Record<string, string | number> = {}) {}
 }
 
+/** A stream taking over a payment replays what the old one was sent (its last TAKEOVER_REPLAY_ROWS rows) at most this often. */
+const TAKEOVER_REPLAY_EVERY_MS = 60_000;
+
 export class L402Routes {
   private readonly log: Logger;
   private readonly limits: L402Limits;
@@ -207,21 +210,25 @@ export class L402Routes {
     if (paid && !(paywall as Paywall).hold(paid.hash, s)) {
       // Held by another L402 stream: this one takes over and the old one ends (event: replaced). A buyer
       // whose network changed reconnects at once, while the dead stream's socket may linger for minutes.
-      // It resumes no earlier than the old stream had been offered rows: two holders of one token taking it
-      // from each other share one stream, neither replays what the other was sent. Held by a q or
-      // WebSocket subscriber (.u.subPaid with the preimage): in use.
+      // What the old stream was sent is replayed once a minute at most, and only its last
+      // TAKEOVER_REPLAY_ROWS rows (the ones a dropped connection lost); otherwise the new stream resumes where
+      // the old one had got to: two holders of one token taking it from each other share one stream.
+      // Held by a q or WebSocket subscriber (.u.subPaid with the preimage): in use.
       const pw = paywall as Paywall;
       const holder = pw.holderOf(paid.hash);
       const old = [...this.streams].find((x) => x.handle === holder);
-      const offered = old?.offeredUpTo();
+      const nowMs = unixMs(this.o.clock);
+      const replay = old !== undefined && (old.replayedTakeoverAt === undefined || nowMs - old.replayedTakeoverAt >= TAKEOVER_REPLAY_EVERY_MS);
+      const floor = replay ? old?.recentFrom() : old?.offeredUpTo();
+      s.replayedTakeoverAt = replay ? nowMs : old?.replayedTakeoverAt;
       old?.finish('replaced', { type: 'replaced', code: HTTP_ERRORS.inUse.code });
       if (!old || !pw.hold(paid.hash, s)) {
         registry.remove(s.handle);
         throw new Refusal(HTTP_ERRORS.inUse, 'payment held by another subscriber');
       }
-      if (offered !== undefined && resumeFrom !== undefined && resumeFrom < offered) {
-        skipped = { type: 'skipped', from: positionId(tp.d, resumeFrom), to: positionId(tp.d, offered), code: 'taken_over' };
-        resumeFrom = offered;
+      if (floor !== undefined && resumeFrom !== undefined && resumeFrom < floor) {
+        skipped = { type: 'skipped', from: positionId(tp.d, resumeFrom), to: positionId(tp.d, floor), code: 'taken_over' };
+        resumeFrom = floor;
       }
       this.log.info({ h: s.handle, replaced: old.handle }, 'l402 stream took over a payment from an older stream');
     }

@@ -26,12 +26,21 @@ export interface SseOptions {
 
 /** How soon (ms) a client's EventSource should reconnect after the stream drops. */
 const RETRY_MS = 1000;
+/** The rows a stream that takes over a payment may be sent again of those the old one was (see recentFrom). */
+export const TAKEOVER_REPLAY_ROWS = 1024;
 
 export class SseStream implements Subscriber {
   readonly handle: number;
   private closed = false;
   /** Where the stream has got to: replaying today's journal at a position, or live. */
   private at: { readonly day: number; readonly position: number } | 'live' | undefined;
+  /** Today's journal position it started from, and the positions (ids) of the last rows it was sent, a ring. */
+  private startedAt: { readonly day: number; readonly position: number } | undefined;
+  private readonly recent = new Float64Array(TAKEOVER_REPLAY_ROWS);
+  private recentDay = -1;
+  private recentCount = 0;
+  /** When a stream taking over this payment was last let replay what the stream before it was sent (unix ms). */
+  replayedTakeoverAt: number | undefined;
   private readonly o: SseOptions;
 
   constructor(o: SseOptions) {
@@ -56,6 +65,19 @@ export class SseStream implements Subscriber {
   }
 
   /**
+   * Today's position from which the last TAKEOVER_REPLAY_ROWS rows this stream was sent can be read
+   * again (where it started, if it was sent fewer); undefined before it started.
+   */
+  recentFrom(): number | undefined {
+    const d = this.o.tp.d;
+    if (this.recentDay === d && this.recentCount >= TAKEOVER_REPLAY_ROWS) {
+      return (this.recent[this.recentCount % TAKEOVER_REPLAY_ROWS] as number) - 1; // the oldest id kept: its row is at id - 1
+    }
+    if (this.startedAt === undefined) return undefined;
+    return this.startedAt.day === d ? this.startedAt.position : 0;
+  }
+
+  /**
    * 200 and the stream's headers; then the missed rows from `resumeFrom` (a position today), then live.
    * `skipped`: a first event saying which rows are not sent (they went to the stream this one replaced).
    */
@@ -67,6 +89,7 @@ export class SseStream implements Subscriber {
     });
     res.write(`retry: ${RETRY_MS}\n\n`);
     if (skipped) this.write('skipped', Buffer.from(JSON.stringify(skipped), 'utf8'));
+    this.startedAt = { day: this.o.tp.d, position: resumeFrom ?? publishedPosition(this.o.tp) };
     if (resumeFrom === undefined || this.o.tp.logFile === undefined) { this.goLive(); return; }
     try {
       await this.catchUp(resumeFrom);
@@ -106,6 +129,7 @@ export class SseStream implements Subscriber {
   private replayed(cols: readonly QValue[], day: number, position: number): Promise<void> | undefined {
     const { table, tp } = this.o;
     this.at = { day, position };
+    this.sent(day, position);
     const ok = this.write('upd', updText(table, tp.tables.get(table)?.schema.columns ?? [], cols), positionId(day, position));
     return ok || this.closed ? undefined : this.drained();
   }
@@ -134,7 +158,16 @@ export class SseStream implements Subscriber {
       return;
     }
     if (e.kind === 'end') { this.write('end', endJson(e)); return; }
-    this.write('upd', updJson(e), tp.logFile === undefined ? undefined : positionId(tp.d, livePosition(tp)));
+    if (tp.logFile === undefined) { this.write('upd', updJson(e)); return; }
+    const position = livePosition(tp);
+    this.sent(tp.d, position);
+    this.write('upd', updJson(e), positionId(tp.d, position));
+  }
+
+  /** Notes the id of a row sent (the ring of recentFrom). */
+  private sent(day: number, position: number): void {
+    if (day !== this.recentDay) { this.recentDay = day; this.recentCount = 0; }
+    this.recent[this.recentCount++ % TAKEOVER_REPLAY_ROWS] = position;
   }
 
   /** Sends a last event and ends the stream (the token expired, the server stops, a read failed). */

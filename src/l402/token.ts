@@ -74,9 +74,14 @@ export interface TokenHeaders {
  */
 export function presentedToken(h: TokenHeaders): Presented | 'none' | undefined {
   if (h.authorization !== undefined && /^(L402|LSAT)\s/i.test(h.authorization)) return parseAuthorization(h.authorization);
-  const alone = h['grpc-metadata-macaroon'] ?? h.macaroon;
+  // A header present but blank is passed over, as aperture does (it tests Get(...) != "").
+  const given = (v: string | string[] | undefined): string | undefined => {
+    const text = (Array.isArray(v) ? v[0] : v)?.trim();
+    return text === undefined || text === '' ? undefined : text;
+  };
+  const alone = given(h['grpc-metadata-macaroon']) ?? given(h.macaroon);
   if (alone === undefined) return 'none';
-  return macaroonWithPreimage(Array.isArray(alone) ? alone[0] : alone);
+  return macaroonWithPreimage(alone);
 }
 
 /** A hex macaroon whose preimage= caveat carries the proof of payment, or undefined. */

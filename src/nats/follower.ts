@@ -91,6 +91,10 @@ export class Follower {
       startSeq = (await jsm.streams.info(streamName(this.o.src))).state.last_seq + 1;
     }
     this.seq = startSeq - 1;
+    // Unpaused only now (a restart keeps it paused until here): before, seq still named records the
+    // failed flush withdrew, and caughtUp would have said they were in the journal.
+    this.paused = false;
+    this.resolveWaiters();
     const consumer = await js.consumers.get(streamName(this.o.src), {
       deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: startSeq,
     });
@@ -135,12 +139,12 @@ export class Follower {
 
   private async restart(): Promise<void> {
     if (this.stopped) return;
-    this.paused = false;
     try {
       await this.start(this.js as JetStreamClient, this.jsm as JetStreamManager);
     } catch (err) {
       if (this.stopped) return;
       this.log.warn({ err: String(err) }, 'stream consumer not restarted');
+      this.paused = false; // so that journalFailed schedules the next attempt
       this.journalFailed();
     }
   }
@@ -176,10 +180,14 @@ export class Follower {
     if (this.paused) return; // the record was taken, then withdrawn by a failed flush
     this.seq = m.seq;
     this.rewinds = 0;
+    this.resolveWaiters();
+  }
+
+  /** Waiters are kept in order of seq: callers ask for increasing sequences. */
+  private resolveWaiters(): void {
     while (this.waiters.length > 0 && (this.waiters[0] as { seq: number }).seq <= this.seq) {
       (this.waiters.shift() as { resolve: () => void }).resolve();
     }
-    // Waiters are kept in order of seq: callers ask for increasing sequences.
   }
 
   private applyOne(m: JsMsg): void {

@@ -723,17 +723,17 @@ export class Paywall {
     return this.o.ledger.get(hashHex);
   }
 
-  /**
-   * One payment, one stream: `s` holds the payment `hashHex` unless another live subscriber does (the
-   * same claims .u.subPaid keeps, so an L402 token and its preimage over q cannot stream twice).
-   * Released when `s` disconnects (disconnect(handle)).
-   */
   /** The live subscriber's handle holding a payment (one payment, one stream), if any. */
   holderOf(hashHex: string): number | undefined {
     const holder = this.claims.get(hashHex);
     return holder !== undefined && this.o.lookup(holder) ? holder : undefined;
   }
 
+  /**
+   * One payment, one stream: `s` holds the payment `hashHex` unless another live subscriber does (the
+   * same claims .u.subPaid keeps, so an L402 token and its preimage over q cannot stream twice).
+   * Released when `s` disconnects (disconnect(handle)).
+   */
   hold(hashHex: string, s: Subscriber): boolean {
     const holder = this.claims.get(hashHex);
     if (holder !== undefined && holder !== s.handle && this.o.lookup(holder)) {

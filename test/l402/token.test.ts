@@ -102,5 +102,8 @@ t.test("aperture's other header forms: a hex macaroon alone under Grpc-Metadata-
   t.match(both !== 'none' && both !== undefined ? check(rootKey, both, 'trade', ['AAPL'], NOW) : undefined, { ok: false, reason: 'preimage does not match' },
     'an L402 Authorization header is read first, as aperture does');
   t.equal(presentedToken({ authorization: 'Basic dTpw' }), 'none', 'another scheme presents nothing');
+  const behindBlank = presentedToken({ 'grpc-metadata-macaroon': ' ', macaroon: paid });
+  t.ok(behindBlank !== 'none' && behindBlank !== undefined && check(rootKey, behindBlank, 'trade', ['AAPL'], NOW).ok,
+    'a blank Grpc-Metadata-Macaroon is passed over for the Macaroon header, as aperture does');
   t.equal(presentedToken({}), 'none');
 });
