@@ -295,3 +295,31 @@ t.test("a leader whose lease has not been renewed for most of its TTL takes no f
     await t.rejects(feed.sync(...tradeArgs(2)), { message: 'standby' });
     t.ok(Date.now() - started < 2000, 'refused at once, not after a publish timeout');
   });
+
+t.test("stores the stream never answers are 'nats after the doubt window, with one line for the outage however many there are",
+  { skip: !haveNats && 'no nats-server' }, async (t) => {
+    const dir = t.testdir();
+    const nats = await natsServer(t, dir);
+    mkdirSync(join(dir, 'a'));
+    const clock = new ManualClock(BigInt(Date.now()) * 1_000_000n);
+    const sink = new LogSink();
+    const { config } = parseCommandLine(['-p', '0', '--unix', '', 'sym', join(dir, 'a'), '--nats', nats.url, '--ha', '--failover', '300s']);
+    const a = await startApp(config, { log: createLogger('info', sink), clock });
+    t.teardown(() => a.close());
+    await until(() => a.nats?.role() === 'leader', 20_000);
+    const feeds = await Promise.all([0, 1, 2].map(() => connect({ port: a.port })));
+    t.teardown(() => Promise.all(feeds.map((f) => f.close())));
+    await feeds[0]?.sync(...tradeArgs(1));
+    nats.signal('SIGSTOP'); // hung: no answer, no error
+    t.teardown(() => nats.signal('SIGCONT'));
+    let settled = 0;
+    const answers = feeds.map((f, i) => f.sync(...tradeArgs(i + 2)).then(() => 'acknowledged', (err: Error) => err.message)
+      .finally(() => { settled++; }));
+    // The 30 s doubt window and the retries' backoff run on the app's clock; each retry's publish times
+    // out on the client's own (5 s, real).
+    const end = Date.now() + 60_000;
+    while (settled < answers.length && Date.now() < end) { clock.advanceMs(1000); await sleep(50); }
+    t.same(await Promise.all(answers), ['nats', 'nats', 'nats'], "each store answered 'nats");
+    const said = sink.lines.filter((l) => l['msg'] === 'stores unanswered and the stream unreachable: the records may yet be stored');
+    t.equal(said.length, 1, 'one line for the outage, not one per store');
+  });
