@@ -163,6 +163,13 @@ export function parseDuration(name: string, v: string): number {
   return Math.round(Number(m[1]) * unit);
 }
 
+/** A duration of more than nothing (a period of 0 would sell access that has ended when it is paid). */
+function positiveDuration(name: string, v: string): number {
+  const ms = parseDuration(name, v);
+  if (ms <= 0) throw new ConfigError(`--${name} must be longer than 0, got '${v}'`);
+  return ms;
+}
+
 export interface ParsedArgs {
   readonly command: 'run' | 'replay' | 'pay' | 'help' | 'version';
   readonly config: Config;
@@ -246,7 +253,7 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = {}): P
     lndMacaroon: expand(get('lnd-macaroon') ?? (lnd ? '~/.lnd/data/chain/bitcoin/mainnet/invoice.macaroon' : undefined)),
     priceSat: int('price', get('price') ?? '100'),
     pricingFile: get('pricing') || undefined,
-    entitlementMs: get('entitlement') === undefined ? undefined : parseDuration('entitlement', get('entitlement') as string),
+    entitlementMs: get('entitlement') === undefined ? undefined : positiveDuration('entitlement', get('entitlement') as string),
     invoiceExpirySeconds: int('invoice-expiry', get('invoice-expiry') ?? '3600', 1),
     maxPendingPerConn: int('max-pending-per-conn', get('max-pending-per-conn') ?? '16', 1),
     maxPendingInvoices: int('max-pending-invoices', get('max-pending-invoices') ?? '10000', 1),
@@ -283,6 +290,23 @@ function checkNats(c: Config): void {
     throw new ConfigError('--nats publishes the journal: give DST (tickerplant SRC DST --nats URL)');
   }
   if (c.failoverMs < 1000) throw new ConfigError('--failover must be at least 1s');
+  if (![1, 3, 5].includes(c.natsReplicas)) throw new ConfigError(`--nats-replicas must be 1, 3 or 5, got ${c.natsReplicas}`);
+  for (const [flag, urls] of [['nats', c.nats], ['from-nats', c.fromNats]] as const) {
+    if (urls === undefined) continue;
+    const list = urls.split(',').map((s) => s.trim()).filter((s) => s !== '');
+    if (list.length === 0) throw new ConfigError(`--${flag} needs at least one URL`);
+    for (const u of list) if (!natsUrl(u)) throw new ConfigError(`--${flag}: cannot read '${u}' as a NATS URL (nats://host:port or host:port)`);
+  }
+}
+
+/** Whether `s` is a server address the NATS client takes: [nats|tls|ws|wss://][user[:pass]@]host[:port]. */
+function natsUrl(s: string): boolean {
+  try {
+    const u = new URL(/^[a-z]+:\/\//i.test(s) ? s : `nats://${s}`);
+    return ['nats:', 'tls:', 'ws:', 'wss:'].includes(u.protocol) && u.hostname !== '' && (u.pathname === '' || u.pathname === '/');
+  } catch {
+    return false;
+  }
 }
 
 export function helpText(version: string): string {

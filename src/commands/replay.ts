@@ -24,7 +24,14 @@ export async function replayCommand(args: ParsedArgs): Promise<number> {
     process.stderr.write('--limit must be a whole number of records\n');
     return 2;
   }
-  const conn = await QConnection.connect(parseHostPort(to));
+  let target: { host: string; port: number };
+  try {
+    target = parseHostPort(to);
+  } catch (err) {
+    process.stderr.write(`--to: ${err instanceof Error ? err.message : String(err)}\n`);
+    return 2;
+  }
+  const conn = await QConnection.connect(target);
   const tty = process.stderr.isTTY;
   let last = Date.now();
   let closed = false;

@@ -87,6 +87,8 @@ export class PrimaryBridge {
   private scheduled = false;
   private attempt = 0;
   private retry: Timer | undefined;
+  /** Whether a connect failed since the last one that worked (its line is written once). */
+  private connectFailed = false;
   private readonly maxInFlight: number;
   private readonly maxInFlightBytes: number;
   /** The date's q text, formatted once per day for the Nats-Msg-Ids. */
@@ -144,13 +146,20 @@ export class PrimaryBridge {
     await nc?.close().catch(() => {});
   }
 
+  /** Connects, retried with backoff (a server refusing our credentials, or none up yet), one line until it works. */
   private async connect(): Promise<void> {
     try {
       this.nc = await connectNats({ ...this.o, name: `tickerplant ${this.o.src} primary` });
     } catch (err) {
-      this.log.error({ err: String(err) }, 'nats connection failed');
+      if (this.state === 'stopped') return;
+      const ms = backoffDelay(this.attempt++, { minDelayMs: 200, maxDelayMs: 5000 });
+      if (!this.connectFailed) this.log.error({ err: String(err), retryMs: ms }, 'nats connection failed; retrying');
+      this.connectFailed = true;
+      this.retry = this.o.clock.after(ms, () => void this.connect());
       return;
     }
+    this.connectFailed = false;
+    this.attempt = 0;
     if (this.state === 'stopped') { await this.nc.close(); return; }
     this.publisher = new StreamPublisher<Sent | undefined>(this.nc, {
       clock: this.o.clock, ackTimeoutMs: this.o.ackTimeoutMs ?? 5000,

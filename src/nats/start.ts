@@ -1,5 +1,6 @@
 // One entry for the composition root: the NATS part a tickerplant runs as (primary bridge, edge or
 // hot-standby member), behind one small interface.
+import { accessSync, constants } from 'node:fs';
 import type { Logger } from 'pino';
 import type { Clock } from '../clock.js';
 import { ConfigError, Q, QError } from '../errors.js';
@@ -47,6 +48,14 @@ export interface NatsPart {
 
 export function startNats(mode: NatsMode, o: NatsStartOptions): NatsPart {
   const src = checkSource(o.src);
+  // Found at start, not by a connection that retries for ever in the background.
+  if (o.credsFile !== undefined) {
+    try {
+      accessSync(o.credsFile, constants.R_OK);
+    } catch {
+      throw new ConfigError(`--nats-creds: cannot read ${o.credsFile}`);
+    }
+  }
   const common = { servers: o.servers, credsFile: o.credsFile, src, clock: o.clock, log: o.log };
   if (mode === 'primary') {
     if (o.dir === undefined) throw new ConfigError('nats: the primary bridge needs DST');

@@ -66,3 +66,11 @@ for (const mode of ['zero-latency', 'batch'] as const) {
     t.same(all, Array.from({ length: N }, (_, k) => k), 'every row once: nothing lost, nothing twice');
   });
 }
+
+t.test('replay --to that is not host:port is a command-line mistake: exit 2, one line', async (t) => {
+  const dir = t.testdir({ 'sym2026.01.01': Buffer.from([0xff, 0x01, 0, 0, 0, 0, 0, 0]) });
+  const run = promisify(execFile)(process.execPath, [CLI, 'replay', join(dir, 'sym2026.01.01'), '--to', 'nonsense']);
+  const err = await run.then(() => undefined, (e: { code?: number; stderr?: string }) => e);
+  t.equal(err?.code, 2);
+  t.match(err?.stderr, /^--to: expected host:port, got 'nonsense'\n$/);
+});

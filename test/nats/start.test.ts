@@ -3,12 +3,14 @@
 import t from 'tap';
 import type { Test } from 'tap';
 import { ManualClock } from '../../src/clock.js';
-import { list, sym } from '../../src/ipc/index.js';
+import { float, int, list, sym } from '../../src/ipc/index.js';
 import { createLogger } from '../../src/log.js';
 import { startNats } from '../../src/nats/start.js';
 import type { NatsStartOptions } from '../../src/nats/start.js';
 import { loadSchema, Tickerplant } from '../../src/tick/index.js';
-import { haveNats, natsServer } from '../helpers/nats.js';
+import { freePort, haveNats, NatsServer, natsServer } from '../helpers/nats.js';
+import { join } from 'node:path';
+import { mkdirSync } from 'node:fs';
 import { LogSink, T0 } from '../helpers/tp.js';
 
 function options(t: Test, servers: string, extra: Partial<NatsStartOptions> = {}): NatsStartOptions {
@@ -26,6 +28,45 @@ t.test('a primary needs DST, and every mode needs a SRC NATS can name a stream b
     t.throws(() => startNats(mode, options(t, 'nats://127.0.0.1:1', { src: 'a.b' })), { name: 'ConfigError' }, mode);
   }
 });
+
+t.test('a --nats-creds file that cannot be read is refused at start, in every mode', async (t) => {
+  for (const mode of ['primary', 'edge', 'ha'] as const) {
+    t.throws(() => startNats(mode, options(t, 'nats://127.0.0.1:1', { credsFile: '/nonexistent/x.creds' })),
+      { name: 'ConfigError', message: '--nats-creds: cannot read /nonexistent/x.creds' }, mode);
+  }
+});
+
+t.test('a primary whose first connection is refused (credentials) retries with backoff, one line, and replicates once it gets in',
+  { skip: !haveNats && 'no nats-server' }, async (t) => {
+    const dir = t.testdir();
+    const port = await freePort();
+    const store = join(dir, 'nats');
+    mkdirSync(store);
+    const locked = new NatsServer(port, ['-js', '-sd', store, '--user', 'a', '--pass', 'b']);
+    await locked.start();
+    t.teardown(() => locked.stop());
+    const sink = new LogSink();
+    const o = { ...options(t, `nats://127.0.0.1:${port}`), log: createLogger('info', sink) };
+    const clock = o.clock as ManualClock;
+    const part = startNats('primary', o);
+    t.teardown(() => part.close());
+    const failed = (): number => sink.lines.filter((l) => l['msg'] === 'nats connection failed; retrying').length;
+    for (let i = 0; i < 200 && failed() === 0; i++) await new Promise((r) => setTimeout(r, 10));
+    for (let i = 0; i < 3; i++) { clock.advanceMs(5000); await new Promise((r) => setTimeout(r, 200)); } // refused again, quietly
+    t.equal(failed(), 1, 'one line while it keeps being refused');
+    await locked.stop();
+    const open = new NatsServer(port, ['-js', '-sd', store]);
+    await open.start();
+    t.teardown(() => open.stop());
+    o.tp.upd('trade', list(sym('IBM'), float(1), int(1)));
+    for (let i = 0; i < 300 && !sink.lines.some((l) => l['msg'] === 'stream in step with the journal'); i++) {
+      clock.advanceMs(1000);
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    t.ok(sink.lines.some((l) => l['msg'] === 'nats connected'), 'the retry got in');
+    for (let i = 0; i < 300 && part.lag() > 0; i++) { clock.advanceMs(1000); await new Promise((r) => setTimeout(r, 20)); }
+    t.equal(part.lag(), 0, 'and the journal reached the stream');
+  });
 
 t.test('against nats-server', { skip: !haveNats && 'no nats-server' }, async (t) => {
   const server = await natsServer(t, t.testdir());
