@@ -10,6 +10,7 @@ import { systemClock, unixMs } from './clock.js';
 import type { Config } from './config.js';
 import type { JournalIo } from './journal/index.js';
 import { Dispatcher } from './dispatch.js';
+import { LogRate } from './log-rate.js';
 import type { Surface } from './q/index.js';
 import { IpcServer, loadUsersFile } from './server/index.js';
 import type { ListenAddress } from './server/index.js';
@@ -192,6 +193,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       onConnectionClose: (c, reason) => metrics?.connectionClosed(c, reason),
       ...(natsUpd ? { upd: natsUpd } : {}),
       ...(natsRoom ? { room: natsRoom } : {}),
+      logRate: new LogRate(clock),
     }),
     log: log.child({ mod: 'ipc' }),
     ...(users ? { authenticator: users } : {}),

@@ -5,6 +5,7 @@
 // messages, the serialized layout of a general list, a symbol and a char vector).
 import type { Logger } from 'pino';
 import { Q, QError } from './errors.js';
+import type { LogRate } from './log-rate.js';
 import { HEADER_BYTES, MsgType, NULL, readUpdHead } from './ipc/index.js';
 import type { QValue, UpdHead } from './ipc/index.js';
 import { MAX_TEXT_BYTES, acceptsCall, answer } from './q/index.js';
@@ -79,6 +80,8 @@ export class Dispatcher implements Handler {
       upd?(t: string, x: QValue): Promise<QValue>;
       /** With upd: undefined when it can take more now, else when it can (an async feed is not read until then). */
       room?(): Promise<void> | undefined;
+      /** A feed's bad async updates are logged once a period per table and error, not once each. */
+      logRate?: LogRate;
     } = {},
   ) {}
 
@@ -103,7 +106,7 @@ export class Dispatcher implements Handler {
       try {
         this.tp.upd(t.value, value.items[2] as QValue, sync);
       } catch (err) {
-        if (!sync && err instanceof QError) conn.log.warn({ table: t.value, err: err.message }, 'bad update');
+        if (!sync && err instanceof QError) this.badUpdate(conn, t.value, err.message);
         throw err;
       }
       return NULL;
@@ -120,7 +123,7 @@ export class Dispatcher implements Handler {
     const count = (err: unknown): never => {
       // Not bad updates: the wrong node, or a journal or stream that cannot be written (counted, logged once).
       if (err instanceof QError && (err.message === Q.standby || err.message === Q.journal || err.message === Q.nats)) throw err;
-      if (!sync && err instanceof QError) conn.log.warn({ table: t, err: err.message }, 'bad update');
+      if (!sync && err instanceof QError) this.badUpdate(conn, t, err.message);
       throw err;
     };
     let done: Promise<QValue>;
@@ -133,6 +136,16 @@ export class Dispatcher implements Handler {
     done.catch(count).catch(() => {});
     const room = this.hooks.room?.();
     return room ? room.then(() => NULL) : NULL;
+  }
+
+  /** An async feed's refused update: no reply to carry the error, so a log line (one a period). */
+  private badUpdate(conn: Connection, table: string, err: string): void {
+    // The kind names the table and error only when they are ours: an unknown table's error is its name
+    // (q's 'trade2), and a feed's names must not grow the map.
+    const known = this.tp.tables.has(table);
+    const kind = known ? `bad update ${table} ${err}` : 'bad update ?';
+    const skipped = this.hooks.logRate ? this.hooks.logRate.take(kind) : 0;
+    if (skipped !== undefined) conn.log.warn({ table, err, skipped }, 'bad update');
   }
 
   /** The write-ahead barrier: journal records go to the file before the turn's socket writes. */

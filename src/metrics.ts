@@ -42,6 +42,8 @@ export interface ConnectionSource {
 
 export interface ServerSource {
   readonly handles: ReadonlyMap<number, ConnectionSource>;
+  /** Sockets closed at accept (--max-connections, total or per peer). */
+  readonly refused?: number;
 }
 
 /** The part of an InvoiceBackend that metrics read: its kind, status() and 'status' events. */
@@ -158,6 +160,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
   let closedOut = 0;
   if (server) {
     gauge('ipc_connections', 'Open IPC connections (past the handshake)', () => server.handles.size);
+    mirror('connections_refused_total', 'IPC and WebSocket sockets closed at accept: over --max-connections in total or from one peer', () => server.refused ?? 0);
     gauge('ipc_queued_bytes', 'Outbound bytes queued across all connections', () => sum(server, (c) => c.queuedBytes));
     gauge('ipc_queued_bytes_max', 'Outbound bytes queued on the most backed-up connection', () => {
       let max = 0;

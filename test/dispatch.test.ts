@@ -93,6 +93,36 @@ t.test('a 1 MiB general list of nulls is refused with access, undecoded, over a 
   t.same(sink.lines.filter((l) => l['msg'] === 'message refused').map((l) => [l['err'], l['bytes']]), [['access', msg.length]]);
 });
 
+t.test('a client refused message after message, or a feed sending bad updates, makes one log line a period, with a count', async (t) => {
+  const sink = new LogSink();
+  const clock = new ManualClock(T0);
+  const tp = await startTp(t, { sink, clock });
+  const raw = await RawClient.connect({ port: tp.port });
+  t.teardown(() => raw.destroy());
+  await raw.handshake();
+  const atom = encodeMessage(int(1), MsgType.Async); // neither a string nor a call: refused with access, undecoded
+  const bad = encodeMessage(list(sym('.u.upd'), sym('trade'), list(str('IBM'), float(1), int(1))), MsgType.Async); // sym as a string: 'type
+  const flood = (msg: Buffer, n: number): void => raw.write(Buffer.concat(Array.from({ length: n }, () => msg)));
+  let answers = 0;
+  const settled = async (): Promise<void> => { // a sync chaser: everything before it has been handled
+    raw.write(encodeMessage(str('.u.t'), MsgType.Sync));
+    await raw.messages(++answers);
+  };
+  flood(atom, 500);
+  flood(bad, 300);
+  await settled();
+  const lines = (msg: string): Array<Record<string, unknown>> => sink.lines.filter((l) => l['msg'] === msg);
+  t.match(lines('message refused'), [{ err: 'access', skipped: 0 }], '500 refused messages, one line');
+  t.match(lines('bad update'), [{ table: 'trade', err: 'type', skipped: 0 }], '300 bad updates, one line');
+  t.equal(tp.tp.stats.badUpdates, 300, 'each counted');
+  clock.advanceMs(10_000);
+  flood(atom, 1);
+  flood(bad, 1);
+  await settled();
+  t.match(lines('message refused'), [{ skipped: 0 }, { skipped: 499 }], 'a period on, the next is written with how many were not');
+  t.match(lines('bad update'), [{ skipped: 0 }, { skipped: 299 }]);
+});
+
 t.test("an async .u.upd through a hook with no room (a leader's stores in flight at their cap) is not read further until there is", async (t) => {
   const log = createLogger('silent');
   const tp = new Tickerplant({ schemas: loadSchema('q/sym.q'), clock: new ManualClock(T0), log });

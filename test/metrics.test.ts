@@ -96,6 +96,7 @@ t.test('the text reflects feeds, subscribers, payments and the journal of a runn
   t.equal(sample(text, 'tickerplant_payment_write_failures_total'), 0);
   t.equal(sample(text, 'tickerplant_payment_records_unwritten'), 0);
   t.equal(sample(text, 'tickerplant_ipc_connections'), 3);
+  t.equal(sample(text, 'tickerplant_connections_refused_total'), 0, 'none closed at accept');
   t.ok((sample(text, 'tickerplant_bytes_in_total') ?? 0) > 0, 'bytes read from clients');
   t.ok((sample(text, 'tickerplant_bytes_out_total') ?? 0) > 0, 'bytes written to clients');
   t.equal(sample(text, 'tickerplant_journal_records'), 2, 'the two good updates are journaled');

@@ -22,6 +22,7 @@ import { createHash } from 'node:crypto';
 import type { Logger } from 'pino';
 import { addressBlock } from '../address.js';
 import { unixMs } from '../clock.js';
+import { LogRate } from '../log-rate.js';
 import type { Clock, Timer } from '../clock.js';
 import { Q, TpError } from '../errors.js';
 import type { QText } from '../errors.js';
@@ -167,12 +168,15 @@ export class Paywall {
     refusedPending: 0, claims: 0, claimsInUse: 0,
   };
   private readonly log: Logger;
+  /** Refusals a buyer can cause at its request rate are logged once a period (log-rate.ts). */
+  private readonly logRate: LogRate;
   private readonly maxPerConn: number;
   private readonly maxTotal: number;
   private closed = false;
 
   constructor(private readonly o: PaywallOptions) {
     this.log = o.log.child({ mod: 'paywall' });
+    this.logRate = new LogRate(o.clock);
     this.maxPerConn = o.maxPendingPerConn ?? 16;
     this.maxTotal = o.maxPendingInvoices ?? 10_000;
     for (const e of o.ledger.entries()) {
@@ -242,7 +246,8 @@ export class Paywall {
     if (mine >= this.maxPerConn || this.unpaid >= this.maxTotal) {
       this.stats.refusedPending++;
       const reason = mine >= this.maxPerConn ? `at most ${this.maxPerConn} unpaid invoices per connection` : `at most ${this.maxTotal} unpaid invoices in all`;
-      this.log.warn({ h: s.handle, reason }, 'invoice refused');
+      const skipped = this.logRate.take(`invoice refused ${reason}`);
+      if (skipped !== undefined) this.log.warn({ h: s.handle, reason, skipped }, 'invoice refused');
       return answer(refuse(Q.pending, reason));
     }
     const amount = priced.reduce((n, t) => n + this.o.pricing.amount(t, filter), 0);
@@ -288,7 +293,9 @@ export class Paywall {
     try {
       inv = await this.o.backend.addInvoice({ valueSat: BigInt(amount), memo: memoOf(kind, requests), expirySeconds });
     } catch (err) {
-      this.log.warn({ err: err instanceof Error ? err.message : String(err), h: who.handle }, 'invoice not created');
+      // Every .u.sub while lnd is down comes here: a line a period, the status change has its own.
+      const skipped = this.logRate.take('invoice not created');
+      if (skipped !== undefined) this.log.warn({ err: err instanceof Error ? err.message : String(err), h: who.handle, skipped }, 'invoice not created');
       throw err;
     }
     const hash = hex(inv.rHash);
@@ -671,7 +678,8 @@ export class Paywall {
         : l402 >= l402Max ? `at most ${l402Max} unpaid L402 invoices (half of --max-pending-invoices)` : undefined;
     if (reason !== undefined) {
       this.stats.refusedPending++;
-      this.log.warn({ peer, reason }, 'invoice refused');
+      const skipped = this.logRate.take(`invoice refused ${reason}`);
+      if (skipped !== undefined) this.log.warn({ peer, reason, skipped }, 'invoice refused');
       return refuse(Q.pending, reason);
     }
     this.tokenMinting.set(peer, inFlight + 1);

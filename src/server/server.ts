@@ -6,6 +6,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
 import { addressBlock } from '../address.js';
+import { LogRate } from '../log-rate.js';
 import { systemClock } from '../clock.js';
 import type { Clock } from '../clock.js';
 import type { Authenticator } from './auth.js';
@@ -57,12 +58,15 @@ export class IpcServer {
   private readonly perPeer = new Map<string, number>();
   /** Connections refused at accept (max connections, total or per peer). */
   refused = 0;
+  /** Refusals a client can cause at its message or connect rate are logged once a period (log-rate.ts). */
+  readonly logRate: LogRate;
   private upgrader: WebSocketUpgrader | undefined;
 
   constructor(private readonly options: ServerOptions) {
     this.limits = { ...DEFAULT_LIMITS, ...options.limits };
     this.auth = options.authenticator ?? allowAll;
     this.clock = options.clock ?? systemClock();
+    this.logRate = new LogRate(this.clock);
     this.inbound = new InboundBudget(this.limits.maxInboundBytes);
   }
 
@@ -155,8 +159,11 @@ export class IpcServer {
     if (this.sockets.size >= maxConnections || fromPeer >= maxConnectionsPerPeer) {
       this.refused++;
       const total = this.sockets.size >= maxConnections;
-      this.options.log.warn({ peer: address ?? 'unix', connections: total ? this.sockets.size : fromPeer,
-        max: total ? maxConnections : maxConnectionsPerPeer, scope: total ? 'total' : 'peer' }, 'connection refused: too many connections');
+      const skipped = this.logRate.take(total ? 'refused total' : 'refused peer');
+      if (skipped !== undefined) {
+        this.options.log.warn({ peer: address ?? 'unix', connections: total ? this.sockets.size : fromPeer,
+          max: total ? maxConnections : maxConnectionsPerPeer, scope: total ? 'total' : 'peer', skipped }, 'connection refused: too many connections');
+      }
       socket.destroy();
       return false;
     }
@@ -196,7 +203,7 @@ export class IpcServer {
       },
     };
     const conn = new Connection(socket, handle, wrapped, this.auth, this.limits, this.options.log, isUnix,
-      this.clock, this.inbound, preauthenticated);
+      this.clock, this.inbound, preauthenticated, this.logRate);
     this.all.add(conn);
     socket.once('close', () => {
       this.all.delete(conn);

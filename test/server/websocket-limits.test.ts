@@ -130,7 +130,8 @@ t.test('WebSockets count toward --max-connections in total and per peer, from ac
   await q.closed;
   t.equal(q.bytes.length, 0, 'and so is a third kdb+ client: one count for both');
   const refused = sink.lines.filter((l) => l['msg'] === 'connection refused: too many connections');
-  t.same(refused.map((l) => l['scope']), ['peer', 'peer'], 'one line each');
+  t.same(refused.map((l) => l['scope']), ['peer'], 'one line for both: refusals are logged once a period');
+  t.equal(server.refused, 2, 'and counted each');
   const other = await openWs(t, `ws://127.0.0.1:${port}/`, { localAddress: '127.0.0.2' });
   const other2 = await RawClient.connect({ port, localAddress: '127.0.0.3' });
   await other2.handshake();
