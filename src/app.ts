@@ -215,7 +215,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   server = ipc;
   const addresses: ListenAddress[] = [];
   try {
-    await payments?.start();
+    await payments?.start({ background: true });
     addresses.push(await ipc.listenTcp(config.port, config.host));
     if (config.unixSocket) {
       const path = config.unixSocket.replace('PORT', String(addresses[0]?.port ?? config.port));

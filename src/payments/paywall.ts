@@ -626,7 +626,15 @@ export class Paywall {
    * missed while down (or whose ledger line the disk refused before a crash) becomes its ledger entry;
    * a canceled one is closed.
    */
-  async reconcile(): Promise<void> {
+  reconcile(): Promise<void> {
+    // One walk at a time: lnd coming up during start, or reconnecting, asks again while one runs.
+    this.reconciling ??= this.reconcileAll().finally(() => { this.reconciling = undefined; });
+    return this.reconciling;
+  }
+
+  private reconciling: Promise<void> | undefined;
+
+  private async reconcileAll(): Promise<void> {
     for (const booked of this.o.book.unconfirmed()) {
       if (this.closed) return;
       if (this.o.ledger.has(booked.r_hash) || this.pendingByHash.has(booked.r_hash)) continue;

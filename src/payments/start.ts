@@ -41,8 +41,12 @@ export interface Payments {
   readonly book: InvoiceBook;
   /** Disk health of the ledger and the book, for metrics. */
   readonly files: { readonly writeFailures: number; readonly unwritten: number };
-  /** Starts the backend (never rejects because the node is down: the status says so), then reconciles. */
-  start(): Promise<void>;
+  /**
+   * Starts the backend (never rejects because the node is down: the status says so), then reconciles:
+   * awaited, or with `background` (the tickerplant's start: one lookup per unconfirmed invoice must not
+   * keep its ports closed) run on its own, its failure logged.
+   */
+  start(opts?: { readonly background?: boolean }): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -67,14 +71,14 @@ export function createPayments(o: PaymentsOptions): Payments {
       get writeFailures() { return ledger.writeFailures + book.writeFailures; },
       get unwritten() { return ledger.unwritten + book.unwritten; },
     },
-    async start() {
+    async start(opts = {}) {
       await backend.start();
       const status = backend.status();
-      if (!status.up) log.warn({ reason: status.reason }, 'lightning unavailable');
-      else {
-        log.info({ backend: backend.kind }, 'lightning ready');
-        await paywall.reconcile();
-      }
+      if (!status.up) { log.warn({ reason: status.reason }, 'lightning unavailable'); return; }
+      log.info({ backend: backend.kind }, 'lightning ready');
+      const walk = paywall.reconcile();
+      if (!opts.background) { await walk; return; }
+      walk.catch((err: unknown) => log.error({ err: err instanceof Error ? err.message : String(err) }, 'invoice reconcile failed'));
     },
     async close() {
       paywall.close();

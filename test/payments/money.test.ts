@@ -436,3 +436,23 @@ t.test("a renewal's preimage and the original's are one claim", async (t) => {
   clock.advanceMs(60_000 + 1);
   t.ok(rig.tp.w.has('trade', 1), 'the renewal extended the period');
 });
+
+t.test('the book is walked once at a time: lnd coming up again while a walk runs does not start another', async (t) => {
+  const clock = new ManualClock(T0);
+  const { backend } = await lndFor(t, clock);
+  const rig = await startPaymentsRig(t, { backend, stateDir: t.testdir(), clock });
+  for (const h of [1, 2, 3]) {
+    const b = rig.buyer(h);
+    invoiceOf(await rig.sub(b, ['trade'], ['IBM']));
+    rig.leave(b); // unpaid and gone: booked, still payable, looked up by the walk
+  }
+  const lnd = rig.payments.backend;
+  const lookup = lnd.lookupInvoice.bind(lnd);
+  let lookups = 0;
+  lnd.lookupInvoice = (h) => { lookups++; return lookup(h); };
+  const walks = [rig.payments.paywall.reconcile(), rig.payments.paywall.reconcile(), rig.payments.start()];
+  await Promise.all(walks);
+  t.equal(lookups, 3, 'each unconfirmed invoice looked up once, not once per ask');
+  await rig.payments.paywall.reconcile();
+  t.equal(lookups, 6, 'a walk asked for after one has ended is a new walk');
+});
