@@ -67,7 +67,7 @@ export interface MetricsSources {
   /** Undefined when payments are off: no paywall or lightning metrics then. */
   readonly payments?: PaymentsSource | undefined;
   /** The JetStream part (--nats, --from-nats); undefined when off. */
-  readonly nats?: { lag(): number } | undefined;
+  readonly nats?: { readonly mode?: string; lag(): number; up?(): boolean; role?(): string } | undefined;
   readonly log?: Logger;
   /** process_* and nodejs_* metrics (CPU, memory, handles, GC, event-loop lag). [defaultMetrics=true] */
   readonly defaultMetrics?: boolean;
@@ -130,6 +130,10 @@ export function createMetrics(sources: MetricsSources): Metrics {
   const nats = sources.nats;
   if (nats) {
     gauge('nats_lag_records', 'Primary: journal records JetStream has not acknowledged; edge or standby: stream messages not applied yet', () => nats.lag());
+    const up = nats.up?.bind(nats);
+    if (up) gauge('nats_up', 'Whether the NATS connection is up (0 while it reconnects; the lag above is then not current)', () => (up() ? 1 : 0));
+    const role = nats.role?.bind(nats);
+    if (role && nats.mode === 'ha') gauge('ha_leader', 'With --ha: 1 while this member leads (takes feeds), else 0', () => (role() === 'leader' ? 1 : 0));
   }
 
   if (tp.logFile !== undefined) {

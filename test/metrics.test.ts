@@ -197,3 +197,21 @@ t.test('without per-table counters the table counters are one total, and the jou
   writeFileSync(join(dir, 'sym2024.01.02'), Buffer.alloc(64));
   t.equal(sample(await metrics.text(), 'tickerplant_journal_bytes'), 64, 'read again at each scrape');
 });
+
+t.test('the NATS part: its lag, whether its connection is up, and with --ha whether this member leads', async (t) => {
+  const tp: TickSource = {
+    names: ['trade'], stats: { updates: 0, rowsIn: 0, badUpdates: 0, rowsOut: 0, messagesOut: 0 },
+    w: { count: () => 0 }, i: 0, j: 0, logFile: undefined,
+  };
+  let up = true;
+  let role = 'leader';
+  const ha = metricsFor(t, { tp, defaultMetrics: false, nats: { mode: 'ha', lag: () => 3, up: () => up, role: () => role } });
+  let text = await ha.text();
+  t.same([sample(text, 'tickerplant_nats_lag_records'), sample(text, 'tickerplant_nats_up'), sample(text, 'tickerplant_ha_leader')], [3, 1, 1]);
+  up = false;
+  role = 'standby';
+  text = await ha.text();
+  t.same([sample(text, 'tickerplant_nats_up'), sample(text, 'tickerplant_ha_leader')], [0, 0], 'read at each scrape');
+  const edge = metricsFor(t, { tp, defaultMetrics: false, nats: { mode: 'edge', lag: () => 0, up: () => true, role: () => 'edge' } });
+  t.equal(sample(await edge.text(), 'tickerplant_ha_leader'), undefined, 'no leader gauge outside --ha');
+});

@@ -18,7 +18,8 @@ import { logPath } from '../journal/index.js';
 import { END, endSubject, msgId, next, tableSubject } from './names.js';
 import type { Position } from './names.js';
 import { recordTable } from './record.js';
-import { connectNats, ensureStream, jetstreamManager, lastPosition, recordLimit } from './stream.js';
+import { connectNats, ensureStream, jetstreamManager, lastPosition, recordLimit, watchLink } from './stream.js';
+import type { NatsLink } from './stream.js';
 import type { NatsOptions } from './stream.js';
 import { TailMarks } from './tail.js';
 import type { JournalTail } from './tail.js';
@@ -62,6 +63,10 @@ type State = 'connecting' | 'syncing' | 'live' | 'stopped';
 
 export class PrimaryBridge {
   private nc: NatsConnection | undefined;
+  private link: NatsLink | undefined;
+
+  /** Whether the NATS connection is up (tickerplant_nats_up). */
+  get natsUp(): boolean { return this.link?.up ?? false; }
   private publisher: StreamPublisher<Sent | undefined> | undefined;
   private jsm: JetStreamManager | undefined;
   private state: State = 'connecting';
@@ -150,6 +155,7 @@ export class PrimaryBridge {
   private async connect(): Promise<void> {
     try {
       this.nc = await connectNats({ ...this.o, name: `tickerplant ${this.o.src} primary` });
+      this.link = watchLink(this.nc, this.log);
     } catch (err) {
       if (this.state === 'stopped') return;
       const ms = backoffDelay(this.attempt++, { minDelayMs: 200, maxDelayMs: 5000 });

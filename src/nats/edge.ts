@@ -9,7 +9,8 @@ import { backoffDelay } from '../backoff.js';
 import { Follower } from './follower.js';
 import type { FollowedTickerplant } from './follower.js';
 import { streamName } from './names.js';
-import { connectNats, isNotFound, jetstreamManager } from './stream.js';
+import { connectNats, isNotFound, jetstreamManager, watchLink } from './stream.js';
+import type { NatsLink } from './stream.js';
 import type { NatsOptions } from './stream.js';
 
 export interface EdgeOptions extends NatsOptions {
@@ -22,6 +23,10 @@ export interface EdgeOptions extends NatsOptions {
 export class Edge {
   readonly follower: Follower;
   private nc: NatsConnection | undefined;
+  private link: NatsLink | undefined;
+
+  /** Whether the NATS connection is up (tickerplant_nats_up). */
+  get natsUp(): boolean { return this.link?.up ?? false; }
   private timer: Timer | undefined;
   private attempt = 0;
   private stopped = false;
@@ -38,7 +43,10 @@ export class Edge {
 
   private async run(): Promise<void> {
     try {
-      this.nc ??= await connectNats({ ...this.o, name: `tickerplant ${this.o.src} edge` });
+      if (!this.nc) {
+        this.nc = await connectNats({ ...this.o, name: `tickerplant ${this.o.src} edge` });
+        this.link = watchLink(this.nc, this.log);
+      }
       if (this.stopped) { await this.nc.close(); return; }
       const jsm = await jetstreamManager(this.nc);
       await jsm.streams.info(streamName(this.o.src)); // not created here: the primary decides its replicas

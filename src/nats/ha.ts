@@ -28,7 +28,8 @@ import { Follower } from './follower.js';
 import type { FollowedTickerplant } from './follower.js';
 import { END, endSubject, leaseBucket, msgId, next, streamName, tableSubject } from './names.js';
 import type { Position } from './names.js';
-import { connectNats, ensureStream, jetstreamManager, lastPosition, recordLimit } from './stream.js';
+import { connectNats, ensureStream, jetstreamManager, lastPosition, recordLimit, watchLink } from './stream.js';
+import type { NatsLink } from './stream.js';
 import type { NatsOptions } from './stream.js';
 
 export interface HaTickerplant extends FollowedTickerplant {
@@ -70,6 +71,10 @@ export class HotStandby {
   /** Milliseconds the last takeover took, from winning the lease to accepting feeds. */
   lastTakeoverMs: number | undefined;
   private nc: NatsConnection | undefined;
+  private link: NatsLink | undefined;
+
+  /** Whether the NATS connection is up (tickerplant_nats_up). */
+  get natsUp(): boolean { return this.link?.up ?? false; }
   private js: JetStreamClient | undefined;
   private jsm: JetStreamManager | undefined;
   private kv: KV | undefined;
@@ -120,6 +125,7 @@ export class HotStandby {
   private async connect(): Promise<void> {
     try {
       this.nc = await connectNats({ ...this.o, name: `tickerplant ${this.o.src} ha` });
+      this.link = watchLink(this.nc, this.log);
       if (this.role === 'stopped') { await this.nc.close(); return; }
       this.js = jetstream(this.nc);
       this.jsm = await jetstreamManager(this.nc);

@@ -43,6 +43,8 @@ export interface NatsPart {
   readonly room?: () => Promise<void> | undefined;
   /** 'primary', 'edge', or the HA role ('leader', 'standby', ...). */
   role(): string;
+  /** Whether the NATS connection is up. */
+  up(): boolean;
   close(): Promise<void>;
 }
 
@@ -64,6 +66,7 @@ export function startNats(mode: NatsMode, o: NatsStartOptions): NatsPart {
     bridge.start();
     return {
       mode, upd: undefined, maxRecordBytes: () => bridge.recordLimit(), lag: () => bridge.lag(), wake: bridge.wake, journalFailed: () => {}, role: () => 'primary',
+      up: () => bridge.natsUp,
       close: async () => { timer.cancel(); await bridge.close(); },
     };
   }
@@ -71,7 +74,7 @@ export function startNats(mode: NatsMode, o: NatsStartOptions): NatsPart {
     const edge = new Edge({ ...common, tp: o.tp });
     edge.start();
     return {
-      mode, lag: () => edge.lag(), wake: () => {}, role: () => 'edge', close: () => edge.close(),
+      mode, lag: () => edge.lag(), wake: () => {}, role: () => 'edge', close: () => edge.close(), up: () => edge.natsUp,
       journalFailed: () => edge.follower.journalFailed(),
       // An edge's journal is the primary's: a local feed would fork it.
       upd: () => { throw new QError(Q.edge); },
@@ -80,7 +83,7 @@ export function startNats(mode: NatsMode, o: NatsStartOptions): NatsPart {
   const ha = new HotStandby({ ...common, replicas: o.replicas, tp: o.tp, failoverMs: o.failoverMs });
   ha.start();
   return {
-    mode, lag: () => ha.lag(), wake: () => {}, role: () => ha.role, close: () => ha.close(),
+    mode, lag: () => ha.lag(), wake: () => {}, role: () => ha.role, close: () => ha.close(), up: () => ha.natsUp,
     journalFailed: () => ha.follower.journalFailed(),
     upd: (t, x) => ha.upd(t, x),
     room: () => ha.room(),

@@ -6,6 +6,7 @@ import { connect, credsAuthenticator } from '@nats-io/transport-node';
 import type { NatsConnection } from '@nats-io/transport-node';
 import { jetstreamManager } from '@nats-io/jetstream';
 import type { JetStreamManager, StreamInfo } from '@nats-io/jetstream';
+import type { Logger } from 'pino';
 import { ConfigError } from '../errors.js';
 import { compare, parseMsgId, streamName, streamSubjects } from './names.js';
 import type { Position } from './names.js';
@@ -42,6 +43,29 @@ export async function connectNats(o: NatsOptions): Promise<NatsConnection> {
     noAsyncTraces: true,
     ...(creds ? { authenticator: credsAuthenticator(creds) } : {}),
   });
+}
+
+/** Whether a connection is up, from its status events. */
+export interface NatsLink { readonly up: boolean }
+
+/**
+ * Follows a connection's status: down at 'disconnect', up again at 'reconnect', each change logged once
+ * (the client's reconnect attempts in between are not). Down for good once the connection closes.
+ */
+export function watchLink(nc: NatsConnection, log: Logger): NatsLink {
+  const link = { up: true };
+  void (async () => {
+    for await (const s of nc.status()) {
+      if (s.type === 'disconnect' && link.up) {
+        link.up = false;
+        log.warn({ server: s.server }, 'nats disconnected; reconnecting');
+      } else if (s.type === 'reconnect' && !link.up) {
+        link.up = true;
+        log.info({ server: s.server }, 'nats reconnected');
+      }
+    }
+  })().catch(() => {}).finally(() => { link.up = false; });
+  return link;
 }
 
 /** TICK_<SRC> as it is, created (file storage, `replicas` copies) when absent. */

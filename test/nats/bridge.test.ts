@@ -56,9 +56,11 @@ t.test('every journal record is in the stream, bytes and counts equal', { skip: 
 t.test('NATS killed and restarted under load: the stream is complete, with no duplicate', { skip: !haveNats && 'no nats-server' }, async (t) => {
   const dir = t.testdir();
   const nats = await natsServer(t, dir);
-  const app = await primary(t, join(dir, 'tp'), nats.url);
+  const sink = new LogSink();
+  const app = await primary(t, join(dir, 'tp'), nats.url, sink);
   const feed = await connect({ port: app.port });
   t.teardown(() => feed.close());
+  await until(() => app.nats?.up() === true, 10_000);
   let i = 0;
   let feeding = true;
   const load = (async () => {
@@ -72,6 +74,7 @@ t.test('NATS killed and restarted under load: the stream is complete, with no du
   await nats.stop('SIGKILL');
   const atKill = i;
   await until(() => i > atKill + 500, 10_000); // the tickerplant keeps taking feeds while NATS is down
+  await until(() => app.nats?.up() === false, 10_000, 'the link seen down');
   await nats.start();
   const atRestart = i;
   await until(() => i > atRestart + 500, 10_000);
@@ -79,6 +82,9 @@ t.test('NATS killed and restarted under load: the stream is complete, with no du
   await load;
   const nc = await natsClient(t, [nats.url]);
   await until(() => app.nats?.lag() === 0, 30_000);
+  t.equal(app.nats?.up(), true, 'up again (tickerplant_nats_up)');
+  const said = (msg: string): number => sink.lines.filter((l) => l['msg'] === msg).length;
+  t.same([said('nats disconnected; reconnecting'), said('nats reconnected')], [1, 1], 'the outage in two lines, not one per reconnect attempt');
   t.ok(atKill > 0 && atRestart > atKill, `fed ${atKill} before the kill, ${atRestart - atKill} while down, ${i - atRestart} after`);
   checkStream(t, await streamMessages(nc, 'TICK_sym'), app, i);
 });
