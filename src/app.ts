@@ -50,7 +50,8 @@ export interface App {
   readonly httpPort: number | undefined;
   /** The JetStream part (--nats, --from-nats); undefined when off. */
   readonly nats: NatsPart | undefined;
-  close(): Promise<void>;
+  /** Stops; resolves to false when the journal's or the ledger's last records could not be written. */
+  close(): Promise<boolean>;
 }
 
 export interface AppDeps {
@@ -141,16 +142,18 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   let demo: { stop(): void } | undefined;
   let payments: Payments | undefined;
   /** Stops whatever has started, in the one order (also when a start fails half way). */
-  const stop = async (): Promise<void> => {
+  /** Stops every part; false when something was lost on the way out (the journal's or the ledger's last writes). */
+  const stop = async (): Promise<boolean> => {
     chain?.close();
     await nats?.close();
     demo?.stop();
     // Publish what batch mode holds while subscribers are still connected, then let the sockets drain.
-    tp.close();
+    const journaled = tp.close();
     await http?.close();
     await server?.close();
-    await payments?.close();
+    const lost = await payments?.close() ?? 0;
     metrics?.close();
+    return journaled && lost === 0;
   };
   // IPC connections and WebSocket clients alike: the one place a handle is turned into its subscriber.
   const registry = new SubscriberRegistry();
@@ -255,8 +258,10 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     httpPort: http?.port,
     nats,
     async close() {
-      await stop();
-      log.info({}, 'tickerplant stopped');
+      const clean = await stop();
+      if (clean) log.info({}, 'tickerplant stopped');
+      else log.error({}, 'tickerplant stopped; records were lost on the way out (see the lines above)');
+      return clean;
     },
   };
 }

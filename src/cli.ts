@@ -34,8 +34,8 @@ async function main(): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
-  await app.close();
-  return 0;
+  // Exit 1 when the way out lost records (a full disk refusing the last journal or ledger write).
+  return (await app.close()) ? 0 : 1;
 }
 
 main().then(

@@ -10,7 +10,7 @@ import { ManualClock } from '../src/clock.js';
 import { parseCommandLine } from '../src/config.js';
 import { DevBackend } from '../src/lightning/index.js';
 import { createLogger } from '../src/log.js';
-import { freePort } from './helpers/nats.js';
+import { freePort, tradeArgs } from './helpers/nats.js';
 import { LogSink, startTp, T0 } from './helpers/tp.js';
 
 const refused = (port: number): Promise<boolean> => new Promise((resolve) => {
@@ -107,4 +107,13 @@ t.test('a port already taken fails the start with no tickerplant started, and fr
 t.test('a schema file that does not exist fails the start', async (t) => {
   const { config } = parseCommandLine(['-p', '0', '--unix', '', join(t.testdir(), 'none.q')]);
   await t.rejects(startApp(config, { log: createLogger('silent', new LogSink()), clock: new ManualClock(T0) }), { code: 'SCHEMA_ERR' });
+});
+
+t.test('close resolves to true for a clean stop (the CLI exits 0; records lost on the way out make it false, and exit 1)', async (t) => {
+  const { connect } = await import('./helpers/qclient.js');
+  const app = await startTp(t, { args: ['sym', t.testdir(), '--lightning', 'dev', '--data-dir', t.testdir()] });
+  const feed = await connect({ port: app.port });
+  await feed.sync(...tradeArgs(1));
+  feed.close();
+  t.equal(await app.close(), true);
 });

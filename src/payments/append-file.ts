@@ -160,10 +160,15 @@ export class RetryingWriter {
     this.degraded = false;
   }
 
-  close(): void {
+  /** Writes what is waiting, a last time, and closes; returns the records that could not be written (lost). */
+  close(): number {
     this.flush();
     this.retry?.cancel();
     this.retry = undefined;
+    const lost = this.queue.length;
+    if (lost > 0) this.o.log.error({ file: this.path, lost }, 'payment records not written at shutdown');
+    this.queue.length = 0;
     this.o.file.close();
+    return lost;
   }
 }

@@ -114,7 +114,8 @@ export class InvoiceBook {
   get path(): string { return this.writer.path; }
   get writeFailures(): number { return this.writer.failures; }
   get unwritten(): number { return this.writer.unwritten; }
-  shutdown(): void { this.writer.close(); }
+  /** Closes; returns the records the disk did not take (see RetryingWriter.close). */
+  shutdown(): number { return this.writer.close(); }
 }
 
 const closeLine = (rHash: string, reason: CloseReason): string => JSON.stringify({ op: 'close', r_hash: rHash, reason }) + '\n';

@@ -66,5 +66,6 @@ export class Ledger {
     return true;
   }
 
-  close(): void { this.writer.close(); }
+  /** Closes; returns the records the disk did not take (see RetryingWriter.close). */
+  close(): number { return this.writer.close(); }
 }

@@ -47,7 +47,8 @@ export interface Payments {
    * keep its ports closed) run on its own, its failure logged.
    */
   start(opts?: { readonly background?: boolean }): Promise<void>;
-  close(): Promise<void>;
+  /** Stops; resolves to the ledger and book records the disk did not take (0: nothing lost). */
+  close(): Promise<number>;
 }
 
 /** Builds the paywall over a backend (not started yet: see start()). */
@@ -84,8 +85,7 @@ export function createPayments(o: PaymentsOptions): Payments {
       paywall.close();
       // Shutting down must not fail because the backend could not save its state: say so and go on.
       await backend.close().catch((err: unknown) => log.warn({ err: err instanceof Error ? err.message : String(err) }, 'lightning backend close failed'));
-      ledger.close();
-      book.shutdown();
+      return ledger.close() + book.shutdown();
     },
   };
 }

@@ -812,16 +812,20 @@ export class Tickerplant {
   }
 
   /** Graceful stop: publish what batch mode holds, close the journal; later updates are refused. */
-  close(): void {
-    if (this.closed) return;
+  /** Publishes what batch mode holds and closes the journal; false when its last records could not be written. */
+  close(): boolean {
+    if (this.closed) return true;
     this.closed = true;
     this.timer?.cancel();
     if (this.batch) this.flushBatch();
+    let ok = true;
     try {
       this.journal?.close();
     } catch (err) {
+      ok = false;
       this.log.error({ path: this._logFile ?? null, err: err instanceof Error ? err.message : String(err) }, 'journal close failed');
     }
     this.journal = undefined;
+    return ok;
   }
 }

@@ -101,3 +101,16 @@ t.test('a settlement the disk refuses is answered for at once, kept in memory an
   t.same(open(path).ledger.get('0a'.repeat(32)), entry('0a'.repeat(32)), 'on disk after the retry');
   ledger.close();
 });
+
+t.test('closing while the disk still refuses says how many records are lost, in the log and to the caller', async (t) => {
+  const path = fresh();
+  const file = new FlakyFile(path);
+  const { ledger, sink } = open(path, file);
+  file.failing = 'ENOSPC';
+  ledger.record(entry('0b'.repeat(32)));
+  ledger.record(entry('0c'.repeat(32)));
+  t.equal(ledger.close(), 2, 'two lost');
+  t.match(sink.lines.filter((l) => l['msg'] === 'payment records not written at shutdown'), [{ lost: 2 }]);
+  const { ledger: clean } = open(fresh());
+  t.equal(clean.close(), 0, 'nothing lost when the disk took everything');
+});

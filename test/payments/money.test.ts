@@ -456,3 +456,17 @@ t.test('the book is walked once at a time: lnd coming up again while a walk runs
   await rig.payments.paywall.reconcile();
   t.equal(lookups, 6, 'a walk asked for after one has ended is a new walk');
 });
+
+t.test('stopping while the disk refuses the ledger resolves to the records lost, so the process can say so (exit 1)', async (t) => {
+  const clock = new ManualClock(T0);
+  const { fake, backend } = await lndFor(t, clock);
+  const dir = t.testdir();
+  const ledgerFile = new FlakyFile(join(dir, LEDGER_FILE));
+  const rig = await startPaymentsRig(t, { backend, stateDir: dir, clock, files: new Map([[ledgerFile.path, ledgerFile]]) });
+  const inv = invoiceOf(await rig.sub(rig.buyer(1), ['trade'], ['IBM']));
+  ledgerFile.failing = 'ENOSPC';
+  fake.settle(hashBuf(inv.hash));
+  await eventually(() => rig.payments.ledger.unwritten === 1);
+  t.equal(await rig.payments.close(), 1, 'one settlement not written');
+  t.ok(rig.sink.messages().includes('payment records not written at shutdown'));
+});
