@@ -312,6 +312,7 @@ t.test("stores the stream never answers are 'nats after the doubt window, with o
     await feeds[0]?.sync(...tradeArgs(1));
     nats.signal('SIGSTOP'); // hung: no answer, no error
     t.teardown(() => nats.signal('SIGCONT'));
+    await sleep(300); // stopped for certain before the stores are sent (a signal is delivered, not awaited)
     let settled = 0;
     const answers = feeds.map((f, i) => f.sync(...tradeArgs(i + 2)).then(() => 'acknowledged', (err: Error) => err.message)
       .finally(() => { settled++; }));
