@@ -242,6 +242,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
         // L402: macaroons signed with a root key kept (0600) in the data directory.
         l402RootKey: payments ? loadRootKey(config.dataDir) : undefined,
         l402Public: config.l402Public,
+        onSlowConsumer: () => metrics?.slowConsumerDropped(),
       });
     }
   } catch (err) {

@@ -84,6 +84,8 @@ export interface Metrics {
    * the byte totals of connections that have gone.
    */
   connectionClosed(conn: ConnectionSource, reason: CloseReason): void;
+  /** A WebSocket or SSE client dropped as a slow consumer (IPC ones come through connectionClosed). */
+  slowConsumerDropped(): void;
   close(): void;
 }
 
@@ -158,7 +160,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
     name: `${PREFIX}connections_closed_total`, help: 'IPC connections closed, by reason', labelNames: ['reason'], registers,
   });
   const slowDrops = new Counter({
-    name: `${PREFIX}slow_subscriber_drops_total`, help: 'Clients dropped for letting too many outbound bytes queue', registers,
+    name: `${PREFIX}slow_subscriber_drops_total`, help: 'Clients dropped for letting too many outbound bytes queue (IPC, WebSocket and SSE)', registers,
   });
   let closedIn = 0;
   let closedOut = 0;
@@ -241,6 +243,9 @@ export function createMetrics(sources: MetricsSources): Metrics {
       closedOut += conn.socket.bytesWritten;
       closes.inc({ reason });
       if (reason === 'slow') slowDrops.inc();
+    },
+    slowConsumerDropped() {
+      slowDrops.inc();
     },
     close() {
       if (onStatus) payments?.backend.off('status', onStatus);

@@ -176,6 +176,8 @@ t.test('per-table counters, journal getter, slow drops, closed bytes and lnd rec
   t.equal(sample(text, 'tickerplant_ipc_connections'), 0);
   t.equal(sample(text, 'tickerplant_lightning_up{backend="lnd"}'), 1);
   t.equal(sample(text, 'tickerplant_lightning_reconnects_total{backend="lnd"}'), 2, 'two down→up transitions');
+  metrics.slowConsumerDropped(); // a WebSocket or SSE client
+  t.equal(sample(await metrics.text(), 'tickerplant_slow_subscriber_drops_total'), 2, 'gateway drops count too');
 
   metrics.close();
   t.equal(backend.listenerCount('status'), 0, 'close() stops listening to the backend');

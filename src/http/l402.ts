@@ -62,6 +62,8 @@ export interface L402Options {
   /** -u's Basic credentials of a request (the HTTP server's parser). */
   readonly credentials: (req: IncomingMessage) => { user: string; password: string } | undefined;
   readonly limits?: Partial<L402Limits> | undefined;
+  /** A stream was dropped for letting too much queue. */
+  readonly onSlowConsumer?: (() => void) | undefined;
 }
 
 interface Request { readonly table: string; readonly syms: readonly string[] | null; readonly filter: SymFilter }
@@ -203,7 +205,7 @@ export class L402Routes {
     const { registry, tp, paywall } = this.o;
     const s: SseStream = new SseStream({
       handle: registry.localHandle(), res, tp, table: r.table, filter: r.filter, log: this.log, maxQueuedBytes: this.limits.maxQueuedBytes,
-      onClose: (x) => this.ended(x),
+      onClose: (x) => this.ended(x), onSlowConsumer: this.o.onSlowConsumer,
     });
     registry.add(s);
     let skipped: Record<string, string> | undefined;

@@ -19,7 +19,7 @@ import type { L402Limits } from './l402.js';
 import type { GatewayOptions } from '../ws/gateway.js';
 
 /** The gateway's options (paywall, devPay, allowedOrigins, limits, heartbeatMs, now) are passed to it as they are. */
-export interface HttpOptions extends Pick<GatewayOptions, 'tp' | 'log' | 'paywall' | 'devPay' | 'allowedOrigins' | 'limits' | 'heartbeatMs' | 'now'> {
+export interface HttpOptions extends Pick<GatewayOptions, 'tp' | 'log' | 'paywall' | 'devPay' | 'allowedOrigins' | 'limits' | 'heartbeatMs' | 'now' | 'onSlowConsumer'> {
   readonly port: number;
   /** Interface to listen on. [all] */
   readonly host?: string | undefined;
@@ -114,12 +114,12 @@ export async function startHttp(o: HttpOptions): Promise<HttpServer> {
   const clock = o.clock ?? systemClock();
   const gateway = new WsGateway({
     tp: o.tp, registry, clock, paywall: o.paywall, devPay: o.devPay, log: o.log.child({ mod: 'ws' }),
-    allowedOrigins: o.allowedOrigins, limits: o.limits, heartbeatMs: o.heartbeatMs, now: o.now,
+    allowedOrigins: o.allowedOrigins, limits: o.limits, heartbeatMs: o.heartbeatMs, now: o.now, onSlowConsumer: o.onSlowConsumer,
   });
   const l402 = new L402Routes({
     tp: o.tp, registry, clock, log: o.log.child({ mod: 'l402' }),
     paywall: o.paywall, rootKey: o.l402RootKey, authenticator: o.authenticator, public: o.l402Public,
-    credentials: (req) => requestCredentials(req, false), limits: o.l402Limits,
+    credentials: (req) => requestCredentials(req, false), limits: o.l402Limits, onSlowConsumer: o.onSlowConsumer,
   });
   /** Whether the request may pass: no users file, or credentials it accepts. */
   const authorized = (req: IncomingMessage, allowProtocol: boolean): boolean => {

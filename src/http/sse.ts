@@ -22,6 +22,8 @@ export interface SseOptions {
   readonly maxQueuedBytes: number;
   /** Called once when the stream has ended, whoever ended it. */
   readonly onClose: (s: SseStream) => void;
+  /** It was dropped for letting too much queue (tickerplant_slow_subscriber_drops_total). */
+  readonly onSlowConsumer?: (() => void) | undefined;
 }
 
 /** How soon (ms) a client's EventSource should reconnect after the stream drops. */
@@ -154,6 +156,7 @@ export class SseStream implements Subscriber {
     if (e.kind === 'renew') return;
     if (res.writableLength > this.o.maxQueuedBytes) {
       this.o.log.warn({ h: this.handle, queued: res.writableLength, max: this.o.maxQueuedBytes }, 'slow sse consumer dropped');
+      this.o.onSlowConsumer?.();
       res.destroy();
       return;
     }

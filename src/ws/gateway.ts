@@ -88,6 +88,8 @@ export interface GatewayOptions {
   readonly heartbeatMs?: number | undefined;
   /** Unix ms, for expires_in and the request rate. [the clock's] */
   readonly now?: (() => number) | undefined;
+  /** A client was dropped for letting too much queue (tickerplant_slow_subscriber_drops_total). */
+  readonly onSlowConsumer?: (() => void) | undefined;
 }
 
 /** The subprotocol the gateway answers; a client sending credentials as a subprotocol offers it beside them. */
@@ -188,6 +190,7 @@ class WsClient implements Subscriber {
     if (this.ws.writableLength > this.gw.limits.maxQueuedBytes) {
       this.gw.log.warn({ h: this.handle, queued: this.ws.writableLength, max: this.gw.limits.maxQueuedBytes },
         'slow websocket consumer dropped');
+      this.gw.onSlowConsumer?.();
       this.ws.destroy();
       return;
     }
@@ -211,6 +214,7 @@ export class WsGateway {
   readonly limits: GatewayLimits;
   readonly log: Logger;
   readonly now: () => number;
+  readonly onSlowConsumer: (() => void) | undefined;
   readonly backend: 'dev' | 'lnd' | 'none';
   private readonly clients = new Map<number, WsClient>();
   private heartbeat: Timer | undefined;
@@ -223,6 +227,7 @@ export class WsGateway {
   constructor(private readonly o: GatewayOptions) {
     this.limits = { ...DEFAULT_GATEWAY_LIMITS, ...o.limits };
     this.log = o.log;
+    this.onSlowConsumer = o.onSlowConsumer;
     this.now = o.now ?? (() => unixMs(o.clock));
     this.backend = o.paywall === undefined ? 'none' : o.devPay !== undefined ? 'dev' : 'lnd';
     const ms = o.heartbeatMs ?? 30_000;

@@ -327,8 +327,9 @@ t.test('the heartbeat ends a client that does not answer pings and keeps one tha
   t.ok(rig.sink.messages().includes('websocket client missed heartbeat'));
 });
 
-t.test('a client that stops reading is dropped once maxQueuedBytes pile up', async (t) => {
-  const rig = await startRig(t, { http: { limits: { maxQueuedBytes: 256 * 1024 } } });
+t.test('a client that stops reading is dropped once maxQueuedBytes pile up, and counted as a slow subscriber', async (t) => {
+  let drops = 0;
+  const rig = await startRig(t, { http: { limits: { maxQueuedBytes: 256 * 1024 }, onSlowConsumer: () => { drops++; } } });
   const c = await open(t, rig.url);
   c.send({ op: 'subscribe', table: 'quote' });
   await c.next('subscribed');
@@ -339,6 +340,7 @@ t.test('a client that stops reading is dropped once maxQueuedBytes pile up', asy
   }
   t.equal(rig.http.gateway.size, 0, 'dropped');
   t.ok(rig.sink.messages().includes('slow websocket consumer dropped'));
+  t.equal(drops, 1, 'tickerplant_slow_subscriber_drops_total hears of it');
   c.ws.resume(); // let it read the end of the connection
   await c.closed;
 });
