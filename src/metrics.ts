@@ -119,8 +119,8 @@ export function createMetrics(sources: MetricsSources): Metrics {
     });
   };
 
-  perTable('updates_total', 'Updates (.u.upd calls) accepted', (c) => c.updates);
-  perTable('rows_in_total', 'Rows received from feeds', (c) => c.rowsIn);
+  perTable('updates_total', 'Updates (.u.upd calls) accepted, those a failed journal flush withdrew afterwards included (journal_withdrawn_records_total)', (c) => c.updates);
+  perTable('rows_in_total', 'Rows received from feeds (withdrawn ones included, as updates_total)', (c) => c.rowsIn);
   perTable('rows_out_total', 'Rows published (each publish counted once, whatever the filters)', (c) => c.rowsOut);
   perTable('messages_out_total', 'upd messages sent to subscribers', (c) => c.messagesOut);
   mirror('bad_updates_total', 'Updates refused (unknown table, wrong type or length)', () => tp.stats.badUpdates);
