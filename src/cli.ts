@@ -24,8 +24,9 @@ async function main(): Promise<number> {
 
   const log = createLogger(args.config.logLevel);
   const app = await startApp(args.config, { log });
-  process.stdout.write(`tickerplant listening on :${app.port}\n`);
-  if (app.httpPort !== undefined) process.stdout.write(`web page: http://localhost:${app.httpPort}/\n`);
+  // For whoever started it, on stderr: stdout carries the JSON log lines only (one event each).
+  process.stderr.write(`tickerplant listening on :${app.port}\n`);
+  if (app.httpPort !== undefined) process.stderr.write(`web page: http://localhost:${app.httpPort}/\n`);
   await new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       log.info({ signal }, 'stopping');

@@ -63,7 +63,7 @@ t.test('q\'s unix socket: /tmp/kx.PORT as a file and, on Linux, in the abstract 
   const child = spawn(process.execPath, [CLI, '-p', '0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
   t.teardown(() => { child.kill('SIGKILL'); });
   const port = await new Promise<number>((resolve, reject) => {
-    child.stdout.on('data', (d: Buffer) => {
+    child.stderr.on('data', (d: Buffer) => {
       const m = /listening on :(\d+)/.exec(d.toString());
       if (m) resolve(Number(m[1]));
     });

@@ -26,15 +26,13 @@ export async function spawnTp(t: Test, args: string[]): Promise<TpProcess> {
   };
   t.teardown(() => kill());
   const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
     let err = '';
     const timer = setTimeout(() => reject(new Error(`tickerplant did not start: ${err}`)), 60_000);
-    proc.stdout?.on('data', (b: Buffer) => {
-      out += b.toString();
-      const m = /listening on :(\d+)/.exec(out);
+    proc.stderr?.on('data', (b: Buffer) => {
+      err += b.toString();
+      const m = /listening on :(\d+)/.exec(err); // on stderr: stdout is the JSON log
       if (m) { clearTimeout(timer); resolve(Number(m[1])); }
     });
-    proc.stderr?.on('data', (b: Buffer) => { err += b.toString(); });
     proc.once('exit', (code) => { clearTimeout(timer); reject(new Error(`tickerplant exited ${code}: ${err}`)); });
   });
   return { port, proc, kill };

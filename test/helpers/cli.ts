@@ -17,7 +17,7 @@ export function start(t: Test, args: string[]): Promise<{ port: number; stop: (s
   t.teardown(() => { child.kill('SIGKILL'); });
   return new Promise((resolve, reject) => {
     let out = '';
-    child.stdout.on('data', (d: Buffer) => {
+    child.stderr.on('data', (d: Buffer) => { // the ready line is on stderr: stdout is the JSON log
       out += d.toString();
       const m = /listening on :(\d+)/.exec(out);
       if (m) resolve({
