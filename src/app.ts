@@ -22,7 +22,7 @@ import { createBackend } from './lightning/index.js';
 import { createMetrics } from './metrics.js';
 import type { Metrics } from './metrics.js';
 import { startDemoFeed } from './demo-feed.js';
-import { startHttp } from './http/index.js';
+import { HTTP_SOCKET_LIMITS, startHttp } from './http/index.js';
 import { loadRootKey } from './l402/root-key.js';
 import type { HttpServer } from './http/index.js';
 import type { DevPay } from './ws/gateway.js';
@@ -249,6 +249,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
     await stop();
     throw err;
   }
+  warnIfFewDescriptors(config, http !== undefined, log);
   tp.start();
   demo = config.demoFeed ? startDemoFeed({ tp, clock, log: log.child({ mod: 'demo-feed' }) }) : undefined;
   log.info({ ...(chain ? { upstream: chain.upstream } : { schema: schemaPath }), tables: tp.names, mode: tp.batch ? `batch ${config.batchMs}ms` : 'zero-latency',
@@ -265,4 +266,26 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       return clean;
     },
   };
+}
+
+/** Descriptors kept for what is not a client socket: journal, ledger, book, listeners, lnd, NATS. */
+const RESERVED_FDS = 64;
+
+/**
+ * Past the open-file limit a client's connect waits in the kernel's backlog with no line anywhere: the
+ * limits configured should fit under it (Linux: /proc/self/limits; elsewhere not checked).
+ */
+function warnIfFewDescriptors(config: Config, withHttp: boolean, log: Logger): void {
+  let soft: number | undefined;
+  try {
+    const m = /^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'latin1'));
+    soft = m ? Number(m[1]) : undefined;
+  } catch {
+    return;
+  }
+  const wanted = config.maxConnections + (withHttp ? HTTP_SOCKET_LIMITS.maxSockets : 0) + RESERVED_FDS;
+  if (soft !== undefined && wanted > soft) {
+    log.warn({ openFileLimit: soft, maxConnections: config.maxConnections, httpSockets: withHttp ? HTTP_SOCKET_LIMITS.maxSockets : 0 },
+      'connection limits exceed the open-file limit: raise ulimit -n or lower --max-connections');
+  }
 }

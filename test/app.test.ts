@@ -117,3 +117,14 @@ t.test('close resolves to true for a clean stop (the CLI exits 0; records lost o
   feed.close();
   t.equal(await app.close(), true);
 });
+
+t.test('connection limits above the open-file limit are warned of at start (a connect past it waits unseen in the backlog)', { skip: process.platform !== 'linux' && 'reads /proc/self/limits' }, async (t) => {
+  const soft = Number(/^Max open files\s+(\d+)/m.exec(readFileSync('/proc/self/limits', 'latin1'))?.[1]);
+  const sink = new LogSink();
+  await startTp(t, { sink, args: ['--max-connections', String(soft + 1)] });
+  t.match(sink.lines.filter((l) => l['msg'] === 'connection limits exceed the open-file limit: raise ulimit -n or lower --max-connections'),
+    [{ openFileLimit: soft, maxConnections: soft + 1 }]);
+  const quiet = new LogSink();
+  await startTp(t, { sink: quiet, args: ['--max-connections', '16'] });
+  t.notOk(quiet.messages().includes('connection limits exceed the open-file limit: raise ulimit -n or lower --max-connections'), 'none under it');
+});

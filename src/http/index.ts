@@ -1,2 +1,2 @@
 // The HTTP side: the web page, /healthz, /metrics and the WebSocket gateway at /ws.
-export { startHttp, WEB_ROOT, type HttpOptions, type HttpServer } from './server.js';
+export { HTTP_SOCKET_LIMITS, startHttp, WEB_ROOT, type HttpOptions, type HttpServer } from './server.js';
