@@ -209,30 +209,29 @@ export class L402Routes {
     });
     registry.add(s);
     let skipped: Record<string, string> | undefined;
-    if (paid && !(paywall as Paywall).hold(paid.hash, s)) {
+    const holder = paid ? (paywall as Paywall).holderOf(paid.hash) : undefined;
+    const old = holder === undefined ? undefined : [...this.streams].find((x) => x.handle === holder);
+    if (paid && old) {
       // Held by another L402 stream: this one takes over and the old one ends (event: replaced). A buyer
       // whose network changed reconnects at once, while the dead stream's socket may linger for minutes.
       // What the old stream was sent is replayed once a minute at most, and only its last
       // TAKEOVER_REPLAY_ROWS rows (the ones a dropped connection lost); otherwise the new stream resumes where
       // the old one had got to: two holders of one token taking it from each other share one stream.
-      // Held by a q or WebSocket subscriber (.u.subPaid with the preimage): in use.
-      const pw = paywall as Paywall;
-      const holder = pw.holderOf(paid.hash);
-      const old = [...this.streams].find((x) => x.handle === holder);
       const nowMs = unixMs(this.o.clock);
-      const replay = old !== undefined && (old.replayedTakeoverAt === undefined || nowMs - old.replayedTakeoverAt >= TAKEOVER_REPLAY_EVERY_MS);
-      const floor = replay ? old?.recentFrom() : old?.offeredUpTo();
-      s.replayedTakeoverAt = replay ? nowMs : old?.replayedTakeoverAt;
-      old?.finish('replaced', { type: 'replaced', code: HTTP_ERRORS.inUse.code });
-      if (!old || !pw.hold(paid.hash, s)) {
-        registry.remove(s.handle);
-        throw new Refusal(HTTP_ERRORS.inUse, 'payment held by another subscriber');
-      }
+      const replay = old.replayedTakeoverAt === undefined || nowMs - old.replayedTakeoverAt >= TAKEOVER_REPLAY_EVERY_MS;
+      const floor = replay ? old.recentFrom() : old.offeredUpTo();
+      s.replayedTakeoverAt = replay ? nowMs : old.replayedTakeoverAt;
+      old.finish('replaced', { type: 'replaced', code: HTTP_ERRORS.inUse.code }); // its end frees the payment
       if (floor !== undefined && resumeFrom !== undefined && resumeFrom < floor) {
         skipped = { type: 'skipped', from: positionId(tp.d, resumeFrom), to: positionId(tp.d, floor), code: 'taken_over' };
         resumeFrom = floor;
       }
       this.log.info({ h: s.handle, replaced: old.handle }, 'l402 stream took over a payment from an older stream');
+    }
+    // Held by a q or WebSocket subscriber (.u.subPaid with the preimage): in use.
+    if (paid && !(paywall as Paywall).hold(paid.hash, s)) {
+      registry.remove(s.handle);
+      throw new Refusal(HTTP_ERRORS.inUse, 'payment held by another subscriber');
     }
     req.socket.setKeepAlive(true, 10_000); // an idle peer gone without a FIN is found, and its payment freed
     this.streams.add(s);
