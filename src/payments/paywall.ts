@@ -106,6 +106,12 @@ interface TokenPending {
 /** An L402 invoice is offered again while at least this long is left to pay it. */
 const REOFFER_MIN_MS = 60_000;
 
+/** The payment hash a preimage (32 bytes, hex or base64) proves; undefined when it is not one. */
+function paymentHashOf(preimage: string): string | undefined {
+  const bytes = /^[0-9a-fA-F]{64}$/.test(preimage) ? Buffer.from(preimage, 'hex') : Buffer.from(preimage, 'base64');
+  return bytes.length === 32 ? createHash('sha256').update(bytes).digest('hex') : undefined;
+}
+
 export type Claim =
   | { readonly kind: 'claimed'; readonly table: string; readonly hash: string; readonly until: number | null }
   | { readonly kind: 'refused'; readonly table: string; readonly error: QText; readonly reason: string };
@@ -570,9 +576,8 @@ export class Paywall {
   subPaid(s: Subscriber, t: string, filter: SymFilter, preimage: string): Claim {
     const refuse = (error: QText, reason: string): Claim => ({ kind: 'refused', table: t, error, reason });
     if (!this.o.tp.tables.has(t)) return refuse(Q.access, 'no such table'); // callers name the table first (u.q's 'x)
-    const bytes = /^[0-9a-fA-F]{64}$/.test(preimage) ? Buffer.from(preimage, 'hex') : Buffer.from(preimage, 'base64');
-    if (bytes.length !== 32) return refuse(Q.preimage, 'a preimage is 32 bytes, hex or base64');
-    const hash = createHash('sha256').update(bytes).digest('hex');
+    const hash = paymentHashOf(preimage);
+    if (hash === undefined) return refuse(Q.preimage, 'a preimage is 32 bytes, hex or base64');
     const entry = this.o.ledger.get(hash);
     if (!entry) return refuse(Q.unpaid, 'no settled invoice of ours has this preimage');
     // A renewal's preimage and the original's are one payment chain: one claim, one period.
@@ -602,6 +607,23 @@ export class Paywall {
     }
     this.log.info({ h: s.handle, hash, table: t }, 'proof of payment accepted');
     return { kind: 'claimed', table: t, hash, until: end };
+  }
+
+  /**
+   * subPaid, except that an invoice of ours the ledger does not have settled yet is looked up in lnd first,
+   * as an L402 purchase is: paid while the tickerplant was down, its settlement is learned at once, not
+   * when the restart's walk of the book reaches it. Only the payer knows a preimage whose hash is booked:
+   * nobody else can make it ask.
+   */
+  async subPaidLookedUp(s: Subscriber, t: string, filter: SymFilter, preimage: string): Promise<Claim> {
+    const first = this.subPaid(s, t, filter, preimage);
+    const hash = paymentHashOf(preimage);
+    if (first.kind !== 'refused' || first.error !== Q.unpaid || hash === undefined) return first;
+    if (this.o.ledger.has(hash) || !this.o.book.has(hash)) return first;
+    if (await this.ask(hash) !== 'answered') return first;
+    // Gone while lnd answered: nothing to attach (the settlement is in the ledger, a credit to claim).
+    if (!this.o.lookup(s.handle)) return first;
+    return this.subPaid(s, t, filter, preimage);
   }
 
   /** Unsubscribing from one table: its pending request goes too, so paying later does not re-subscribe. */

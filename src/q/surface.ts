@@ -25,7 +25,7 @@ export interface Surface {
   /** The caller's peer address (for the invoice book), when its connection has one. */
   peerOf?(handle: number): string | undefined;
   /** With payments on: .u.sub sells priced tables; .u.pendingInvoices and .u.subPaid exist. */
-  readonly paywall?: Pick<Paywall, 'subscribe' | 'subPaid' | 'pendingTable' | 'pendingReplyBytes'> | undefined;
+  readonly paywall?: Pick<Paywall, 'subscribe' | 'subPaidLookedUp' | 'pendingTable' | 'pendingReplyBytes'> | undefined;
   /** .dev.pay: only with the built-in dev node, so real lnd cannot be paid with fake money. */
   readonly devPay?: ((request: string) => { readonly hash: Buffer; readonly preimage: Buffer; readonly amountSat: bigint }) | undefined;
   /** A chained TP's .u.m: sends a replay-point query upstream (chainedtick.q keeps the handle there). */
@@ -78,9 +78,10 @@ function subPaid([x, y, z]: readonly QValue[], c: AnswerContext): Reply {
   const filter = readFilter(y);
   const preimage = textOf(z) ?? (z?.type === -11 ? z.value : undefined);
   if (preimage === undefined) throw new QError(Q.type);
-  const claim = paywall.subPaid(c.surface.subscriberFor(c), t, filter, preimage);
-  if (claim.kind === 'refused') throw new QError(claim.error);
-  return c.surface.tp.schemaReply(t);
+  return paywall.subPaidLookedUp(c.surface.subscriberFor(c), t, filter, preimage).then((claim) => {
+    if (claim.kind === 'refused') throw new QError(claim.error);
+    return c.surface.tp.schemaReply(t);
+  });
 }
 
 /** .dev.pay[payment_request]: pays the dev node; answers as lnd's SendPayment does (base64), the amount a long. */

@@ -441,10 +441,13 @@ export class WsGateway {
     if (!c.tables.has(table) && c.tables.size >= this.limits.maxSubscriptions) {
       throw new ProtocolError(`at most ${this.limits.maxSubscriptions} subscriptions per connection`);
     }
-    const claim = paywall.subPaid(c, table, syms.length === 0 ? null : new Set(syms), preimage);
-    if (claim.kind === 'refused') throw new QError(claim.error);
-    c.tables.set(table, { syms, live: true, seq: (c.tables.get(table)?.seq ?? 0) + 1 });
-    c.sendJson({ type: 'subscribed', id, table, syms });
+    // Looked up in lnd first when the ledger has not heard of the settlement (subPaidLookedUp).
+    void paywall.subPaidLookedUp(c, table, syms.length === 0 ? null : new Set(syms), preimage).then((claim) => {
+      if (c.closed) return;
+      if (claim.kind === 'refused') { this.fail(c, id, new QError(claim.error)); return; }
+      c.tables.set(table, { syms, live: true, seq: (c.tables.get(table)?.seq ?? 0) + 1 });
+      c.sendJson({ type: 'subscribed', id, table, syms });
+    }, (err: unknown) => { if (!c.closed) this.fail(c, id, err); });
   }
 
   private pay(c: WsClient, id: Id, paymentRequest: unknown): void {

@@ -81,7 +81,7 @@ export function rig(t: Test, o: RigOptions = {}): Rig {
             return { kind: 'free' as const, table: n };
           });
         },
-        subPaid: (_s, t, _f, preimage) => {
+        subPaidLookedUp: async (_s, t, _f, preimage) => {
           calls.push(`subPaid ${t} ${preimage}`);
           return preimage === 'ok' ? { kind: 'claimed', table: t, hash: INVOICE.hash, until: null }
             : { kind: 'refused', table: t, error: Q.unpaid, reason: 'not settled' };
