@@ -72,6 +72,8 @@ export class HotStandby {
   lastTakeoverMs: number | undefined;
   private nc: NatsConnection | undefined;
   private link: NatsLink | undefined;
+  /** Whether setting up failed since it last worked (its line is written once). */
+  private setUpFailed = false;
 
   /** Whether the NATS connection is up (tickerplant_nats_up). */
   get natsUp(): boolean { return this.link?.up ?? false; }
@@ -128,30 +130,34 @@ export class HotStandby {
       this.link = watchLink(this.nc, this.log);
       if (this.role === 'stopped') { await this.nc.close(); return; }
       this.js = jetstream(this.nc);
-      this.jsm = await jetstreamManager(this.nc);
       await this.setUp();
     } catch (err) {
       if (this.role === 'stopped') return;
       const ms = backoffDelay(this.attempt++, { minDelayMs: 200, maxDelayMs: 2000 });
       this.log.warn({ err: String(err), retryMs: ms }, 'nats unavailable');
-      this.timer = this.o.clock.after(ms, () => void (this.nc ? this.setUp().catch(() => this.retrySetUp()) : this.connect()));
+      this.timer = this.o.clock.after(ms, () => void (this.nc ? this.setUp().catch((e: unknown) => this.retrySetUp(e)) : this.connect()));
     }
   }
 
-  private retrySetUp(): void {
+  /** Connected, but the stream, the lease bucket or the consumer not set up yet: again after a backoff, one line until it works. */
+  private retrySetUp(err: unknown): void {
     if (this.role === 'stopped') return;
     const ms = backoffDelay(this.attempt++, { minDelayMs: 200, maxDelayMs: 2000 });
-    this.timer = this.o.clock.after(ms, () => void this.setUp().catch(() => this.retrySetUp()));
+    if (!this.setUpFailed) this.log.warn({ err: String(err), retryMs: ms }, 'stream not set up yet; retrying');
+    this.setUpFailed = true;
+    this.timer = this.o.clock.after(ms, () => void this.setUp().catch((e: unknown) => this.retrySetUp(e)));
   }
 
   private async setUp(): Promise<void> {
-    const jsm = this.jsm as JetStreamManager;
+    // Asked here, inside the retry: JetStream may not answer yet (a cluster electing its meta leader).
+    const jsm = this.jsm ??= await jetstreamManager(this.nc as NatsConnection);
     await ensureStream(jsm, this.o.src, this.o.replicas);
     const kvm = new Kvm(this.nc as NatsConnection);
     this.kv = await kvm.create(leaseBucket(this.o.src), { ttl: this.ttlMs, history: 1, replicas: this.o.replicas });
     await this.follower.start(this.js as JetStreamClient, jsm);
     this.role = 'standby';
     this.attempt = 0;
+    this.setUpFailed = false;
     this.log.info({ ttlMs: this.ttlMs }, 'hot standby following the stream');
     // The lease: the leader renews three times per TTL; the standby tries to take it as often.
     const every = Math.max(100, Math.round(this.ttlMs / 6));

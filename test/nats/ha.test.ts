@@ -324,3 +324,28 @@ t.test("stores the stream never answers are 'nats after the doubt window, with o
     const said = sink.lines.filter((l) => l['msg'] === 'stores unanswered and the stream unreachable: the records may yet be stored');
     t.equal(said.length, 1, 'one line for the outage, not one per store');
   });
+
+t.test('a member whose NATS had no JetStream at first joins once it has (the stream set-up is retried with the same connection)',
+  { skip: !haveNats && 'no nats-server' }, async (t) => {
+    const { freePort, NatsServer } = await import('../helpers/nats.js');
+    const dir = t.testdir();
+    const port = await freePort();
+    const plain = new NatsServer(port, []); // JetStream off
+    await plain.start();
+    t.teardown(() => plain.stop());
+    mkdirSync(join(dir, 'a'));
+    const sink = new LogSink();
+    const a = await natsApp(t, ['sym', join(dir, 'a'), '--nats', `nats://127.0.0.1:${port}`, '--ha', '--failover', '5s'], sink);
+    await until(() => sink.lines.some((l) => l['msg'] === 'nats unavailable' || l['msg'] === 'stream not set up yet; retrying'), 10_000);
+    t.not(a.nats?.role(), 'leader');
+    await plain.stop();
+    mkdirSync(join(dir, 'nats'));
+    const js = new NatsServer(port, ['-js', '-sd', join(dir, 'nats')]);
+    await js.start();
+    t.teardown(() => js.stop());
+    await until(() => a.nats?.role() === 'leader', 20_000, 'the member leads once JetStream answers');
+    const feed = await connect({ port: a.port });
+    t.teardown(() => feed.close());
+    await feed.sync(...tradeArgs(1));
+    t.equal(a.tp.journalStats()?.records, 1, 'and takes feeds');
+  });
