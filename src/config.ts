@@ -299,11 +299,17 @@ function checkNats(c: Config): void {
   }
 }
 
-/** Whether `s` is a server address the NATS client takes: [nats|tls|ws|wss://][user[:pass]@]host[:port]. */
+/**
+ * Whether `s` is a server address the Node NATS client takes: [nats|tls://]host[:port], host a name, an
+ * IPv4 address or an IPv6 one (bare or in brackets). Not ws/wss (that client has no WebSocket), nor
+ * user:pass@ (it ignores URL credentials: they go in --nats-creds).
+ */
 function natsUrl(s: string): boolean {
+  const bareIpv6 = !s.includes('://') && !s.includes('[') && (s.match(/:/g)?.length ?? 0) > 1;
   try {
-    const u = new URL(/^[a-z]+:\/\//i.test(s) ? s : `nats://${s}`);
-    return ['nats:', 'tls:', 'ws:', 'wss:'].includes(u.protocol) && u.hostname !== '' && (u.pathname === '' || u.pathname === '/');
+    const u = new URL(bareIpv6 ? `nats://[${s}]` : /^[a-z]+:\/\//i.test(s) ? s : `nats://${s}`);
+    return ['nats:', 'tls:'].includes(u.protocol) && u.hostname !== '' && u.username === '' && u.password === '' &&
+      (u.pathname === '' || u.pathname === '/');
   } catch {
     return false;
   }

@@ -73,9 +73,10 @@ t.test('NATS addresses, stream replicas and the entitlement period are checked o
   t.equal(refusal(['sym', 'd', '--nats', ',']), '--nats needs at least one URL');
   t.equal(refusal(['sym', 'd', '--nats', 'not a url']), "--nats: cannot read 'not a url' as a NATS URL (nats://host:port or host:port)");
   t.equal(refusal(['--from-nats', 'http://x:4222', 'd']), "--from-nats: cannot read 'http://x:4222' as a NATS URL (nats://host:port or host:port)");
-  for (const ok of ['nats://127.0.0.1:4222', 'localhost:4222', 'tls://u:p@nats.example.com:4443,nats://b:4222', 'nats.example.com']) {
+  for (const ok of ['nats://127.0.0.1:4222', 'localhost:4222', 'tls://nats.example.com:4443,nats://b:4222', 'nats.example.com', '::1', '[::1]:4222', 'nats://[fe80::1]:4222']) {
     t.equal(refusal(['sym', 'd', '--nats', ok]), 'accepted', ok);
   }
+  for (const no of ['ws://x:4222', 'nats://u:p@x:4222']) t.match(refusal(['sym', 'd', '--nats', no]), /cannot read/, `${no}: not for the Node client`);
   t.equal(refusal(['sym', 'd', '--nats', 'localhost:4222', '--nats-replicas', '7']), '--nats-replicas must be 1, 3 or 5, got 7');
   t.equal(parseCommandLine(['sym', 'd', '--nats', 'localhost:4222', '--nats-replicas', '3']).config.natsReplicas, 3);
   t.equal(refusal(['--entitlement', '0']), "--entitlement must be longer than 0, got '0'");

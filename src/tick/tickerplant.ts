@@ -817,8 +817,10 @@ export class Tickerplant {
     if (this.closed) return true;
     this.closed = true;
     this.timer?.cancel();
+    // Batch mode's last flush may fail (and withdraw its records) before close has anything left to write.
+    const withdrawn = this.health.withdrawn;
     if (this.batch) this.flushBatch();
-    let ok = true;
+    let ok = this.health.withdrawn === withdrawn;
     try {
       this.journal?.close();
     } catch (err) {

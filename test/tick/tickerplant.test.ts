@@ -242,3 +242,25 @@ t.test('a subscription to no sym (`$() or ()) is sent nothing, as u.q sends only
   t.equal(all.got.filter((e) => e.kind === 'upd').length, 2);
   t.same(none.got, [], 'nothing, not an empty table');
 });
+
+t.test('close says whether the journal took its last records, in batch mode too (whose last flush withdraws them before the file is closed)', async (t) => {
+  for (const batchMs of [0, 1000]) {
+    let failing = false;
+    const io = {
+      writeSync: (fd: number, buf: Buffer, off: number, n: number): number => {
+        if (failing) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+        return fs.writeSync(fd, buf, off, n);
+      },
+      fdatasyncSync: (fd: number): void => fs.fdatasyncSync(fd),
+      ftruncateSync: (fd: number, n: number): void => fs.ftruncateSync(fd, n),
+    };
+    const mk = (): Tickerplant => new Tickerplant({ schemas: SCHEMAS, clock: new ManualClock(T0, 0), log: createLogger('silent'), logDir: t.testdir(), journalIo: io, batchMs });
+    const clean = mk();
+    clean.upd('trade', list(sym('IBM'), float(1.5), int(10)));
+    t.equal(clean.close(), true, `batch ${batchMs}: the disk took everything`);
+    const full = mk();
+    full.upd('trade', list(sym('IBM'), float(1.5), int(10)));
+    failing = true; // the disk fills before the turn's end
+    t.equal(full.close(), false, `batch ${batchMs}: its last record was not written`);
+  }
+});
