@@ -649,12 +649,24 @@ export class Paywall {
    * a canceled one is closed.
    */
   reconcile(): Promise<void> {
-    // One walk at a time: lnd coming up during start, or reconnecting, asks again while one runs.
-    this.reconciling ??= this.reconcileAll().finally(() => { this.reconciling = undefined; });
+    // One walk at a time: lnd coming up during start, or reconnecting, asks again while one runs. Asked
+    // while one runs, another follows it (the running one may stop short at lnd's outage).
+    if (this.reconciling) {
+      this.reconcileAgain = true;
+      return this.reconciling;
+    }
+    const walk = (async () => {
+      do {
+        this.reconcileAgain = false;
+        await this.reconcileAll();
+      } while (this.reconcileAgain && !this.closed && this.o.backend.status().up);
+    })();
+    this.reconciling = walk.finally(() => { this.reconciling = undefined; });
     return this.reconciling;
   }
 
   private reconciling: Promise<void> | undefined;
+  private reconcileAgain = false;
 
   private async reconcileAll(): Promise<void> {
     for (const booked of this.o.book.unconfirmed()) {
