@@ -28,7 +28,11 @@ export function natsServers(servers: string): string[] {
 
 /** Connects, waiting for a server when none is up; reconnects for ever afterwards. */
 export async function connectNats(o: NatsOptions): Promise<NatsConnection> {
-  const creds = o.credsFile !== undefined ? readFileSync(o.credsFile) : undefined;
+  // Read again at each (re)connect: rotated credentials are picked up, and a connection is not refused
+  // (which ends it for good in the client) for credentials the file no longer holds.
+  const file = o.credsFile;
+  const creds = file !== undefined ? (): Uint8Array => readFileSync(file) : undefined;
+  if (file !== undefined) readFileSync(file); // unreadable: refused now, not inside the client
   return connect({
     servers: natsServers(o.servers),
     name: o.name ?? 'tickerplant',
@@ -54,6 +58,10 @@ export interface NatsLink { readonly up: boolean }
  */
 export function watchLink(nc: NatsConnection, log: Logger): NatsLink {
   const link = { up: true };
+  // The client gives up for good only when a server refuses it (credentials) on reconnect: say so.
+  void nc.closed().then((err) => {
+    if (err) log.error({ err: err.message }, 'nats connection closed by the client for good; restart to connect again');
+  });
   void (async () => {
     for await (const s of nc.status()) {
       if (s.type === 'disconnect' && link.up) {
