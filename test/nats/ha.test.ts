@@ -3,9 +3,11 @@
 // tickerplant sees every row exactly once, in order. The feed moves between the two as q/feed.q does: on
 // 'standby or a lost connection.
 import t from 'tap';
+import type { Test } from 'tap';
 import { existsSync, mkdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { startApp } from '../../src/app.js';
+import type { App } from '../../src/app.js';
 import { parseCommandLine } from '../../src/config.js';
 import { createLogger } from '../../src/log.js';
 import { localNow, ManualClock, systemClock } from '../../src/clock.js';
@@ -16,6 +18,7 @@ import { connect } from '../helpers/qclient.js';
 import type { QClient } from '../helpers/qclient.js';
 import { LogSink, sleep, until } from '../helpers/tp.js';
 import { haveNats, natsApp, natsClient, natsServer, sizes, streamMessages, tradeArgs } from '../helpers/nats.js';
+import type { NatsServer } from '../helpers/nats.js';
 import { spawnTp } from '../helpers/cli-tp.js';
 import { headers } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
@@ -30,6 +33,27 @@ function sizeOf(data: Buffer): number {
   if (size?.type === -6) return size.value;
   if (size?.type === 6 && size.data.length === 1) return size.data[0] as number;
   throw new Error('not a one-row trade');
+}
+
+/**
+ * A nats-server and one --ha member on it, leading. `clock`: the app's (the lease's and the doubt
+ * window's timers), else the system's; `sink`: its log, else silent.
+ */
+async function soleLeader(t: Test, failover: string, o: { clock?: ManualClock; sink?: LogSink } = {}): Promise<{ nats: NatsServer; a: App }> {
+  const dir = t.testdir();
+  const nats = await natsServer(t, dir);
+  mkdirSync(join(dir, 'a'));
+  const args = ['sym', join(dir, 'a'), '--nats', nats.url, '--ha', '--failover', failover];
+  let a: App;
+  if (o.clock) {
+    const { config } = parseCommandLine(['-p', '0', '--unix', '', ...args]);
+    a = await startApp(config, { log: o.sink ? createLogger('info', o.sink) : createLogger('silent'), clock: o.clock });
+    t.teardown(() => a.close());
+  } else {
+    a = await natsApp(t, args, o.sink);
+  }
+  await until(() => a.nats?.role() === 'leader', 20_000);
+  return { nats, a };
 }
 
 /** A sync call that gives up when the connection goes (node-q does not fail pending calls on close). */
@@ -228,11 +252,7 @@ t.test('a stream ending on a date more than a day ahead is not led: records stor
 
 t.test("a store that got no answer (NATS hung past the ack timeout) is answered by what the stream holds: acknowledged if and only if stored",
   { skip: !haveNats && 'no nats-server' }, async (t) => {
-    const dir = t.testdir();
-    const nats = await natsServer(t, dir);
-    mkdirSync(join(dir, 'a'));
-    const a = await natsApp(t, ['sym', join(dir, 'a'), '--nats', nats.url, '--ha', '--failover', '30s']);
-    await until(() => a.nats?.role() === 'leader', 20_000);
+    const { nats, a } = await soleLeader(t, '30s');
     const feed = await connect({ port: a.port });
     t.teardown(() => feed.close());
     await feed.sync(...tradeArgs(1));
@@ -253,11 +273,8 @@ t.test("a store that got no answer (NATS hung past the ack timeout) is answered 
 
 t.test('stores in doubt across a NATS crash are asked about in order: each acknowledged if and only if stored, none twice',
   { skip: !haveNats && 'no nats-server' }, async (t) => {
-    const dir = t.testdir();
-    const nats = await natsServer(t, dir);
-    mkdirSync(join(dir, 'a'));
-    const a = await natsApp(t, ['sym', join(dir, 'a'), '--nats', nats.url, '--ha', '--failover', '60s']);
-    await until(() => a.nats?.role() === 'leader', 20_000);
+    const { nats, a } = await soleLeader(t, '60s');
+    const dir = t.testdirName; // where soleLeader's server keeps its store: the restarted one reads it
     const feeds = await Promise.all(Array.from({ length: 12 }, () => connect({ port: a.port })));
     t.teardown(() => Promise.all(feeds.map((f) => f.close())));
     await feeds[0]?.sync(...tradeArgs(0));
@@ -277,14 +294,8 @@ t.test('stores in doubt across a NATS crash are asked about in order: each ackno
 
 t.test("a leader whose lease has not been renewed for most of its TTL takes no feed ('standby at once): it may be someone else's by now",
   { skip: !haveNats && 'no nats-server' }, async (t) => {
-    const dir = t.testdir();
-    const nats = await natsServer(t, dir);
-    mkdirSync(join(dir, 'a'));
     const clock = new ManualClock(BigInt(Date.now()) * 1_000_000n);
-    const { config } = parseCommandLine(['-p', '0', '--unix', '', 'sym', join(dir, 'a'), '--nats', nats.url, '--ha', '--failover', '10s']);
-    const a = await startApp(config, { log: createLogger('silent'), clock });
-    t.teardown(() => a.close());
-    await until(() => a.nats?.role() === 'leader', 20_000);
+    const { nats, a } = await soleLeader(t, '10s', { clock });
     const feed = await connect({ port: a.port });
     t.teardown(() => feed.close());
     await feed.sync(...tradeArgs(1));
@@ -298,15 +309,9 @@ t.test("a leader whose lease has not been renewed for most of its TTL takes no f
 
 t.test("stores the stream never answers are 'nats after the doubt window, with one line for the outage however many there are",
   { skip: !haveNats && 'no nats-server' }, async (t) => {
-    const dir = t.testdir();
-    const nats = await natsServer(t, dir);
-    mkdirSync(join(dir, 'a'));
     const clock = new ManualClock(BigInt(Date.now()) * 1_000_000n);
     const sink = new LogSink();
-    const { config } = parseCommandLine(['-p', '0', '--unix', '', 'sym', join(dir, 'a'), '--nats', nats.url, '--ha', '--failover', '300s']);
-    const a = await startApp(config, { log: createLogger('info', sink), clock });
-    t.teardown(() => a.close());
-    await until(() => a.nats?.role() === 'leader', 20_000);
+    const { nats, a } = await soleLeader(t, '300s', { clock, sink });
     const feeds = await Promise.all([0, 1, 2].map(() => connect({ port: a.port })));
     t.teardown(() => Promise.all(feeds.map((f) => f.close())));
     await feeds[0]?.sync(...tradeArgs(1));
