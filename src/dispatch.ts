@@ -5,7 +5,8 @@
 // messages, the serialized layout of a general list, a symbol and a char vector).
 import type { Logger } from 'pino';
 import { Q, QError } from './errors.js';
-import type { LogRate } from './log-rate.js';
+import { systemClock } from './clock.js';
+import { LogRate } from './log-rate.js';
 import { HEADER_BYTES, MsgType, NULL, readUpdHead } from './ipc/index.js';
 import type { QValue, UpdHead } from './ipc/index.js';
 import { MAX_TEXT_BYTES, acceptsCall, answer } from './q/index.js';
@@ -67,6 +68,7 @@ function callName(body: Buffer, at: number, int: (at: number) => number): string
 
 export class Dispatcher implements Handler {
   private readonly head: UpdHead = { table: '', xAt: 0 };
+  private readonly logRate: LogRate;
 
   constructor(
     private readonly tp: Tickerplant,
@@ -80,10 +82,12 @@ export class Dispatcher implements Handler {
       upd?(t: string, x: QValue): Promise<QValue>;
       /** With upd: undefined when it can take more now, else when it can (an async feed is not read until then). */
       room?(): Promise<void> | undefined;
-      /** A feed's bad async updates are logged once a period per table and error, not once each. */
+      /** A feed's bad async updates are logged once a period per table and error, not once each. [on the system clock] */
       logRate?: LogRate;
     } = {},
-  ) {}
+  ) {
+    this.logRate = hooks.logRate ?? new LogRate(systemClock());
+  }
 
   /** The hot path: a feed's (`.u.upd;`t;x) whose x the tickerplant takes from its bytes, never decoded. */
   onFrame(_conn: Connection, frame: Buffer, msgType: MsgType): QValue | undefined {
@@ -144,8 +148,7 @@ export class Dispatcher implements Handler {
     // (q's 'trade2), and a feed's names must not grow the map.
     const known = this.tp.tables.has(table);
     const kind = known ? `bad update ${table} ${err}` : 'bad update ?';
-    const skipped = this.hooks.logRate ? this.hooks.logRate.take(kind) : 0;
-    if (skipped !== undefined) conn.log.warn({ table, err, skipped }, 'bad update');
+    this.logRate.warn(conn.log, kind, { table, err }, 'bad update');
   }
 
   /** The write-ahead barrier: journal records go to the file before the turn's socket writes. */

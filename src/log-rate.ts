@@ -1,6 +1,7 @@
 // Warnings a client can cause once per message or per connect (bad frames, a feed with a bug, a connect
 // flood, .u.sub while lnd is down) are written once, then at most once a period, with how many were
 // not: bytes in cannot become log volume, and whoever reads the log still sees that it goes on.
+import type { Logger } from 'pino';
 import type { Clock } from './clock.js';
 
 /** Period between two lines of one kind, after the first. */
@@ -24,5 +25,11 @@ export class LogRate {
     }
     this.kinds.set(kind, { until: now + BigInt(this.periodMs) * 1_000_000n, skipped: 0 });
     return k?.skipped ?? 0;
+  }
+
+  /** `msg` at warn, with `fields` and how many were skipped, when take(kind) says it is to be written. */
+  warn(log: Logger, kind: string, fields: Record<string, unknown>, msg: string): void {
+    const skipped = this.take(kind);
+    if (skipped !== undefined) log.warn({ ...fields, skipped }, msg);
   }
 }

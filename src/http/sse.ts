@@ -62,8 +62,12 @@ export class SseStream implements Subscriber {
   offeredUpTo(): number | undefined {
     const { tp } = this.o;
     if (this.at === 'live') return publishedPosition(tp);
-    if (this.at === undefined) return undefined;
-    return this.at.day === tp.d ? this.at.position : 0;
+    return this.today(this.at);
+  }
+
+  /** A place in the journal as today's position: 0 for an earlier day (nothing of today yet). */
+  private today(p: { readonly day: number; readonly position: number } | undefined): number | undefined {
+    return p === undefined ? undefined : p.day === this.o.tp.d ? p.position : 0;
   }
 
   /**
@@ -75,8 +79,7 @@ export class SseStream implements Subscriber {
     if (this.recentDay === d && this.recentCount >= TAKEOVER_REPLAY_ROWS) {
       return (this.recent[this.recentCount % TAKEOVER_REPLAY_ROWS] as number) - 1; // the oldest id kept: its row is at id - 1
     }
-    if (this.startedAt === undefined) return undefined;
-    return this.startedAt.day === d ? this.startedAt.position : 0;
+    return this.today(this.startedAt);
   }
 
   /**

@@ -85,9 +85,8 @@ export function presentedToken(h: TokenHeaders): Presented | 'none' | undefined 
 }
 
 /** A hex macaroon whose preimage= caveat carries the proof of payment, or undefined. */
-function macaroonWithPreimage(hex: string | undefined): Presented | undefined {
-  const text = hex?.trim();
-  if (text === undefined || text.length > MAX_AUTHORIZATION_BYTES || !/^(?:[0-9a-fA-F]{2})+$/.test(text)) return undefined;
+function macaroonWithPreimage(text: string): Presented | undefined {
+  if (text.length > MAX_AUTHORIZATION_BYTES || !/^(?:[0-9a-fA-F]{2})+$/.test(text)) return undefined;
   let mac: Macaroon;
   try {
     mac = decode(Buffer.from(text, 'hex'));

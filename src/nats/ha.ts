@@ -89,8 +89,7 @@ export class HotStandby {
   private attempt = 0;
   private busy = false;
   readonly follower: Follower;
-  /** Stores awaiting JetStream's ack, and their bytes: bounded, as the bridge's publishes are. */
-  private inFlight = 0;
+  /** Bytes of the stores awaiting JetStream's ack (`stores`): bounded, as the bridge's publishes are. */
   private inFlightBytes = 0;
   private readonly roomWaiters: Array<() => void> = [];
   /** Every store not yet answered (a lease is not taken again while any is open). */
@@ -293,12 +292,11 @@ export class HotStandby {
     return new Promise((resolve) => this.roomWaiters.push(resolve));
   }
 
-  private get full(): boolean { return this.inFlight >= this.maxInFlight || this.inFlightBytes >= this.maxInFlightBytes; }
+  private get full(): boolean { return this.stores.size >= this.maxInFlight || this.inFlightBytes >= this.maxInFlightBytes; }
 
   private store(subject: string, data: Buffer, p: Position): Promise<number> {
     const expected = this.expectSeq++;
     this.next = next(p);
-    this.inFlight++;
     this.inFlightBytes += data.length;
     const publish = (): Promise<PubAck> =>
       (this.js as JetStreamClient).publish(subject, data, { msgID: msgId(p), expect: { lastSequence: expected } });
@@ -308,7 +306,6 @@ export class HotStandby {
     // Counted until answered, in doubt included: its bytes are held until then.
     const done = first.then((r) => (r === 'doubt' ? this.inDoubt(publish, p, data, expected) : r)).finally(() => {
       this.stores.delete(done);
-      this.inFlight--;
       this.inFlightBytes -= data.length;
       if (!this.full) for (const wake of this.roomWaiters.splice(0)) wake();
     });

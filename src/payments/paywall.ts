@@ -252,8 +252,7 @@ export class Paywall {
     if (mine >= this.maxPerConn || this.unpaid >= this.maxTotal) {
       this.stats.refusedPending++;
       const reason = mine >= this.maxPerConn ? `at most ${this.maxPerConn} unpaid invoices per connection` : `at most ${this.maxTotal} unpaid invoices in all`;
-      const skipped = this.logRate.take(`invoice refused ${reason}`);
-      if (skipped !== undefined) this.log.warn({ h: s.handle, reason, skipped }, 'invoice refused');
+      this.logRate.warn(this.log, `invoice refused ${reason}`, { h: s.handle, reason }, 'invoice refused');
       return answer(refuse(Q.pending, reason));
     }
     const amount = priced.reduce((n, t) => n + this.o.pricing.amount(t, filter), 0);
@@ -300,8 +299,7 @@ export class Paywall {
       inv = await this.o.backend.addInvoice({ valueSat: BigInt(amount), memo: memoOf(kind, requests), expirySeconds });
     } catch (err) {
       // Every .u.sub while lnd is down comes here: a line a period, the status change has its own.
-      const skipped = this.logRate.take('invoice not created');
-      if (skipped !== undefined) this.log.warn({ err: err instanceof Error ? err.message : String(err), h: who.handle, skipped }, 'invoice not created');
+      this.logRate.warn(this.log, 'invoice not created', { err: err instanceof Error ? err.message : String(err), h: who.handle }, 'invoice not created');
       throw err;
     }
     const hash = hex(inv.rHash);
@@ -618,8 +616,8 @@ export class Paywall {
   async subPaidLookedUp(s: Subscriber, t: string, filter: SymFilter, preimage: string): Promise<Claim> {
     const first = this.subPaid(s, t, filter, preimage);
     const hash = paymentHashOf(preimage);
-    if (first.kind !== 'refused' || first.error !== Q.unpaid || hash === undefined) return first;
-    if (this.o.ledger.has(hash) || !this.o.book.has(hash)) return first;
+    // Refused for want of a settlement the ledger lacks but the book has: lnd may know it.
+    if (first.kind !== 'refused' || first.error !== Q.unpaid || hash === undefined || !this.o.book.has(hash)) return first;
     if (await this.ask(hash) !== 'answered') return first;
     // Gone while lnd answered: nothing to attach (the settlement is in the ledger, a credit to claim).
     if (!this.o.lookup(s.handle)) return first;
@@ -720,8 +718,7 @@ export class Paywall {
         : l402 >= l402Max ? `at most ${l402Max} unpaid L402 invoices (half of --max-pending-invoices)` : undefined;
     if (reason !== undefined) {
       this.stats.refusedPending++;
-      const skipped = this.logRate.take(`invoice refused ${reason}`);
-      if (skipped !== undefined) this.log.warn({ peer, reason, skipped }, 'invoice refused');
+      this.logRate.warn(this.log, `invoice refused ${reason}`, { peer, reason }, 'invoice refused');
       return refuse(Q.pending, reason);
     }
     this.tokenMinting.set(peer, inFlight + 1);

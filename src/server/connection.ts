@@ -7,7 +7,7 @@ import {
   decodeMessage, encodeMessage, error as qError, Framer, MsgType, Outbound, parseHandshake, replyCapability, shouldCompress,
 } from '../ipc/index.js';
 import type { OutboundGate, QValue, Region } from '../ipc/index.js';
-import type { LogRate } from '../log-rate.js';
+import { LogRate } from '../log-rate.js';
 import type { Authenticator } from './auth.js';
 import type { InboundBudget, InboundHolder } from './inbound.js';
 import { MIN_PROGRESS_BYTES } from './limits.js';
@@ -110,7 +110,7 @@ export class Connection implements InboundHolder {
     private readonly inbound?: InboundBudget,
     preauthenticated?: Preauthenticated,
     /** The server's: refused messages are logged once a period, not once each. */
-    private readonly logRate?: LogRate,
+    private readonly logRate: LogRate = new LogRate(clock),
   ) {
     this.handle = handle;
     const addr = socket.remoteAddress ?? '';
@@ -524,8 +524,7 @@ export class Connection implements InboundHolder {
       msg = decodeMessage(frame, this.limits, this.handler.admit ? this.admitBody : undefined);
     } catch (err) {
       if (err instanceof QError) { // refused by admit, never decoded
-        const skipped = this.logRate ? this.logRate.take(`refused ${err.message}`) : 0;
-        if (skipped !== undefined) this.log.warn({ err: err.message, bytes: frame.length, skipped }, 'message refused');
+        this.logRate.warn(this.log, `refused ${err.message}`, { err: err.message, bytes: frame.length }, 'message refused');
         this.reply(frame[1] as MsgType, undefined, err);
         return;
       }

@@ -159,11 +159,8 @@ export class IpcServer {
     if (this.sockets.size >= maxConnections || fromPeer >= maxConnectionsPerPeer) {
       this.refused++;
       const total = this.sockets.size >= maxConnections;
-      const skipped = this.logRate.take(total ? 'refused total' : 'refused peer');
-      if (skipped !== undefined) {
-        this.options.log.warn({ peer: address ?? 'unix', connections: total ? this.sockets.size : fromPeer,
-          max: total ? maxConnections : maxConnectionsPerPeer, scope: total ? 'total' : 'peer', skipped }, 'connection refused: too many connections');
-      }
+      this.logRate.warn(this.options.log, total ? 'refused total' : 'refused peer', { peer: address ?? 'unix', connections: total ? this.sockets.size : fromPeer,
+        max: total ? maxConnections : maxConnectionsPerPeer, scope: total ? 'total' : 'peer' }, 'connection refused: too many connections');
       socket.destroy();
       return false;
     }

@@ -321,6 +321,10 @@ export class Tickerplant {
   /** tick.q .u.ld: open (creating if needed) the journal for .u.d; i = j = its valid record count. */
   private openLog(): void {
     const path = this.logPathOf(this._d);
+    // tick.q's .u.ld sets L (and i, j from it) before the file is opened: if it cannot be, .u.L and
+    // .u.i still name the new day, never yesterday's journal (an RDB would replay yesterday into today).
+    this._logFile = path;
+    this._i = this._j = 0;
     const opened = openJournal(path, {
       truncate: this.options.truncateLog ?? false,
       fsync: this.options.fsync ?? 'none',
@@ -330,7 +334,6 @@ export class Tickerplant {
       this.log.warn({ path, from: opened.truncatedFrom, chunks: opened.chunks }, 'corrupt journal truncated');
     }
     this.journal = opened.writer;
-    this._logFile = path;
     this._i = this._j = opened.chunks;
     this.log.info({ path, chunks: opened.chunks }, 'journal opened');
   }
@@ -739,10 +742,6 @@ export class Tickerplant {
         this.journalFailed(err);
         this.journal = undefined;
       }
-      // tick.q's .u.ld sets L (and i, j from it) before the file is opened: if it cannot be, .u.L and
-      // .u.i still name the new day, never yesterday's journal (an RDB would replay yesterday into today).
-      this._logFile = this.logPathOf(this._d);
-      this._i = this._j = 0;
       this.reopenLog();
     }
     this.log.info({ date: old }, 'end of day');
@@ -763,10 +762,7 @@ export class Tickerplant {
       this.journal = undefined;
     }
     this._d = d;
-    if (this.logging) {
-      this._logFile = this.logPathOf(d);
-      this.reopenLog();
-    }
+    if (this.logging) this.reopenLog();
     return true;
   }
 
