@@ -39,6 +39,9 @@ export async function connectNats(o: NatsOptions): Promise<NatsConnection> {
     waitOnFirstConnect: true,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
+    // The client stops for good after two authorization errors in a row, whatever the policy above: a
+    // server whose accounts are being changed would leave the tickerplant cut off until a restart.
+    ignoreAuthErrorAbort: true,
     // Pings find a dead server (kill -9, partition) faster than TCP does.
     pingInterval: 2000,
     maxPingOut: 2,
@@ -58,7 +61,7 @@ export interface NatsLink { readonly up: boolean }
  */
 export function watchLink(nc: NatsConnection, log: Logger): NatsLink {
   const link = { up: true };
-  // The client gives up for good only when a server refuses it (credentials) on reconnect: say so.
+  // With the options above the client does not give up by itself: if it ever does, say so.
   void nc.closed().then((err) => {
     if (err) log.error({ err: err.message }, 'nats connection closed by the client for good; restart to connect again');
   });

@@ -4,9 +4,11 @@
 import t from 'tap';
 import { headers } from '@nats-io/transport-node';
 import { jetstream } from '@nats-io/jetstream';
-import { connectNats, ensureStream, isNotFound, jetstreamManager, lastPosition, natsServers, positionAt, seqAtOrAfter } from '../../src/nats/stream.js';
+import { connectNats, ensureStream, isNotFound, jetstreamManager, lastPosition, natsServers, positionAt, seqAtOrAfter, watchLink } from '../../src/nats/stream.js';
 import { msgId, tableSubject } from '../../src/nats/names.js';
-import { haveNats, natsServer } from '../helpers/nats.js';
+import { createLogger } from '../../src/log.js';
+import { freePort, haveNats, NatsServer, natsServer } from '../helpers/nats.js';
+import { LogSink } from '../helpers/tp.js';
 
 t.test('the server list is comma-separated, trimmed, and may not be empty', async (t) => {
   t.same(natsServers(' nats://a:4222 ,nats://b:4222,, '), ['nats://a:4222', 'nats://b:4222']);
@@ -77,3 +79,32 @@ t.test('against nats-server: stream creation and positions by message id', { ski
   await pub(9001, 5);
   t.match(await lastPosition(jsm, 'S'), { seq: 17, pos: { date: 9001, index: 5 } });
 });
+
+t.test('a server that refuses the credentials on reconnect, again and again, does not end the connection: it comes back when the server lets it in',
+  { skip: !haveNats && 'no nats-server' }, async (t) => {
+    const port = await freePort();
+    const open = new NatsServer(port, []);
+    await open.start();
+    t.teardown(() => open.stop());
+    const sink = new LogSink();
+    const nc = await connectNats({ servers: open.url, name: 'auth-test' });
+    t.teardown(() => nc.close());
+    const link = watchLink(nc, createLogger('info', sink));
+    const refusals = (async () => {
+      let n = 0;
+      for await (const s of nc.status()) if (s.type === 'error' && /authorization/i.test(String(s.error))) if (++n === 3) return n;
+      return n;
+    })();
+    await open.stop();
+    const locked = new NatsServer(port, ['--user', 'a', '--pass', 'b']);
+    await locked.start();
+    t.teardown(() => locked.stop());
+    t.equal(await refusals, 3, 'refused three times in a row (the client gives up after two unless told not to)');
+    await locked.stop();
+    await open.start();
+    for (let i = 0; i < 400 && !link.up; i++) await new Promise((r) => setTimeout(r, 25));
+    t.ok(link.up, 'reconnected');
+    t.equal(nc.isClosed(), false);
+    t.notOk(sink.messages().includes('nats connection closed by the client for good; restart to connect again'));
+    await nc.flush();
+  });
