@@ -124,9 +124,11 @@ export const OPTIONS: Record<string, OptionSpec> = {
   version: { short: 'V', type: 'boolean', help: 'print the version', def: '' },
 };
 
+// Digits only: Number() would read '' and '  ' as 0 (an unset $PRICE making every table free, `-p ''` a
+// random port) and take 0x64 or 1e3.
 const int = (name: string, v: string, min = 0): number => {
-  const n = Number(v);
-  if (!Number.isInteger(n) || n < min) throw new ConfigError(`--${name} must be an integer >= ${min}, got '${v}'`);
+  const n = /^\d+$/.test(v) ? Number(v) : NaN;
+  if (!Number.isSafeInteger(n) || n < min) throw new ConfigError(`--${name} must be an integer >= ${min}, got '${v}'`);
   return n;
 };
 
@@ -275,9 +277,45 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = {}): P
     parseUpstreamAddress(config.chain); // a bad address is a command-line error (exit 2)
     if (pos.length > 0) throw new ConfigError('--chain takes its tables from the upstream tickerplant and keeps no journal: drop SRC/DST');
   }
-  if (offset !== undefined && !Number.isFinite(config.utcOffsetHours)) throw new ConfigError(`-o must be a number of hours`);
+  if (offset !== undefined && !/^[+-]?\d+$/.test(offset)) throw new ConfigError(`-o must be a whole number of hours (or minutes when |N| > 23), got '${offset}'`);
+  checkCombinations(command, pos, v, config);
   if (config.tlsPort !== undefined && (!config.tlsCert || !config.tlsKey)) throw new ConfigError('--tls-port needs --tls-cert and --tls-key');
   return { command, config, positionals: pos, values: v };
+}
+
+/** What each subcommand takes besides the global options, and how many positionals. */
+const SUBCOMMAND: Record<'run' | 'replay' | 'pay', { readonly options: readonly string[]; readonly positionals: number; readonly usage: string }> = {
+  run: { options: [], positionals: 2, usage: 'tickerplant [SRC [DST]] [options]' },
+  replay: { options: ['to', 'limit', 'count-only'], positionals: 1, usage: 'tickerplant replay LOG [--to host:port [--limit n]] [--count-only]' },
+  pay: { options: [], positionals: 1, usage: 'tickerplant pay PAYMENT_REQUEST [-p port]' },
+};
+
+/**
+ * Options that would be ignored are mistakes (exit 2), not silence: a subcommand's option elsewhere, a
+ * positional too many, an option whose part is off (--pricing without a payment backend would leave every
+ * table free).
+ */
+function checkCombinations(command: ParsedArgs['command'], pos: readonly string[], v: Record<string, unknown>, c: Config): void {
+  if (command === 'help' || command === 'version') return;
+  const sub = SUBCOMMAND[command];
+  for (const name of ['to', 'limit', 'count-only']) {
+    if (v[name] !== undefined && !sub.options.includes(name)) throw new ConfigError(`--${name} is an option of tickerplant replay`);
+  }
+  if (pos.length > sub.positionals) throw new ConfigError(`unexpected argument '${pos[sub.positionals] as string}' (usage: ${sub.usage})`);
+  if (command === 'replay' && v['limit'] !== undefined && v['to'] === undefined) throw new ConfigError('--limit needs --to');
+  if (command !== 'run') return;
+  const given = (name: string): boolean => v[name] !== undefined;
+  const needs: Array<[string, boolean, string]> = [
+    ['price', c.lightning !== 'none', 'a payment backend (--lnd or --lightning dev); without one every table is free'],
+    ['pricing', c.lightning !== 'none', 'a payment backend (--lnd or --lightning dev); without one every table is free'],
+    ['dev-autopay', c.lightning === 'dev', '--lightning dev'],
+    ['tls-cert', c.tlsPort !== undefined, '--tls-port'],
+    ['tls-key', c.tlsPort !== undefined, '--tls-port'],
+    ['nats-creds', c.nats !== undefined || c.fromNats !== undefined, '--nats or --from-nats'],
+    ['nats-replicas', c.nats !== undefined, '--nats'],
+    ['failover', c.ha, '--ha'],
+  ];
+  for (const [name, ok, what] of needs) if (given(name) && !ok) throw new ConfigError(`--${name} needs ${what}`);
 }
 
 function checkNats(c: Config): void {

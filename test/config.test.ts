@@ -82,3 +82,33 @@ t.test('NATS addresses, stream replicas and the entitlement period are checked o
   t.equal(refusal(['--entitlement', '0']), "--entitlement must be longer than 0, got '0'");
   t.equal(parseCommandLine(['--entitlement', '30m']).config.entitlementMs, 1_800_000);
 });
+
+t.test('numbers are digits: an empty, blank, hex or exponent value is refused, not read as 0 or converted', async (t) => {
+  t.equal(refusal(['--price', '']), "--price must be an integer >= 0, got ''", "an unset $PRICE would make every table free");
+  t.equal(refusal(['-p', '']), "--port must be an integer >= 0, got ''");
+  t.equal(refusal(['-p', ' ']), "--port must be an integer >= 0, got ' '");
+  t.equal(refusal(['--price', '0x64', '--lightning', 'dev']), "--price must be an integer >= 0, got '0x64'");
+  t.equal(refusal(['-p', '1e3']), "--port must be an integer >= 0, got '1e3'");
+  t.equal(refusal(['-o', '']), "-o must be a whole number of hours (or minutes when |N| > 23), got ''");
+  t.equal(refusal(['-o', '1.5']), "-o must be a whole number of hours (or minutes when |N| > 23), got '1.5'");
+  t.equal(parseCommandLine(['-o-5']).config.utcOffsetHours, -5);
+  t.equal(parseCommandLine(['-o', '+330']).config.utcOffsetHours, 330);
+  t.equal(parseCommandLine(['--price', '250', '--lightning', 'dev']).config.priceSat, 250);
+});
+
+t.test('an option that would be ignored, or an argument too many, is a mistake', async (t) => {
+  t.equal(refusal(['--pricing', 'p.json']), '--pricing needs a payment backend (--lnd or --lightning dev); without one every table is free');
+  t.equal(refusal(['--price', '5']), '--price needs a payment backend (--lnd or --lightning dev); without one every table is free');
+  t.equal(refusal(['--dev-autopay', '5', '--lnd', 'h:1']), '--dev-autopay needs --lightning dev');
+  t.equal(refusal(['--tls-cert', 'c.pem']), '--tls-cert needs --tls-port');
+  t.equal(refusal(['--nats-creds', 'x.creds']), '--nats-creds needs --nats or --from-nats');
+  t.equal(refusal(['sym', 'd', '--failover', '5s', '--nats', 'localhost:4222']), '--failover needs --ha');
+  t.equal(refusal(['sym', 'd', 'extra']), "unexpected argument 'extra' (usage: tickerplant [SRC [DST]] [options])");
+  t.equal(refusal(['pay', 'lnbc1', 'lnbc2']), "unexpected argument 'lnbc2' (usage: tickerplant pay PAYMENT_REQUEST [-p port])");
+  t.equal(refusal(['--to', 'h:1']), '--to is an option of tickerplant replay');
+  t.equal(refusal(['pay', 'lnbc1', '--count-only']), '--count-only is an option of tickerplant replay');
+  t.equal(refusal(['replay', 'log', '--limit', '5']), '--limit needs --to');
+  t.equal(refusal(['replay', 'log', '--to', 'h:1', '--limit', '5']), 'accepted');
+  t.equal(refusal(['--lightning', 'dev', '--dev-autopay', '5', '--pricing', 'p.json']), 'accepted');
+  t.equal(refusal(['--help', 'extra', '--to', 'x']), 'accepted', '--help shows the help whatever follows');
+});
