@@ -107,6 +107,8 @@ export class L402Routes {
       // Before the request is read: under -u a stranger must not learn which tables exist.
       if (this.o.authenticator && !this.o.public) throw new Refusal(HTTP_ERRORS.l402Off, 'under -u without --l402-public');
       const r = this.readRequest(req);
+      // Before an invoice is minted: a snapshot this tickerplant cannot serve is not sold.
+      if (route === 'snapshot' && this.o.tp.logFile === undefined) throw new Refusal(HTTP_ERRORS.noJournal, 'no journal');
       const paid = await this.authorize(req, r);
       if (route === 'snapshot') await this.snapshot(res, r);
       else await this.stream(req, res, r, paid);
@@ -194,7 +196,6 @@ export class L402Routes {
   }
 
   private async snapshot(res: ServerResponse, r: Request): Promise<void> {
-    if (this.o.tp.logFile === undefined) throw new Refusal(HTTP_ERRORS.noJournal, 'no journal');
     const s = await this.lastRows.read(r.table, r.filter);
     sendJson(res, 200, { table: s.table, id: s.id, data: s.data });
   }

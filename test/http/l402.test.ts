@@ -333,6 +333,21 @@ t.test('a free table streams at once, the same JSON the WebSocket gateway sends'
   t.equal(s.events[0]?.id, '2024.01.02:1');
 });
 
+t.test('without a journal the snapshot is refused before any invoice is minted (the stream is still sold)', async (t) => {
+  const dataDir = t.testdir();
+  const app = await startTp(t, {
+    clock: new ManualClock(T0),
+    args: ['sym', '--lightning', 'dev', '--data-dir', dataDir, '--http-port', '0', '--host', '127.0.0.1'],
+  });
+  const res = await fetch(`http://127.0.0.1:${app.httpPort}/l402/snapshot?table=trade&syms=AAPL`);
+  t.equal(res.status, 503);
+  t.match(await res.json(), { code: 'no_journal' });
+  t.equal(app.payments?.paywall.stats.invoices, 0, 'nothing to pay for was offered');
+  const stream = await fetch(`http://127.0.0.1:${app.httpPort}/l402/stream?table=trade&syms=AAPL`);
+  t.equal(stream.status, 402, 'the stream needs no journal');
+  await stream.body?.cancel();
+});
+
 t.test('the snapshot is one paid JSON reply of the last row per sym today', async (t) => {
   const r = await rig(t);
   const url = `${r.base}/l402/snapshot?table=trade&syms=AAPL,GOOGL,IBM`;
