@@ -16,3 +16,22 @@ export function addressBlock(address: string): string {
   const groups = tail === undefined ? left : [...left, ...Array<string>(Math.max(0, 8 - left.length - right.length)).fill('0'), ...right];
   return `${groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':')}::/64`;
 }
+
+/** Open sockets per party (an addressBlock), counted from accept until each closes: the per-peer caps' one tally. */
+export class PeerCount {
+  private readonly open = new Map<string, number>();
+
+  /** Sockets `peer` holds now. */
+  of(peer: string): number {
+    return this.open.get(peer) ?? 0;
+  }
+
+  /** Counts `socket` against `peer` until it closes. */
+  hold(peer: string, socket: { once(event: 'close', listener: () => void): unknown }): void {
+    this.open.set(peer, this.of(peer) + 1);
+    socket.once('close', () => {
+      const left = this.of(peer) - 1;
+      if (left > 0) this.open.set(peer, left); else this.open.delete(peer);
+    });
+  }
+}

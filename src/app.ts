@@ -37,6 +37,8 @@ export interface App {
   readonly server: IpcServer;
   /** What the q surface reaches (the closed table of forms in q/surface.ts). */
   readonly surface: Surface;
+  /** The IPC handler (its count of messages refused undecoded). */
+  readonly dispatcher: Dispatcher;
   /** Every live subscriber by handle (IPC and WebSocket). */
   readonly registry: SubscriberRegistry;
   readonly addresses: ListenAddress[];
@@ -190,14 +192,15 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   const users = config.usersFile ? loadUsersFile(config.usersFile) : undefined;
   const natsUpd = nats?.upd;
   const natsRoom = nats?.room;
+  const dispatcher = new Dispatcher(tp, registry, surface, log, {
+    ...(paywall ? { onClose: (h: number) => paywall.disconnect(h) } : {}),
+    onConnectionClose: (c, reason) => metrics?.connectionClosed(c, reason),
+    ...(natsUpd ? { upd: natsUpd } : {}),
+    ...(natsRoom ? { room: natsRoom } : {}),
+    logRate: new LogRate(clock),
+  });
   const ipc = new IpcServer({
-    handler: new Dispatcher(tp, registry, surface, log, {
-      ...(paywall ? { onClose: (h: number) => paywall.disconnect(h) } : {}),
-      onConnectionClose: (c, reason) => metrics?.connectionClosed(c, reason),
-      ...(natsUpd ? { upd: natsUpd } : {}),
-      ...(natsRoom ? { room: natsRoom } : {}),
-      logRate: new LogRate(clock),
-    }),
+    handler: dispatcher,
     log: log.child({ mod: 'ipc' }),
     ...(users ? { authenticator: users } : {}),
     limits: {
@@ -231,7 +234,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
       addresses.push(await ipc.listenTls(config.tlsPort, readFileSync(config.tlsCert ?? ''), readFileSync(config.tlsKey ?? ''), config.host));
     }
     if (config.httpPort !== undefined) {
-      metrics = createMetrics({ tp, server: ipc, payments, nats, log: log.child({ mod: 'metrics' }) });
+      metrics = createMetrics({ tp, server: ipc, dispatch: dispatcher, http: () => http, payments, nats, log: log.child({ mod: 'metrics' }) });
       http = await startHttp({
         port: config.httpPort, host: config.host, tp, registry, clock, paywall, log, // startHttp names its parts (mod http, ws): one mod per line
         now: () => unixMs(clock),
@@ -255,7 +258,7 @@ export async function startApp(config: Config, deps: AppDeps): Promise<App> {
   log.info({ ...(chain ? { upstream: chain.upstream } : { schema: schemaPath }), tables: tp.names, mode: tp.batch ? `batch ${config.batchMs}ms` : 'zero-latency',
     journal: tp.logFile ?? null, listen: addresses.map((a) => a.port ?? a.address), http: http?.port ?? null }, 'tickerplant started');
   return {
-    tp, server: ipc, surface, registry, addresses, payments, metrics,
+    tp, server: ipc, surface, dispatcher, registry, addresses, payments, metrics,
     port: addresses[0]?.port ?? config.port,
     httpPort: http?.port,
     nats,

@@ -69,6 +69,8 @@ function callName(body: Buffer, at: number, int: (at: number) => number): string
 export class Dispatcher implements Handler {
   private readonly head: UpdHead = { table: '', xAt: 0 };
   private readonly logRate: LogRate;
+  /** Messages admit() refused undecoded (tickerplant_messages_refused_total). */
+  refused = 0;
 
   constructor(
     private readonly tp: Tickerplant,
@@ -97,7 +99,12 @@ export class Dispatcher implements Handler {
   }
 
   admit(_conn: Connection, body: Buffer): void {
-    admit(body);
+    try {
+      admit(body);
+    } catch (err) {
+      this.refused++;
+      throw err;
+    }
   }
 
   onMessage(conn: Connection, value: QValue, msgType: MsgType): QValue | Promise<QValue> {

@@ -46,6 +46,11 @@ export interface ServerSource {
   readonly refused?: number;
 }
 
+/** The HTTP listener (page, /ws, L402, /metrics): its sockets closed at accept. */
+export interface HttpSource {
+  readonly refused: number;
+}
+
 /** The part of an InvoiceBackend that metrics read: its kind, status() and 'status' events. */
 export interface BackendSource {
   readonly kind: InvoiceBackend['kind'];
@@ -64,6 +69,10 @@ export interface PaymentsSource {
 export interface MetricsSources {
   readonly tp: TickSource;
   readonly server?: ServerSource | undefined;
+  /** The IPC handler: messages it refused before decoding them. */
+  readonly dispatch?: { readonly refused: number } | undefined;
+  /** Read when scraped: the HTTP listener starts after the metrics it serves. */
+  readonly http?: (() => HttpSource | undefined) | undefined;
   /** Undefined when payments are off: no paywall or lightning metrics then. */
   readonly payments?: PaymentsSource | undefined;
   /** The JetStream part (--nats, --from-nats); undefined when off. */
@@ -162,11 +171,22 @@ export function createMetrics(sources: MetricsSources): Metrics {
   const slowDrops = new Counter({
     name: `${PREFIX}slow_subscriber_drops_total`, help: 'Clients dropped for letting too many outbound bytes queue (IPC, WebSocket and SSE)', registers,
   });
+  const dispatch = sources.dispatch;
+  if (dispatch) mirror('messages_refused_total', "IPC messages answered 'access or 'limit undecoded: neither a call form nor a string under the text cap", () => dispatch.refused);
+  new Counter({
+    name: `${PREFIX}connections_refused_total`, labelNames: ['listener'], registers,
+    help: 'Sockets closed at accept: ipc (-p: kdb+ IPC and WebSocket, over --max-connections in total or from one peer), http (--http-port, over its socket caps)',
+    collect() {
+      this.reset();
+      if (server) this.inc({ listener: 'ipc' }, server.refused ?? 0);
+      const h = sources.http?.();
+      if (h) this.inc({ listener: 'http' }, h.refused);
+    },
+  });
   let closedIn = 0;
   let closedOut = 0;
   if (server) {
     gauge('ipc_connections', 'Open IPC connections (past the handshake)', () => server.handles.size);
-    mirror('connections_refused_total', 'IPC and WebSocket sockets closed at accept: over --max-connections in total or from one peer', () => server.refused ?? 0);
     gauge('ipc_queued_bytes', 'Outbound bytes queued across all connections', () => sum(server, (c) => c.queuedBytes));
     gauge('ipc_queued_bytes_max', 'Outbound bytes queued on the most backed-up connection', () => {
       let max = 0;
@@ -196,6 +216,7 @@ export function createMetrics(sources: MetricsSources): Metrics {
     mirror('foreign_settlements_total', 'Settlements on the node of invoices not in the book (other apps, keysend, AMP): not revenue', () => paywall.stats.foreign);
     mirror('invoices_canceled_total', 'Pending invoices lnd reported CANCELED', () => paywall.stats.canceled);
     mirror('invoices_reused_total', 'Priced .u.sub answered with the buyer\'s open invoice for the same request', () => paywall.stats.reused);
+    mirror('invoices_failed_total', "Invoices the backend did not mint or the book did not record (.u.sub got 'lightning unavailable or 'invoice): alert on a rate", () => paywall.stats.mintFailures);
     mirror('invoices_refused_total', "Priced .u.sub refused with 'pending (per-connection or total cap)", () => paywall.stats.refusedPending);
     mirror('claims_in_use_total', "Proofs of payment refused with 'in use (held by another live connection)", () => paywall.stats.claimsInUse);
     if (payments.files) {

@@ -31,4 +31,5 @@ t.test('a port already taken is a runtime failure: exit 1, one line without a st
   const r = run(['-p', String(port), '--host', '127.0.0.1', '--unix', '']);
   t.equal(r.status, 1);
   t.match(r.stderr, /^tickerplant: .*EADDRINUSE[^\n]*\n$/);
+  t.notMatch(r.stdout, /"stack"|\.js:\d+/, 'the log lines on stdout carry no stack or source path either');
 });

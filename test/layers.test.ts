@@ -18,7 +18,7 @@ const ALLOWED: Record<string, readonly string[]> = {
   lightning: ['errors.ts', 'backoff.ts', 'clock.ts', 'payments/backend.ts'],
   // The gateway's WebSockets are framed by server/'s RFC 6455 code, as kdb+ ones on the IPC port.
   ws: ['errors.ts', 'ipc', 'tick', 'payments', 'clock.ts', 'server/rfc6455.ts'],
-  http: ['errors.ts', 'ipc', 'journal', 'tick', 'ws', 'payments', 'l402', 'clock.ts', 'address.ts', 'server/rfc6455.ts'],
+  http: ['errors.ts', 'ipc', 'journal', 'tick', 'ws', 'payments', 'l402', 'clock.ts', 'address.ts', 'log-rate.ts', 'server/rfc6455.ts'],
   chain: ['errors.ts', 'ipc', 'tick', 'client', 'clock.ts', 'backoff.ts'],
   nats: ['errors.ts', 'ipc', 'journal', 'tick', 'clock.ts', 'backoff.ts'],
   // L402 tokens (macaroons, the challenge, caveat checks); the routes that use them are http/'s.

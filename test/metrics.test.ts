@@ -50,7 +50,8 @@ t.test('the text reflects feeds, subscribers, payments and the journal of a runn
   const app = await startTp(t, {
     args: ['sym', join(dir, 'journal'), '--lightning', 'dev', '--data-dir', dir, '--pricing', join(dir, 'pricing.json')],
   });
-  const metrics = metricsFor(t, { tp: app.tp, server: app.server, payments: app.payments });
+  let httpRefused = 0;
+  const metrics = metricsFor(t, { tp: app.tp, server: app.server, dispatch: app.dispatcher, payments: app.payments, http: () => ({ refused: httpRefused }) });
 
   let text = await metrics.text();
   t.equal(sample(text, 'tickerplant_lightning_up{backend="dev"}'), 1, 'the dev backend is up');
@@ -76,6 +77,7 @@ t.test('the text reflects feeds, subscribers, payments and the journal of a runn
   feed.async('.u.upd', s('trade'), trades(['AAPL', 'MSFT']));
   feed.async('.u.upd', s('trade'), trades(['AAPL']));
   await t.rejects(feed.sync('.u.upd', s('trade'), [s('AAPL')]), 'a short update is refused');
+  await t.rejects(feed.sync('.z.pw', 1), /access/, 'a call outside the accepted forms is refused undecoded');
   await sub.waitFor((u) => u.length === 2);
 
   text = await metrics.text();
@@ -96,7 +98,11 @@ t.test('the text reflects feeds, subscribers, payments and the journal of a runn
   t.equal(sample(text, 'tickerplant_payment_write_failures_total'), 0);
   t.equal(sample(text, 'tickerplant_payment_records_unwritten'), 0);
   t.equal(sample(text, 'tickerplant_ipc_connections'), 3);
-  t.equal(sample(text, 'tickerplant_connections_refused_total'), 0, 'none closed at accept');
+  t.equal(sample(text, 'tickerplant_connections_refused_total{listener="ipc"}'), 0, 'none closed at accept');
+  t.equal(sample(text, 'tickerplant_messages_refused_total'), 1, 'the call outside the accepted forms');
+  t.equal(sample(text, 'tickerplant_invoices_failed_total'), 0);
+  httpRefused = 2;
+  t.equal(sample(await metrics.text(), 'tickerplant_connections_refused_total{listener="http"}'), 2, "the HTTP listener's refusals, read when scraped");
   t.ok((sample(text, 'tickerplant_bytes_in_total') ?? 0) > 0, 'bytes read from clients');
   t.ok((sample(text, 'tickerplant_bytes_out_total') ?? 0) > 0, 'bytes written to clients');
   t.equal(sample(text, 'tickerplant_journal_records'), 2, 'the two good updates are journaled');
@@ -149,7 +155,7 @@ t.test('per-table counters, journal getter, slow drops, closed bytes and lnd rec
   const backend = new StubBackend();
   const metrics = metricsFor(t, {
     tp, server: { handles }, defaultMetrics: false,
-    payments: { backend, paywall: { stats: { invoices: 0, reused: 0, settled: 0, satsEarned: 0, orphans: 0, expired: 0, canceled: 0, foreign: 0, refusedPending: 0, claims: 0, claimsInUse: 0 }, pendingCount: 0 } },
+    payments: { backend, paywall: { stats: { invoices: 0, reused: 0, settled: 0, satsEarned: 0, orphans: 0, expired: 0, canceled: 0, foreign: 0, refusedPending: 0, claims: 0, claimsInUse: 0, mintFailures: 3 }, pendingCount: 0 } },
   });
 
   let text = await metrics.text();
@@ -162,6 +168,7 @@ t.test('per-table counters, journal getter, slow drops, closed bytes and lnd rec
   t.equal(sample(text, 'tickerplant_ipc_queued_bytes_max'), 300);
   t.equal(sample(text, 'tickerplant_bytes_out_total'), 5000);
   t.equal(sample(text, 'tickerplant_lightning_up{backend="lnd"}'), 0);
+  t.equal(sample(text, 'tickerplant_invoices_failed_total'), 3);
 
   handles.delete(4);
   metrics.connectionClosed(conn, 'slow');

@@ -12,7 +12,8 @@ import type { Clock } from '../clock.js';
 import { SubscriberRegistry } from '../tick/index.js';
 import { offeredProtocols, refuseUpgrade, upgradeCredentials } from '../server/rfc6455.js';
 import { WsGateway } from '../ws/gateway.js';
-import { addressBlock } from '../address.js';
+import { addressBlock, PeerCount } from '../address.js';
+import { LogRate } from '../log-rate.js';
 import { L402Routes } from './l402.js';
 import { requestUrl } from './target.js';
 import type { L402Limits } from './l402.js';
@@ -64,6 +65,8 @@ export interface HttpServer {
   readonly gateway: WsGateway;
   /** /l402/stream and /l402/snapshot. */
   readonly l402: L402Routes;
+  /** Sockets closed at accept: over maxSockets in total or maxSocketsPerPeer from one peer. */
+  readonly refused: number;
   close(): Promise<void>;
 }
 
@@ -173,25 +176,27 @@ export async function startHttp(o: HttpOptions): Promise<HttpServer> {
       else res.destroy();
     });
   });
-  server.maxConnections = limits.maxSockets; // Node closes the ones past it at accept
-  const perPeer = new Map<string, number>();
-  let refusedLogged = false;
+  server.maxConnections = limits.maxSockets; // Node closes the ones past it at accept, with 'drop'
+  const perPeer = new PeerCount();
+  // A connect flood is not a log flood: one line a period per scope, with how many were not written.
+  const logRate = new LogRate(clock);
+  let refused = 0;
+  const refuse = (scope: 'total' | 'peer', peer: string, connections: number, max: number): void => {
+    refused++;
+    logRate.warn(log, `refused ${scope}`, { peer, connections, max, scope }, 'connection refused: too many connections');
+  };
+  server.on('drop', (data?: { remoteAddress?: string }) => {
+    refuse('total', addressBlock(data?.remoteAddress ?? ''), server.maxConnections, limits.maxSockets);
+  });
   server.on('connection', (socket) => {
     const peer = addressBlock(socket.remoteAddress ?? '');
-    const n = perPeer.get(peer) ?? 0;
-    if (n >= limits.maxSocketsPerPeer) {
-      // One line until the peer is under its cap again: a flood is not a log flood.
-      if (!refusedLogged) log.warn({ peer, max: limits.maxSocketsPerPeer }, 'http connection refused: too many from one address');
-      refusedLogged = true;
+    const held = perPeer.of(peer);
+    if (held >= limits.maxSocketsPerPeer) {
+      refuse('peer', peer, held, limits.maxSocketsPerPeer);
       socket.destroy();
       return;
     }
-    perPeer.set(peer, n + 1);
-    socket.once('close', () => {
-      const left = (perPeer.get(peer) ?? 1) - 1;
-      if (left > 0) perPeer.set(peer, left); else perPeer.delete(peer);
-      if (left < limits.maxSocketsPerPeer) refusedLogged = false;
-    });
+    perPeer.hold(peer, socket);
   });
   server.on('upgrade', (req: IncomingMessage, socket, head: Buffer) => {
     socket.on('error', (err: Error) => log.debug({ err: err.message }, 'upgrade socket error'));
@@ -221,6 +226,7 @@ export async function startHttp(o: HttpOptions): Promise<HttpServer> {
     port,
     gateway,
     l402,
+    get refused() { return refused; },
     close: () => new Promise<void>((resolveClose) => {
       gateway.close();
       l402.close();

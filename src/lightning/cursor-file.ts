@@ -23,7 +23,7 @@ export async function loadCursor(file: string, log: Logger): Promise<Cursor> {
   try {
     text = await readFile(file, 'utf8');
   } catch (err) {
-    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log.warn({ err, file }, 'cannot read lnd cursor file; rescanning invoices');
+    if ((err as NodeJS.ErrnoException).code !== 'ENOENT') log.warn({ err: (err as Error).message, file }, 'cannot read lnd cursor file; rescanning invoices');
     return NO_CURSOR;
   }
   let cursor: Cursor | undefined;
@@ -77,7 +77,7 @@ export class CursorFile {
       }
       await rename(tmp, this.file);
     } catch (err) {
-      this.log.warn({ err, file: this.file }, 'cannot save lnd cursor file');
+      this.log.warn({ err: (err as Error).message, file: this.file }, 'cannot save lnd cursor file');
     }
   }
 }

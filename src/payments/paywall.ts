@@ -139,6 +139,8 @@ interface Entitlement {
 export interface PaywallStats {
   invoices: number; reused: number; settled: number; satsEarned: number; orphans: number; expired: number;
   canceled: number; foreign: number; refusedPending: number; claims: number; claimsInUse: number;
+  /** Invoices asked for that the backend did not mint or the book did not record (nothing handed out). */
+  mintFailures: number;
 }
 
 const hex = (b: Buffer): string => b.toString('hex');
@@ -171,7 +173,7 @@ export class Paywall {
   private readonly expiryChecks = new Map<string, Timer>();
   readonly stats: PaywallStats = {
     invoices: 0, reused: 0, settled: 0, satsEarned: 0, orphans: 0, expired: 0, canceled: 0, foreign: 0,
-    refusedPending: 0, claims: 0, claimsInUse: 0,
+    refusedPending: 0, claims: 0, claimsInUse: 0, mintFailures: 0,
   };
   private readonly log: Logger;
   /** Refusals a buyer can cause at its request rate are logged once a period (log-rate.ts). */
@@ -298,6 +300,7 @@ export class Paywall {
     try {
       inv = await this.o.backend.addInvoice({ valueSat: BigInt(amount), memo: memoOf(kind, requests), expirySeconds });
     } catch (err) {
+      this.stats.mintFailures++;
       // Every .u.sub while lnd is down comes here: a line a period, the status change has its own.
       this.logRate.warn(this.log, 'invoice not created', { err: err instanceof Error ? err.message : String(err), h: who.handle }, 'invoice not created');
       throw err;
@@ -312,6 +315,7 @@ export class Paywall {
     try {
       this.o.book.mint(entry);
     } catch (err) {
+      this.stats.mintFailures++;
       // Not in the book, so never handed out: nobody can pay it.
       throw new TpError('JOURNAL_ERR_IO', `invoice book not written: ${(err as { code?: string }).code ?? String(err)}`);
     }

@@ -5,7 +5,7 @@ import { existsSync, unlinkSync } from 'node:fs';
 import net from 'node:net';
 import tls from 'node:tls';
 import type { Logger } from 'pino';
-import { addressBlock } from '../address.js';
+import { addressBlock, PeerCount } from '../address.js';
 import { LogRate } from '../log-rate.js';
 import { systemClock } from '../clock.js';
 import type { Clock } from '../clock.js';
@@ -55,7 +55,7 @@ export class IpcServer {
   /** Memory held for partly received messages, over every connection. */
   readonly inbound: InboundBudget;
   /** Accepted sockets per peer address (not unix: one local address for every client). */
-  private readonly perPeer = new Map<string, number>();
+  private readonly perPeer = new PeerCount();
   /** Connections refused at accept (max connections, total or per peer). */
   refused = 0;
   /** Refusals a client can cause at its message or connect rate are logged once a period (log-rate.ts). */
@@ -120,11 +120,12 @@ export class IpcServer {
 
   private start(server: net.Server, opts: net.ListenOptions, kind: ListenAddress['kind']): Promise<ListenAddress> {
     this.servers.push(server);
-    server.on('error', (err) => this.options.log.error({ err, kind }, 'listener error'));
     return new Promise((resolve, reject) => {
+      // At start the caller reports it (one line, exit 1); once listening, an error is logged, no stack.
       server.once('error', reject);
       server.listen(opts, () => {
         server.off('error', reject);
+        server.on('error', (err: NodeJS.ErrnoException) => this.options.log.error({ err: err.message, code: err.code ?? null, kind }, 'listener error'));
         const a = server.address();
         if (a && typeof a === 'object') resolve({ kind, address: a.address, port: a.port });
         else resolve({ kind, address: String(a ?? opts.path) });
@@ -153,7 +154,7 @@ export class IpcServer {
   private admitSocket(socket: net.Socket, isUnix: boolean): boolean {
     // One party's connections count together: an IPv4 address, or an IPv6 /64 (address.ts).
     const address = isUnix ? undefined : addressBlock(socket.remoteAddress ?? '');
-    const fromPeer = address === undefined ? 0 : this.perPeer.get(address) ?? 0;
+    const fromPeer = address === undefined ? 0 : this.perPeer.of(address);
     const { maxConnections, maxConnectionsPerPeer } = this.limits;
     socket.on('error', () => undefined); // reported by its Connection once it has one; before, nothing to tell
     if (this.sockets.size >= maxConnections || fromPeer >= maxConnectionsPerPeer) {
@@ -164,15 +165,12 @@ export class IpcServer {
       socket.destroy();
       return false;
     }
-    if (address !== undefined) this.perPeer.set(address, fromPeer + 1);
+    if (address !== undefined) this.perPeer.hold(address, socket);
     this.sockets.add(socket);
     this.unattached.add(socket);
     socket.once('close', () => {
       this.sockets.delete(socket);
       this.unattached.delete(socket);
-      if (address === undefined) return;
-      const n = (this.perPeer.get(address) ?? 1) - 1;
-      if (n <= 0) this.perPeer.delete(address); else this.perPeer.set(address, n);
     });
     return true;
   }

@@ -104,7 +104,8 @@ t.test('sockets are capped per address at accept; closing one makes room, and th
   t.pass('the fourth from this address is closed');
   const fifth = await open();
   await closed(fifth);
-  t.equal(rig.sink.messages().filter((m) => m === 'http connection refused: too many from one address').length, 1, 'one line');
+  t.equal(rig.sink.messages().filter((m) => m === 'connection refused: too many connections').length, 1, 'one line');
+  t.equal(rig.http.refused, 2, 'both refusals are counted (tickerplant_connections_refused_total{listener="http"})');
   const gone = held.shift() as net.Socket;
   gone.destroy();
   await closed(gone);

@@ -184,6 +184,7 @@ t.test("a failed mint names its cause ('invoice) and keeps the buyer's paid subs
   t.match(offers, [{ kind: 'refused', table: 'trade', error: 'invoice' }]);
   t.ok(rig.tp.w.has('trade', 1), 'still subscribed to what was paid');
   t.equal(rig.payments.paywall.pendingCount, 0, 'nothing handed out that the book does not hold');
+  t.equal(rig.payments.paywall.stats.mintFailures, 1, 'counted (tickerplant_invoices_failed_total)');
 });
 
 t.test("lnd's refusal to mint (a readonly macaroon) is 'invoice, not 'lightning unavailable", async (t) => {
@@ -193,6 +194,8 @@ t.test("lnd's refusal to mint (a readonly macaroon) is 'invoice, not 'lightning 
   const rig = await startPaymentsRig(t, { backend, stateDir: t.testdir(), clock });
   await eventually(() => rig.payments.backend.status().up);
   t.match(await rig.sub(rig.buyer(1), ['trade'], ['IBM']), [{ kind: 'refused', error: 'invoice', reason: /permission denied/ }]);
+  t.equal(rig.payments.paywall.stats.mintFailures, 1, 'counted (tickerplant_invoices_failed_total)');
+  t.equal(rig.payments.paywall.stats.invoices, 0);
 });
 
 t.test('the same request from the same buyer reuses its open invoice; pending invoices are capped per connection and in total', async (t) => {
