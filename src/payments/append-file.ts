@@ -1,7 +1,7 @@
 // The durable append-only files of the money model (the invoice book, the ledger): one JSON line per
 // record, written and fsync'd before append() returns, so a record that append() accepted survives a
 // crash. Injectable so tests can make the disk fail (ENOSPC, EIO) on cue.
-import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, writeSync } from 'node:fs';
+import { closeSync, existsSync, fstatSync, fsyncSync, ftruncateSync, mkdirSync, openSync, readFileSync, readSync, renameSync, unlinkSync, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 
 export interface AppendFile {
@@ -36,6 +36,13 @@ function cutTornTail(fd: number): void {
   ftruncateSync(fd, 0);
 }
 
+/** Writes all of text: writeSync may write part of it (a disk filling up) and throw only on the next call. */
+function writeAll(fd: number, text: string): void {
+  const bytes = Buffer.from(text, 'utf8');
+  let off = 0;
+  while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+}
+
 /**
  * The real file. Opened on first append, when a torn last line is cut off; after a failed write the
  * descriptor is closed and the next append reopens it (and so cuts what the failure left).
@@ -57,17 +64,20 @@ export function openAppendFile(path: string): AppendFile {
       return lines.filter((l) => l.trim() !== '');
     },
     append(text) {
+      let size: number | undefined;
       try {
         if (fd === undefined) {
           mkdirSync(dirname(path), { recursive: true });
           fd = openSync(path, 'a+', 0o600);
           cutTornTail(fd);
         }
-        const bytes = Buffer.from(text, 'utf8');
-        let off = 0;
-        while (off < bytes.length) off += writeSync(fd, bytes, off, bytes.length - off);
+        size = fstatSync(fd).size;
+        writeAll(fd, text);
         fsyncSync(fd);
       } catch (err) {
+        // All of it or none: whole lines of a failed append left in place would be written again by the
+        // retry (the same payment twice in the ledger file).
+        if (fd !== undefined && size !== undefined) try { ftruncateSync(fd, size); } catch { /* cut at the next open */ }
         close();
         throw err;
       }
@@ -78,11 +88,15 @@ export function openAppendFile(path: string): AppendFile {
       const tmp = `${path}.tmp`;
       const t = openSync(tmp, 'w', 0o600);
       try {
-        writeSync(t, text);
+        writeAll(t, text);
         fsyncSync(t);
-      } finally {
+      } catch (err) {
+        // A short copy renamed over the file would lose the records it lacks: the old file stays.
         closeSync(t);
+        try { unlinkSync(tmp); } catch { /* gone already */ }
+        throw err;
       }
+      closeSync(t);
       renameSync(tmp, path);
     },
     close,
@@ -135,10 +149,10 @@ export class RetryingWriter {
     try {
       this.o.file.append(line);
     } catch (err) {
-      this.failures++;
-      this.o.log.error({ file: this.path, code: errorCode(err) }, 'payment record not written');
+      this.failed(err, 'payment record not written');
       throw err;
     }
+    this.recovered(1);
   }
 
   /** Tries to write what is waiting; on failure keeps it and arms one retry. */
@@ -147,16 +161,28 @@ export class RetryingWriter {
     try {
       this.o.file.append(this.queue.join(''));
     } catch (err) {
-      this.failures++;
-      this.degraded = true;
-      this.o.log.error({ file: this.path, code: errorCode(err), unwritten: this.queue.length }, 'payment record not written; kept in memory, retrying');
+      this.failed(err, 'payment record not written; kept in memory, retrying');
       this.retry ??= this.o.after(this.o.retryMs ?? 5000, () => { this.retry = undefined; this.flush(); });
       return;
     }
     const n = this.queue.length;
     this.queue.length = 0;
     if (this.retry) { this.retry.cancel(); this.retry = undefined; }
-    if (this.degraded) this.o.log.info({ file: this.path, written: n }, 'payment records written after a disk failure');
+    this.recovered(n);
+  }
+
+  /**
+   * One line when the disk starts refusing, one when it takes records again: each refused attempt (a
+   * retry, or a buyer's .u.sub while the disk is full) is counted in `failures`, not logged.
+   */
+  private failed(err: unknown, msg: string): void {
+    this.failures++;
+    if (!this.degraded) this.o.log.error({ file: this.path, code: errorCode(err), unwritten: this.queue.length }, msg);
+    this.degraded = true;
+  }
+
+  private recovered(written: number): void {
+    if (this.degraded) this.o.log.info({ file: this.path, written }, 'payment records written after a disk failure');
     this.degraded = false;
   }
 

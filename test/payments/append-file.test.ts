@@ -95,6 +95,39 @@ t.test('a failed write throws the system error, and the next append reopens the 
   f.close();
 });
 
+/** node:fs's writeSync as on a disk that fills up after `room` more bytes: a short write, then ENOSPC. */
+function fillingDisk(t: { teardown(fn: () => void): void }, room: number): void {
+  const real = fs['writeSync']!;
+  let left = room;
+  fs['writeSync'] = (fd: unknown, b: unknown, off: unknown, len: unknown) => {
+    if (left === 0) throw Object.assign(new Error('ENOSPC: injected'), { code: 'ENOSPC' });
+    const n = real(fd, b, off, Math.min(left, len as number)) as number;
+    left -= n;
+    return n;
+  };
+  syncBuiltinESMExports();
+  t.teardown(() => { fs['writeSync'] = real; syncBuiltinESMExports(); });
+}
+
+t.test('an append the disk fills up in the middle of is taken back whole: a retry cannot write its first lines twice', async (t) => {
+  const path = fresh();
+  const f = openAppendFile(path);
+  f.append('{"a":1}\n');
+  fillingDisk(t, 12); // the whole first line of the next append fits, and 4 bytes of the second
+  t.throws(() => f.append('{"b":2}\n{"c":3}\n'), { code: 'ENOSPC' });
+  t.equal(readFileSync(path, 'utf8'), '{"a":1}\n', 'none of the failed append is left, not even its whole first line');
+});
+
+t.test('a replace the disk fills up in the middle of leaves the old file whole and no temporary file', async (t) => {
+  const path = fresh();
+  const f = openAppendFile(path);
+  f.append('keep1\nkeep2\n');
+  fillingDisk(t, 6); // writeSync writes 6 bytes and returns 6 (no error), then refuses
+  t.throws(() => f.replace('new1\nnew2\n'), { code: 'ENOSPC' });
+  t.equal(readFileSync(path, 'utf8'), 'keep1\nkeep2\n', 'a short copy is never renamed over the file');
+  t.notOk(existsSync(`${path}.tmp`));
+});
+
 t.test('a write that fails part-way leaves no torn bytes for the next line to land on', async (t) => {
   const path = fresh();
   const f = openAppendFile(path);
@@ -108,9 +141,10 @@ t.test('a write that fails part-way leaves no torn bytes for the next line to la
   syncBuiltinESMExports();
   t.teardown(() => { fs['writeSync'] = real; syncBuiltinESMExports(); });
   t.throws(() => f.append('{"b":2}\n'));
-  t.equal(readFileSync(path, 'utf8'), '{"a":1}\n{"b"', 'the failed append left part of its line');
+  t.equal(readFileSync(path, 'utf8'), '{"a":1}\n', 'the failed append is taken back');
   fs['writeSync'] = real;
   syncBuiltinESMExports();
+  writeFileSync(path, '{"a":1}\n{"b"', { flag: 'w' }); // as when the take-back itself failed
   f.append('{"c":3}\n');
   t.equal(readFileSync(path, 'utf8'), '{"a":1}\n{"c":3}\n', 'the next append cut it off before writing');
   t.same(f.readLines(), ['{"a":1}', '{"c":3}']);
@@ -207,10 +241,13 @@ t.test('a line the disk refuses (ENOSPC, EIO) is kept in memory, in order, and w
     t.equal(w.unwritten, 2);
     t.equal(w.failures, 2, 'each refused attempt counts');
     t.same(disk.readLines(), ['1']);
-    t.match(logs.at(-1), { level: 'error', o: { code, unwritten: 2 }, msg: 'payment record not written; kept in memory, retrying' });
+    const errors = (): number => logs.filter((l) => l.level === 'error').length;
+    t.match(logs.at(-1), { level: 'error', o: { code, unwritten: 1 }, msg: 'payment record not written; kept in memory, retrying' });
+    t.equal(errors(), 1, 'one line when the disk starts refusing, not one per attempt');
     clock.advanceMs(5000);
     t.equal(w.unwritten, 2, 'the retry while the disk still refuses keeps them');
     t.equal(w.failures, 3);
+    t.equal(errors(), 1, 'the retry is counted, not logged');
     disk.failing = undefined;
     clock.advanceMs(4999);
     t.equal(w.unwritten, 2, 'not before the retry is due');
