@@ -76,6 +76,7 @@ function snapshot(r: DevInvoiceRecord): Invoice {
     creationDate: r.creationDate,
     expirySeconds: r.expirySeconds,
     settleDate: r.settleDate,
+    ...(r.state === 'SETTLED' ? { preimage: Buffer.from(r.preimage) } : {}),
   });
 }
 

@@ -68,6 +68,8 @@ export function readInvoice(raw: unknown): Invoice {
     creationDate: seconds(m, 'creation_date', what),
     expirySeconds: seconds(m, 'expiry', what),
     settleDate: seconds(m, 'settle_date', what),
+    // The proof of payment, for the buyer the settlement enables: only once settled, only 32 bytes.
+    ...(state(m, what) === 'SETTLED' && bytes(m, 'r_preimage', what).length === 32 ? { preimage: bytes(m, 'r_preimage', what) } : {}),
   };
 }
 

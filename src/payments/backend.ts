@@ -24,6 +24,8 @@ export interface Invoice {
   readonly expirySeconds: number;
   /** Unix seconds, 0 until settled. */
   readonly settleDate: number;
+  /** lnrpc.Invoice.r_preimage once settled, when the node tells it (the paywall checks it against rHash). */
+  readonly preimage?: Buffer | undefined;
 }
 
 /** What the paying side learns: the settled invoice and its preimage (the proof of payment). */

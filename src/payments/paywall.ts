@@ -456,6 +456,7 @@ export class Paywall {
   processInvoice(inv: Invoice): void {
     if (inv.state !== 'SETTLED') return;
     const hash = hex(inv.rHash);
+    const preimage = inv.preimage && createHash('sha256').update(inv.preimage).digest().equals(inv.rHash) ? hex(inv.preimage) : undefined;
     if (this.o.ledger.has(hash)) return;
     const booked = this.o.book.get(hash);
     if (!booked) {
@@ -506,7 +507,7 @@ export class Paywall {
         this.claims.set(renewed.hash, renewed.handle);
       }
       this.arm(renewed, until);
-      s.paid?.({ hash, tables: renewed.requests.map((r) => r.table) });
+      s.paid?.({ hash, tables: renewed.requests.map((r) => r.table), preimage });
       return;
     }
     if (!buyer || !p) return;
@@ -516,7 +517,7 @@ export class Paywall {
       tables.push(r.table);
     }
     this.claims.set(hash, p.handle);
-    buyer.paid?.({ hash, tables });
+    buyer.paid?.({ hash, tables, preimage });
     if (until !== null) {
       const e: Entitlement = { handle: p.handle, hash, requests: p.requests, until, renewal: undefined, timers: [] };
       this.entitlements.set(hash, e);
@@ -569,6 +570,7 @@ export class Paywall {
     if (this.claims.get(e.hash) === e.handle) this.claims.delete(e.hash);
     for (const t of e.timers) t.cancel();
     this.log.info({ h: e.handle, hash: e.hash }, 'entitlement ended');
+    this.o.lookup(e.handle)?.periodEnded?.({ hash: e.hash, tables: e.requests.map((r) => r.table) });
   }
 
   /**

@@ -187,6 +187,10 @@ export abstract class WebSocketFrames extends EventEmitter {
   start(head: Buffer): void {
     if (head.length > 0) this.read(head);
     this.raw.on('data', (chunk: Buffer) => this.read(chunk));
+    // The peer's FIN without a Close frame (§7.1.5: 1006): the connection is gone. Node's HTTP server
+    // leaves upgraded sockets half open, so without this the client stays subscribed (and a payment
+    // credited to it) until a heartbeat ends it.
+    this.raw.once('end', () => { if (!this.raw.destroyed) this.raw.destroy(); });
     if (!this.paused) this.raw.resume();
   }
 

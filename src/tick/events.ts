@@ -43,6 +43,18 @@ export interface PaidEvent {
   /** Hex payment hash. */
   readonly hash: string;
   readonly tables: readonly string[];
+  /**
+   * Hex preimage, when the node told it and it is the hash's: the buyer's proof for `.u.subPaid` after a
+   * reconnect, also when it paid from another wallet. Sent to this buyer only, never logged.
+   */
+  readonly preimage?: string | undefined;
+}
+
+/** Told when a paid period (--entitlement) ended unrenewed: the tables' data has stopped. */
+export interface PeriodEndedEvent {
+  /** Hex hash of the payment whose period ended. */
+  readonly hash: string;
+  readonly tables: readonly string[];
 }
 
 /** Anything that receives the tickerplant's events: an IPC handle, a WebSocket client, a chained TP. */
@@ -52,4 +64,5 @@ export interface Subscriber {
   /** May throw: the publisher isolates it (logged once, dropped), every other subscriber is still served. */
   deliver(event: TickEvent): void;
   paid?(event: PaidEvent): void;
+  periodEnded?(event: PeriodEndedEvent): void;
 }

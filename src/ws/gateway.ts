@@ -14,7 +14,8 @@
 //    "limits":{"max_payload":65536,"max_subscriptions":16,"max_syms":256}}
 //   {"type":"subscribed","id","table","syms"}        live now (free table, or proof of payment accepted)
 //   {"type":"invoice","id","table","syms","payment_request","r_hash","amount_sat","expires_at","expires_in","qr_svg"}
-//   {"type":"paid","r_hash","tables"}                the invoice settled; updates follow
+//   {"type":"paid","r_hash","tables","preimage"?}    the invoice settled; updates follow (preimage: lnd's proof)
+//   {"type":"expired","r_hash","tables"}             the paid period ended unrenewed; updates have stopped
 //   {"type":"payment","id","r_hash","preimage"}      answer to pay: the preimage is the proof for subPaid
 //   {"type":"unsubscribed","id","table"}
 //   {"type":"upd","table","data":{"columns":[...],"data":{"col":[...]}}}
@@ -35,7 +36,7 @@ import { CloseCode, Op, WebSocketFrames, refuseUpgrade, switchProtocols, upgrade
 import { unixMs } from '../clock.js';
 import type { Clock, Timer } from '../clock.js';
 import type { Offer, Paywall } from '../payments/index.js';
-import type { PaidEvent, Subscriber, SubscriberRegistry, SymFilter, TickEvent, Tickerplant } from '../tick/index.js';
+import type { PaidEvent, PeriodEndedEvent, Subscriber, SubscriberRegistry, SymFilter, TickEvent, Tickerplant } from '../tick/index.js';
 import { endJson, updJson } from './json.js';
 import type { Json } from './json.js';
 import { paymentRequestSvg } from './qr.js';
@@ -177,7 +178,15 @@ class WsClient implements Subscriber {
       if (sub) sub.live = true;
       else this.tables.set(t, { syms: [], live: true, seq: 0 });
     }
-    this.sendJson({ type: 'paid', r_hash: event.hash, tables: [...event.tables] });
+    this.sendJson({ type: 'paid', r_hash: event.hash, tables: [...event.tables], ...(event.preimage ? { preimage: event.preimage } : {}) });
+  }
+
+  periodEnded(event: PeriodEndedEvent): void {
+    for (const t of event.tables) {
+      const sub = this.tables.get(t);
+      if (sub) sub.live = false;
+    }
+    this.sendJson({ type: 'expired', r_hash: event.hash, tables: [...event.tables] });
   }
 
   sendJson(message: Record<string, Json | undefined>): void {

@@ -67,6 +67,7 @@ t.test("a full lnrpc.Invoice (every field of lnd v0.21's message) decodes throug
   t.same(readInvoice(decoded), {
     rHash: hash, paymentRequest: 'lnbcrt2u1full', addIndex: 27n, settleIndex: 11n, state: 'SETTLED', valueSat: 200n,
     amountPaidSat: 200n, memo: 'Invoice:trade| IBM\n', creationDate: 1_700_000_000, expirySeconds: 3600, settleDate: 1_700_000_100,
+    preimage: Buffer.alloc(32, 1), // r_preimage of a settled invoice: the buyer's proof of payment
   });
   t.match(decoded, { is_keysend: false, is_amp: false, payment_addr: Buffer.alloc(32, 6) }, 'the flags that tell foreign payments apart');
 });

@@ -4,6 +4,7 @@ import t from 'tap';
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { request } from 'node:http';
+import { connect as connectTcp } from 'node:net';
 import { join } from 'node:path';
 import { systemClock } from '../../src/clock.js';
 import type { ManualClock } from '../../src/clock.js';
@@ -98,7 +99,8 @@ t.test('a priced subscription answers an invoice; paying it with the dev node st
   t.equal(payment['r_hash'], inv['r_hash']);
   t.equal(createHash('sha256').update(Buffer.from(String(payment['preimage']), 'hex')).digest('hex'), inv['r_hash'],
     'the preimage is the proof of payment');
-  t.same(await c.next('paid'), { type: 'paid', r_hash: inv['r_hash'], tables: ['trade'] });
+  t.same(await c.next('paid'), { type: 'paid', r_hash: inv['r_hash'], tables: ['trade'], preimage: payment['preimage'] },
+    'the settlement tells the buyer its proof of payment too (as when it paid from another wallet)');
 
   await publishTrades(rig.feed, [{ sym: 'AAPL', price: 189.5 }, { sym: 'MSFT', price: 402 }, { sym: 'GOOGL', price: 141 }]);
   await c.sync();
@@ -150,11 +152,34 @@ t.test('a paid period about to end sends a renew message with amount, expiry and
   t.equal(renew['r_hash'], decodePaymentRequest(String(renew['payment_request'])).paymentHash);
   t.ok(Number(renew['expires_in']) > 0 && Date.parse(String(renew['expires_at'])) > Date.now(), 'not expired');
   c.send({ op: 'pay', payment_request: renew['payment_request'] });
-  t.same(await c.next('paid'), { type: 'paid', r_hash: renew['r_hash'], tables: ['trade'] });
+  const renewed = await c.next('paid');
+  t.same({ ...renewed, preimage: undefined }, { type: 'paid', r_hash: renew['r_hash'], tables: ['trade'], preimage: undefined });
+  t.equal(createHash('sha256').update(Buffer.from(String(renewed['preimage']), 'hex')).digest('hex'), renew['r_hash'], "the renewal's proof");
   // Past the first period's end, well inside the renewed one.
   await new Promise((r) => setTimeout(r, Math.max(0, firstPeriodEnds + 100 - Date.now())));
   await publishTrades(rig.feed, [{ sym: 'IBM', price: 1 }]);
   t.same(symsOf([await c.next('upd')]), ['IBM'], 'still subscribed after the first period');
+});
+
+t.test('a paid period that ends unrenewed says so (expired) and the rows stop; paying the renewal still open resumes them', async (t) => {
+  const rig = await startRig(t, { paymentArgs: ['--entitlement', '10s'] });
+  const clock = rig.clock as ManualClock;
+  const c = await open(t, rig.url);
+  c.send({ op: 'subscribe', table: 'trade', syms: ['IBM'] });
+  const inv = await c.next('invoice');
+  c.send({ op: 'pay', payment_request: inv['payment_request'] });
+  await c.next('paid');
+  clock.advanceMs(9_000); // the renewal is offered a tenth of the period before its end
+  const renew = await c.next('renew');
+  clock.advanceMs(1_000);
+  t.same(await c.next('expired'), { type: 'expired', r_hash: inv['r_hash'], tables: ['trade'] });
+  await publishTrades(rig.feed, [{ sym: 'IBM', price: 1 }]);
+  await c.sync();
+  t.same(c.take('upd'), [], 'no rows after the period');
+  c.send({ op: 'pay', payment_request: renew['payment_request'] });
+  t.match(await c.next('paid'), { type: 'paid', r_hash: renew['r_hash'], tables: ['trade'] });
+  await publishTrades(rig.feed, [{ sym: 'IBM', price: 2 }]);
+  t.same(symsOf([await c.next('upd')]), ['IBM'], 'the late renewal subscribes again');
 });
 
 t.test('end of day reaches WebSocket subscribers as an end event with the q date', async (t) => {
@@ -290,6 +315,23 @@ t.test('closing the connection removes it from .u.w and drops its pending invoic
   await until(() => rig.http.gateway.size === 0);
   t.equal(rig.app.tp.w.count(), 0, 'out of .u.w');
   t.equal(rig.payments?.paywall.pendingCount, 0, 'no pending request left');
+});
+
+t.test('a client that ends its side of the TCP connection without a Close frame is gone at once, not at the next heartbeat', async (t) => {
+  const rig = await startRig(t); // heartbeat off: only the FIN can end it
+  const { port } = new URL(rig.url);
+  const socket = connectTcp(Number(port), '127.0.0.1');
+  t.teardown(() => socket.destroy());
+  let reply = '';
+  socket.on('data', (d: Buffer) => { reply += d.toString('latin1'); });
+  socket.write('GET /ws HTTP/1.1\r\nHost: 127.0.0.1\r\nUpgrade: websocket\r\nConnection: Upgrade\r\n' +
+    'Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\nSec-WebSocket-Version: 13\r\n\r\n');
+  await until(() => reply.includes('"hello"'));
+  t.match(reply, /^HTTP\/1\.1 101 /);
+  t.equal(rig.http.gateway.size, 1);
+  socket.end();
+  await until(() => rig.http.gateway.size === 0);
+  t.pass('the gateway let it go');
 });
 
 t.test('an Origin from elsewhere is refused with 403; same-origin, localhost, listed and absent origins are let in', async (t) => {
