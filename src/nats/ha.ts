@@ -74,6 +74,8 @@ export class HotStandby {
   private link: NatsLink | undefined;
   /** Whether setting up failed since it last worked (its line is written once). */
   private setUpFailed = false;
+  /** The first connect failed and was logged: later attempts are quiet until one works. */
+  private connectFailed = false;
 
   /** Whether the NATS connection is up (tickerplant_nats_up). */
   get natsUp(): boolean { return this.link?.up ?? false; }
@@ -126,6 +128,7 @@ export class HotStandby {
   private async connect(): Promise<void> {
     try {
       this.nc = await connectNats({ ...this.o, name: `tickerplant ${this.o.src} ha` });
+      this.connectFailed = false;
       this.link = watchLink(this.nc, this.log);
       if (this.role === 'stopped') { await this.nc.close(); return; }
       this.js = jetstream(this.nc);
@@ -133,7 +136,9 @@ export class HotStandby {
     } catch (err) {
       if (this.role === 'stopped') return;
       const ms = backoffDelay(this.attempt++, { minDelayMs: 200, maxDelayMs: 2000 });
-      this.log.warn({ err: String(err), retryMs: ms }, 'nats unavailable');
+      // One line until a connection is made (the first connect fails at once while NATS is down).
+      if (this.nc || !this.connectFailed) this.log.warn({ err: String(err), retryMs: ms }, 'nats unavailable');
+      if (!this.nc) this.connectFailed = true;
       this.timer = this.o.clock.after(ms, () => void (this.nc ? this.setUp().catch((e: unknown) => this.retrySetUp(e)) : this.connect()));
     }
   }

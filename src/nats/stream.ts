@@ -1,5 +1,5 @@
-// The NATS connection and the TICK_<SRC> stream: connect (retrying for ever, so a tickerplant starts and
-// runs while NATS is down), create the stream if absent, and find positions in it by Nats-Msg-Id.
+// The NATS connection and the TICK_<SRC> stream: connect (its callers retry with backoff, so a tickerplant
+// starts and runs while NATS is down), create the stream if absent, and find positions in it by Nats-Msg-Id.
 // Spec: docs.nats.io (JetStream streams, file storage, replicas; $JS.API.STREAM.MSG.GET).
 import { readFileSync } from 'node:fs';
 import { connect, credsAuthenticator } from '@nats-io/transport-node';
@@ -26,7 +26,7 @@ export function natsServers(servers: string): string[] {
   return list;
 }
 
-/** Connects, waiting for a server when none is up; reconnects for ever afterwards. */
+/** Connects, or rejects when no server takes the connection now; reconnects for ever afterwards. */
 export async function connectNats(o: NatsOptions): Promise<NatsConnection> {
   // Read again at each (re)connect: rotated credentials are picked up, and a connection is not refused
   // (which ends it for good in the client) for credentials the file no longer holds.
@@ -36,11 +36,13 @@ export async function connectNats(o: NatsOptions): Promise<NatsConnection> {
   return connect({
     servers: natsServers(o.servers),
     name: o.name ?? 'tickerplant',
-    waitOnFirstConnect: true,
+    // The first connect fails at once (no server up, credentials refused): each caller retries it with
+    // backoff and one log line. Once connected, the client reconnects for ever, also through
+    // authorization errors (by default it stops for good after two in a row: a server whose accounts
+    // are being changed would leave the tickerplant cut off until a restart).
+    waitOnFirstConnect: false,
     maxReconnectAttempts: -1,
     reconnectTimeWait: 250,
-    // The client stops for good after two authorization errors in a row, whatever the policy above: a
-    // server whose accounts are being changed would leave the tickerplant cut off until a restart.
     ignoreAuthErrorAbort: true,
     // Pings find a dead server (kill -9, partition) faster than TCP does.
     pingInterval: 2000,
