@@ -34,7 +34,7 @@ export interface OpenedJournal {
 export function openJournal(path: string, options: OpenJournalOptions): OpenedJournal {
   const { log } = options;
   if (!fs.existsSync(path)) {
-    mkdirSync(dirname(path), { recursive: true }); // tick.q's DST is created if missing (q's set does)
+    mkdirSync(dirname(path), { recursive: true, mode: 0o750 }); // tick.q's DST is created if missing (q's set does)
     const writer = JournalWriter.open(path, { fsync: options.fsync, ...(options.io ? { io: options.io } : {}) });
     log?.info({ path }, 'journal created');
     return { writer, chunks: 0 };

@@ -71,7 +71,9 @@ export class JournalWriter {
   static open(path: string, options: JournalWriterOptions): JournalWriter {
     let fd: number;
     try {
-      fd = fs.openSync(path, 'a');
+      // Owner and group only: the journal holds every row of the priced tables (the ledger and the book
+      // are 0600). An existing file keeps its mode.
+      fd = fs.openSync(path, 'a', 0o640);
     } catch (err) {
       throw journalIoError(path, 'open', err);
     }

@@ -30,6 +30,16 @@ t.test('a missing log is created with the header and starts at 0 chunks', async 
   t.match(validate(path), { chunks: 1, ok: true });
 });
 
+t.test('a new log and the DST folder made for it are not readable by other users (the rows are sold)', async (t) => {
+  const dst = join(t.testdir(), 'tplog');
+  const path = join(dst, 'sym2024.01.02');
+  const { writer } = openJournal(path, { truncate: false, fsync: 'none' });
+  writer.close();
+  t.equal(fs.statSync(path).mode & 0o600, 0o600, 'the owner reads and writes it');
+  t.equal(fs.statSync(path).mode & 0o027, 0, 'the group may only read; others nothing, whatever the umask');
+  t.equal(fs.statSync(dst).mode & 0o007, 0, 'nor can others list the folder');
+});
+
 t.test('an existing valid log is counted and appended to', async (t) => {
   const path = join(t.testdir(), 'log');
   const first = openJournal(path, { truncate: false, fsync: 'none' });
