@@ -733,7 +733,6 @@ export class Tickerplant {
     this._d = old + 1;
     if (this.logging) {
       const journal = this.journal;
-      this._endedDay = { date: old, records: journal?.records ?? 0 };
       this.journal = undefined;
       try {
         journal?.close();
@@ -742,6 +741,9 @@ export class Tickerplant {
         this.journalFailed(err);
         this.journal = undefined;
       }
+      // Counted after the last flush: records a failed one withdrew are not the day's (the NATS bridge
+      // publishes the ended day up to here).
+      this._endedDay = { date: old, records: journal?.records ?? 0 };
       this.reopenLog();
     }
     this.log.info({ date: old }, 'end of day');

@@ -264,3 +264,23 @@ t.test('close says whether the journal took its last records, in batch mode too 
     t.equal(full.close(), false, `batch ${batchMs}: its last record was not written`);
   }
 });
+
+t.test("the ended day's record count is what its journal kept: a last flush the disk refused is not counted", async (t) => {
+  let failing = false;
+  const io = {
+    writeSync: (fd: number, buf: Buffer, off: number, n: number): number => {
+      if (failing) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
+      return fs.writeSync(fd, buf, off, n);
+    },
+    fdatasyncSync: (fd: number): void => fs.fdatasyncSync(fd),
+    ftruncateSync: (fd: number, n: number): void => fs.ftruncateSync(fd, n),
+  };
+  const tp = new Tickerplant({ schemas: SCHEMAS, clock: new ManualClock(T0, 0), log: createLogger('silent'), logDir: t.testdir(), journalIo: io });
+  t.teardown(() => tp.close());
+  tp.upd('trade', list(sym('IBM'), float(1.5), int(10)));
+  tp.flushJournal();
+  tp.upd('trade', list(sym('MSFT'), float(2.5), int(20))); // staged; the day ends before the turn does
+  failing = true;
+  tp.endOfDay();
+  t.same(tp.endedDay, { date: tp.d - 1, records: 1 }, 'the one record on disk, not the withdrawn second');
+});
