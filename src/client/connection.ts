@@ -124,7 +124,8 @@ export class QConnection extends EventEmitter {
 /** host:port (or :port) as q writes it. */
 export function parseHostPort(s: string): { host: string; port: number } {
   const m = /^(.*):(\d+)$/.exec(s);
-  if (!m) throw new TpError('CONFIG_ERR_INVALID', `expected host:port, got '${s}'`);
-  return { host: m[1] || '127.0.0.1', port: Number(m[2]) };
+  const port = Number(m?.[2]);
+  if (!m || port < 1 || port > 65535) throw new TpError('CONFIG_ERR_INVALID', `expected host:port with a port from 1 to 65535, got '${s}'`);
+  return { host: m[1] || '127.0.0.1', port };
 }
 

@@ -135,5 +135,7 @@ t.test('a refused port rejects; a peer that never answers the handshake times ou
 t.test('parseHostPort reads host:port and :port as q writes them', async (t) => {
   t.same(parseHostPort('tp1:5010'), { host: 'tp1', port: 5010 });
   t.same(parseHostPort(':5011'), { host: '127.0.0.1', port: 5011 });
-  t.throws(() => parseHostPort('tp1'), { code: 'CONFIG_ERR_INVALID', message: "expected host:port, got 'tp1'" });
+  t.throws(() => parseHostPort('tp1'), { code: 'CONFIG_ERR_INVALID', message: "expected host:port with a port from 1 to 65535, got 'tp1'" });
+  t.throws(() => parseHostPort(':99999'), { code: 'CONFIG_ERR_INVALID' }, 'a port out of range is a mistake, not a connect error');
+  t.throws(() => parseHostPort('h:0'), { code: 'CONFIG_ERR_INVALID' }, 'nothing listens on port 0');
 });

@@ -72,5 +72,5 @@ t.test('replay --to that is not host:port is a command-line mistake: exit 2, one
   const run = promisify(execFile)(process.execPath, [CLI, 'replay', join(dir, 'sym2026.01.01'), '--to', 'nonsense']);
   const err = await run.then(() => undefined, (e: { code?: number; stderr?: string }) => e);
   t.equal(err?.code, 2);
-  t.match(err?.stderr, /^--to: expected host:port, got 'nonsense'\n$/);
+  t.match(err?.stderr, /^--to: expected host:port with a port from 1 to 65535, got 'nonsense'\n$/);
 });
