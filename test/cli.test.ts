@@ -2,7 +2,7 @@
 import t from 'tap';
 import { spawn } from 'node:child_process';
 import { connect as netConnect } from 'node:net';
-import { appendFileSync, existsSync, readdirSync, readFileSync } from 'node:fs';
+import { appendFileSync, existsSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { connect, nodeq } from './helpers/qclient.js';
 import { CLI, run, start } from './helpers/cli.js';
@@ -61,7 +61,11 @@ function readdirLog(dir: string): string {
 
 t.test('q\'s unix socket: /tmp/kx.PORT as a file and, on Linux, in the abstract namespace', async (t) => {
   const child = spawn(process.execPath, [CLI, '-p', '0', '--log-level', 'warn'], { stdio: ['ignore', 'pipe', 'pipe'] });
-  t.teardown(() => { child.kill('SIGKILL'); });
+  let socketFile: string | undefined;
+  t.teardown(() => {
+    child.kill('SIGKILL'); // no clean stop to remove the socket file: the test does
+    if (socketFile) rmSync(socketFile, { force: true });
+  });
   const port = await new Promise<number>((resolve, reject) => {
     child.stderr.on('data', (d: Buffer) => {
       const m = /listening on :(\d+)/.exec(d.toString());
@@ -69,7 +73,8 @@ t.test('q\'s unix socket: /tmp/kx.PORT as a file and, on Linux, in the abstract 
     });
     child.once('exit', (code) => reject(new Error(`exited ${code}`)));
   });
-  const c = await connect({ unixSocket: `/tmp/kx.${port}` });
+  socketFile = `/tmp/kx.${port}`;
+  const c = await connect({ unixSocket: socketFile });
   t.same(await c.sync('.u.t'), ['quote', 'trade'], 'node-q over the socket file');
   await c.close();
   if (process.platform === 'linux') {

@@ -323,8 +323,11 @@ t.test("--chain's user:password logs in to an upstream started with -u; the pass
   const dir = t.testdir({ users: 'chain:s3cret-pw\n' });
   const upstream = await startTp(t, { args: ['-u', join(dir, 'users')] });
   const sink = new LogSink();
-  await t.rejects(startTp(t, { args: ['--chain', `127.0.0.1:${upstream.port}:chain:wrong`], sink: new LogSink() }),
+  const refusedSink = new LogSink();
+  await t.rejects(startTp(t, { args: ['--chain', `127.0.0.1:${upstream.port}:chain:wrong-pw`], sink: refusedSink }),
     { message: `upstream 127.0.0.1:${upstream.port}: access` }, 'a wrong password stops the start');
+  t.ok(refusedSink.lines.length > 0, 'the refused start logged');
+  t.notMatch(refusedSink.text(), /wrong-pw/, 'no line of the refused login holds its password');
   const chained = await startTp(t, { args: ['--chain', `127.0.0.1:${upstream.port}:chain:s3cret-pw`], sink });
   t.equal(upstream.tp.w.count(), 2);
   t.same(chained.tp.names, ['quote', 'trade']);

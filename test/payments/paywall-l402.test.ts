@@ -50,6 +50,7 @@ t.test('an HTTP buyer is priced and booked as .u.sub, and what it bought is told
   t.equal(ledger.size, 1);
   t.same(await paywall.purchase(inv.hash), bought, 'and the same answer again');
 
+  t.equal(paywall.stats.foreign, 0, 'our own settlement, told twice, is never taken for a foreign one');
   const foreign = fake.foreign(500n);
   await eventually(() => paywall.stats.foreign === 1);
   t.equal(await paywall.purchase(foreign.rHash.toString('hex')), undefined, "another application's settled invoice buys nothing");

@@ -185,6 +185,17 @@ t.test('lnd: settlement during a stream outage still enables the subscriber; a d
   await sleep(300);
   t.equal(tp.tp.w.count('trade'), 1, 'one entry in .u.w despite the replay');
   t.equal(tp.payments?.ledger.size, 1, 'one ledger entry');
+  // The same settlement told again (a replay after a reconnect): nothing changes, the file included.
+  const paywall = tp.payments!.paywall;
+  const settled = await tp.payments!.backend.lookupInvoice(Buffer.from(reply[2].r_hash, 'base64'));
+  t.equal(settled?.state, 'SETTLED');
+  paywall.processInvoice(settled!);
+  paywall.processInvoice(settled!);
+  t.equal(paywall.stats.settled, 1, 'settled once');
+  t.equal(paywall.stats.foreign, 0, 'and not taken for a foreign payment either');
+  const ledgerLines = readFileSync(tp.payments!.ledger.path, 'utf8').split('\n').filter((l) => l !== '');
+  t.equal(ledgerLines.length, 1, 'one line in ledger.jsonl');
+  t.equal(tp.tp.w.count('trade'), 1);
   await t.rejects(sub.sync('.dev.pay', reply[2].payment_request), { message: 'access' }, '.dev.pay does not exist with lnd');
 });
 

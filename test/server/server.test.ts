@@ -323,10 +323,12 @@ t.test('node-q connects over TLS to a self-signed certificate it trusts', async 
   await t.rejects(connectQ(t, { port: addr.port, useTLS: true }), 'a client that does not trust the certificate fails');
 });
 
-t.test('with a users file, the right password connects', async (t) => {
-  const { port } = await startServer(t, { authenticator: new UsersFile('alice:wonderland\n') });
+t.test('with a users file, the right password connects, and its login puts no password in the log', async (t) => {
+  const { port, sink } = await startServer(t, { authenticator: new UsersFile('alice:wonderland\n') });
   const c = await connectQ(t, { port, user: 'alice', password: 'wonderland' });
   t.equal(await c.sync('ping'), 'pong');
+  t.ok(sink.lines.length > 0, 'the connection was logged');
+  t.notMatch(sink.text(), /wonderland/);
 });
 
 t.test('a wrong password closes the socket without sending a single byte', async (t) => {

@@ -187,6 +187,7 @@ t.test('-u applies to the upgrade: HTTP Basic or an auth. subprotocol, 401 other
   q.write(Buffer.from('alice:wrong\x03\x00'));
   await q.closed;
   t.equal(q.bytes.length, 0, 'kdb+ IPC on the same port is held to the same users');
+  t.notMatch(sink.text(), /wrong-secret|wonderland/, 'nor do the accepted logins put the password in the log');
 });
 
 t.test('the decoding work budget holds over a WebSocket: a compressed list of 16M :: is refused at its header, one line, others served', async (t) => {
