@@ -23,11 +23,9 @@ async function main(): Promise<number> {
   if (args.command === 'pay') return (await import('./commands/pay.js')).payCommand(args);
 
   const log = createLogger(args.config.logLevel);
-  const app = await startApp(args.config, { log });
-  // For whoever started it, on stderr: stdout carries the JSON log lines only (one event each).
-  process.stderr.write(`tickerplant listening on :${app.port}\n`);
-  if (app.httpPort !== undefined) process.stderr.write(`web page: http://localhost:${app.httpPort}/\n`);
-  await new Promise<void>((resolve) => {
+  // Taken before the start, which opens the ports and can take seconds: a SIGTERM then still stops it
+  // cleanly (journal closed, exit 0) once it has started, instead of killing it half way.
+  const stopped = new Promise<void>((resolve) => {
     const stop = (signal: string): void => {
       log.info({ signal }, 'stopping');
       resolve();
@@ -35,8 +33,19 @@ async function main(): Promise<number> {
     process.once('SIGINT', () => stop('SIGINT'));
     process.once('SIGTERM', () => stop('SIGTERM'));
   });
+  const app = await startApp(args.config, { log });
+  // For whoever started it, on stderr: stdout carries the JSON log lines only (one event each).
+  process.stderr.write(`tickerplant listening on :${app.port}\n`);
+  if (app.httpPort !== undefined) process.stderr.write(`web page: http://${pageHost(args.config.host)}:${app.httpPort}/\n`);
+  await stopped;
   // Exit 1 when the way out lost records (a full disk refusing the last journal or ledger write).
   return (await app.close()) ? 0 : 1;
+}
+
+/** The host to print in the page's address: the one listened on, or localhost when it is every interface. */
+function pageHost(host: string | undefined): string {
+  if (host === undefined || host === '' || host === '0.0.0.0' || host === '::') return 'localhost';
+  return host.includes(':') ? `[${host}]` : host;
 }
 
 main().then(

@@ -104,3 +104,26 @@ t.test('write-ahead: when a sync chaser is answered, every async update before i
   }
   t.equal(short, 0, 'no answer ever arrived ahead of the journal');
 });
+
+t.test('a SIGTERM while it is still starting stops it cleanly once started (exit 0), and the page address names the host it listens on', async (t) => {
+  const dir = t.testdir();
+  const child = spawn(process.execPath, [CLI, 'sym', dir, '-p', '0', '--unix', '', '--host', '127.0.0.1', '--http-port', '0'],
+    { stdio: ['ignore', 'pipe', 'pipe'] });
+  t.teardown(() => { child.kill('SIGKILL'); });
+  let stdout = '';
+  let stderr = '';
+  child.stderr.on('data', (d: Buffer) => { stderr += d.toString(); });
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await new Promise<void>((resolve) => {
+    child.stdout.on('data', (d: Buffer) => {
+      stdout += d.toString();
+      // The journal opens inside the start, before any port listens.
+      if (stdout.includes('"journal created"') || stdout.includes('"journal opened"')) resolve();
+    });
+  });
+  child.kill('SIGTERM');
+  t.equal(await exited, 0, 'stopped as after a start, not killed');
+  t.match(stdout, /"msg":"stopping"/);
+  t.match(stderr, /web page: http:\/\/127\.0\.0\.1:\d+\//, 'the address it can be reached at');
+  t.ok(validate(readdirLog(dir)).ok, 'the journal is whole');
+});

@@ -98,11 +98,13 @@ export class L402Routes {
   /** Open streams. */
   get size(): number { return this.streams.size; }
 
-  handles(path: string): boolean { return this.enabled && (path === L402_STREAM_PATH || path === L402_SNAPSHOT_PATH); }
+  /** Every path under /l402/: the two routes, and a JSON not_found for the rest (a client of them reads codes). */
+  handles(path: string): boolean { return this.enabled && path.startsWith('/l402/'); }
 
   async handle(req: IncomingMessage, res: ServerResponse, path: string): Promise<void> {
     const route = path === L402_STREAM_PATH ? 'stream' : 'snapshot';
     try {
+      if (path !== L402_STREAM_PATH && path !== L402_SNAPSHOT_PATH) throw new Refusal(HTTP_ERRORS.notFound, 'no such route');
       if (req.method !== 'GET') throw new Refusal(HTTP_ERRORS.method, 'not GET', { allow: 'GET' });
       // Before the request is read: under -u a stranger must not learn which tables exist.
       if (this.o.authenticator && !this.o.public) throw new Refusal(HTTP_ERRORS.l402Off, 'under -u without --l402-public');

@@ -333,6 +333,14 @@ t.test('a free table streams at once, the same JSON the WebSocket gateway sends'
   t.equal(s.events[0]?.id, '2024.01.02:1');
 });
 
+t.test('a path under /l402/ that is no route is a JSON not_found, as the routes answer', async (t) => {
+  const r = await rig(t);
+  const res = await fetch(`${r.base}/l402/nope?table=trade`);
+  t.equal(res.status, 404);
+  t.same(await res.json(), { code: 'not_found', message: 'no such route' });
+  t.equal(r.app.payments?.paywall.stats.invoices, 0);
+});
+
 t.test('without a journal the snapshot is refused before any invoice is minted (the stream is still sold)', async (t) => {
   const dataDir = t.testdir();
   const app = await startTp(t, {
