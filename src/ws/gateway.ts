@@ -98,9 +98,12 @@ export const WS_PROTOCOL = 'tickerplant';
 /** The user name WebSocket subscribers have in the ledger and logs. */
 export const WS_USER = 'ws';
 const MAX_SYM_LENGTH = 64;
-/** A sym a gateway request may name (WebSocket or L402): 1–64 characters, none of them a control character. */
+/**
+ * A sym a gateway request may name (WebSocket or L402): 1–64 characters, none of them a control character
+ * or U+FFFD (what a bad %-escape or broken UTF-8 decodes to: no feed's sym, so nothing a buyer should pay for).
+ */
 export const isSymName = (x: unknown): x is string =>
-  typeof x === 'string' && x !== '' && x.length <= MAX_SYM_LENGTH && !/[\u0000-\u001f\u007f]/.test(x);
+  typeof x === 'string' && x !== '' && x.length <= MAX_SYM_LENGTH && !/[\u0000-\u001f\u007f\ufffd]/.test(x);
 const MAX_ID_LENGTH = 64;
 
 type Id = number | string | undefined;

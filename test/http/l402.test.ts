@@ -333,6 +333,16 @@ t.test('a free table streams at once, the same JSON the WebSocket gateway sends'
   t.equal(s.events[0]?.id, '2024.01.02:1');
 });
 
+t.test('a sym that cannot be any feed\'s (a control character, a bad %-escape, too long) is a bad_request before an invoice', async (t) => {
+  const r = await rig(t);
+  for (const syms of ['AA%01PL', '%FF', 'A%E2%82', 'X'.repeat(65), 'AAPL,,IBM']) {
+    const res = await fetch(`${r.base}/l402/stream?table=trade&syms=${syms}`);
+    t.equal(res.status, 400, syms);
+    t.match(await res.json(), { code: 'bad_request' });
+  }
+  t.equal(r.app.payments?.paywall.stats.invoices, 0, 'nothing was offered');
+});
+
 t.test('a path under /l402/ that is no route is a JSON not_found, as the routes answer', async (t) => {
   const r = await rig(t);
   const res = await fetch(`${r.base}/l402/nope?table=trade`);
