@@ -7,6 +7,7 @@ import { networkInterfaces } from 'node:os';
 import { join } from 'node:path';
 import { decompress, encodeMessage, list, long, longs, MsgType, Outbound, Slab, sym, symbols } from '../../src/ipc/index.js';
 import type { SlabRegion } from '../../src/ipc/index.js';
+import { ManualClock } from '../../src/clock.js';
 import { UsersFile } from '../../src/server/auth.js';
 import {
   asyncMessage, bigUpdate, connectQ, eventually, Gate, offences, RawClient, readWithNodeQ, selfSignedCert,
@@ -25,7 +26,6 @@ function countWrites(transport: unknown): { _write: number; _writev: number } {
   }
   return calls;
 }
-const sleep = (ms: number): Promise<void> => new Promise((r) => setTimeout(r, ms));
 
 t.test('the handshake is answered with exactly one byte: the common capability, at most 3', async (t) => {
   const { port } = await startServer(t);
@@ -350,16 +350,21 @@ t.test('a wrong password closes the socket without sending a single byte', async
 });
 
 t.test('a socket that does not finish its handshake in time is closed', async (t) => {
-  const { port, handler, sink } = await startServer(t, { limits: { handshakeTimeoutMs: 50 } });
+  const clock = new ManualClock(0n);
+  const { port, handler, sink } = await startServer(t, { limits: { handshakeTimeoutMs: 50 }, clock });
   const silent = await RawClient.connect({ port });
   const partial = await RawClient.connect({ port });
   partial.write(Buffer.from('anonym')); // no capability, no NUL
+  await eventually(() => clock.pending >= 2, 'both accepted, their handshake timers armed');
+  clock.advanceMs(49);
+  t.equal(sink.lines.filter((l) => l['msg'] === 'handshake timeout').length, 0, 'not before the timeout');
+  clock.advanceMs(1);
   await Promise.all([silent.closed, partial.closed]);
   t.equal(silent.bytes.length + partial.bytes.length, 0, 'nothing is sent to either');
   t.equal(sink.lines.filter((l) => l['msg'] === 'handshake timeout').length, 2, 'one line each');
   t.same(handler.opened, []);
   const c = await connectQ(t, { port });
-  await sleep(120);
+  clock.advanceMs(60_000);
   t.equal(await c.sync('ping'), 'pong', 'a client that finished its handshake is not timed out later');
 });
 
