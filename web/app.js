@@ -25,6 +25,8 @@ const el = {
   pay: /** @type {HTMLButtonElement} */ ($('pay')), paid: $('paid'), paidState: $('paid-state'), paidWhat: $('paid-what'),
   chart: /** @type {HTMLCanvasElement} */ ($('chart')), legend: $('legend'),
   rows: /** @type {HTMLTableElement} */ ($('rows')), rowCount: $('row-count'),
+  paidProof: $('paid-proof'), paidPreimage: $('paid-preimage'), copyPreimage: $('copy-preimage'), paidEnds: $('paid-ends'),
+  reattachBox: /** @type {HTMLDetailsElement} */ ($('reattach-box')), signin: /** @type {HTMLButtonElement} */ ($('signin')),
 };
 
 const state = {
@@ -49,6 +51,12 @@ const state = {
   /** @type {Set<string>} */ broken: new Set(),
   seq: 0,
   /** @type {number | undefined} */ countdownTimer: undefined,
+  /** @type {number | undefined} */ endsTimer: undefined,
+  /** A subscribe or switch not yet answered (it replaces current once answered, not before). */
+  /** @type {null | {id:number, table:string, syms:string[], paid:boolean, preimage:string|null}} */ pending: null,
+  /** The open renewal's hash, and when the last payment settled (to tell when the period ends). */
+  /** @type {string | null} */ renewHash: null,
+  paidAt: 0,
   drawPending: false,
 };
 
@@ -72,7 +80,7 @@ async function askCredentialsIfNeeded() {
   try { status = (await fetch('ws', { headers, cache: 'no-store' })).status; } catch { return false; }
   if (status !== 401) return false;
   const user = prompt(saved ? 'Wrong user or password. User name:' : 'This tickerplant needs a user name:');
-  if (user === null) return false;
+  if (user === null) return 'cancel';
   const password = prompt(`Password for ${user}:`) ?? '';
   sessionStorage.setItem(AUTH_KEY, `${user}:${password}`);
   return true;
@@ -94,13 +102,22 @@ function connect() {
   ws.addEventListener('close', async () => {
     if (state.ws !== ws) return;
     state.ws = null;
-    if (!opened && await askCredentialsIfNeeded()) { connect(); return; }
+    const asked = opened ? false : await askCredentialsIfNeeded();
+    if (asked === true) { connect(); return; }
     el.subscribe.disabled = true;
     el.reattach.disabled = true;
     for (const sym of state.series.keys()) state.broken.add(sym);
+    state.pending = null;
     if (state.current) {
       state.current.live = false;
-      if (state.current.paid) showPaid();
+      state.current.stale = true;
+      if (state.current.paid || state.current.ended) showPaid();
+    }
+    // Cancel on the sign-in prompt: do not ask again at every reconnect.
+    if (asked === 'cancel') {
+      setStatus('offline', 'Sign-in needed');
+      el.signin.hidden = false;
+      return;
     }
     const seconds = Math.round(state.reconnectMs / 1000);
     setStatus('offline', `Disconnected — reconnecting in ${seconds} s…`);
@@ -132,57 +149,176 @@ const describe = (table, syms) => `${table} ${syms.length ? syms.join(', ') : '(
 
 // ---- protocol ----------------------------------------------------------------------------------
 
-function handle(msg) {
+/** Server error codes (q's) as a sentence with the next step. */
+const ERRORS = {
+  unpaid: 'No settled payment matches this preimage for the table and symbols chosen above: check both, or subscribe and pay.',
+  expired: 'The paid period of this payment has ended: subscribe (or pay the renewal) to resume.',
+  preimage: 'That is not a preimage: it is 64 hexadecimal characters (or 44 base64) from your wallet.',
+  pending: 'Too many unpaid invoices are open: pay or let one expire (or unsubscribe), then try again.',
+  'in use': 'This payment is streaming in another window or device; close it there, or wait and try again.',
+  'lightning unavailable': 'Payments are unavailable right now (the Lightning node is down): try again in a minute.',
+  invoice: 'The Lightning node could not create an invoice: try again in a minute.',
+  'rate limit: slow down': 'Too many requests: wait a second and try again.',
+};
+const explain = (message) => ERRORS[message] ?? message;
+
+/** The open subscription, kept for this tab so a reload re-attaches it (a paid one via subPaid). */
+const SUB_KEY = 'tickerplant-subscription';
+function saveSub() {
   const cur = state.current;
+  if (!cur) { sessionStorage.removeItem(SUB_KEY); return; }
+  sessionStorage.setItem(SUB_KEY, JSON.stringify({ table: cur.table, syms: cur.syms, paid: cur.paid, preimage: cur.preimage, hash: cur.hash }));
+}
+function restoreSub() {
+  let saved;
+  try { saved = JSON.parse(sessionStorage.getItem(SUB_KEY) ?? 'null'); } catch { saved = null; }
+  if (!saved || typeof saved.table !== 'string' || !Array.isArray(saved.syms)) return;
+  state.current = { id: 0, table: saved.table, syms: saved.syms, live: false, paid: !!saved.paid, hash: saved.hash ?? null,
+    preimage: typeof saved.preimage === 'string' && PREIMAGE.test(saved.preimage) ? saved.preimage : null, stale: true, ended: false };
+  el.table.replaceChildren(new Option(saved.table, saved.table));
+  el.syms.value = saved.syms.join(', ');
+  el.unsubscribe.hidden = false;
+  if (state.current.paid) showPaid();
+}
+
+/** A request not yet answered: it replaces state.current only once its invoice or subscribed arrives. */
+function promote(msg) {
+  const p = state.pending;
+  if (!p || msg.id !== p.id) return false;
+  state.pending = null;
+  const prev = state.current;
+  if (prev && prev.table !== p.table) send({ op: 'unsubscribe', table: prev.table });
+  state.current = { id: p.id, table: p.table, syms: p.syms, live: false, paid: p.paid, hash: null, preimage: p.preimage, stale: false, ended: false };
+  if (!prev || prev.table !== p.table || !sameSyms(prev.syms, p.syms)) resetData(p.table);
+  el.paid.hidden = true;
+  el.unsubscribe.hidden = false;
+  return true;
+}
+
+function periodEnded(cur) {
+  cur.live = false;
+  cur.paid = false;
+  cur.ended = true;
+  cur.preimage = null;
+  state.confirming = null;
+  if (!el.invoice.hidden && !(cur.hash && cur.hash === state.renewHash && !cur.stale)) hideInvoice();
+  clearInterval(state.endsTimer);
+  el.paidEnds.textContent = '';
+  showPaid();
+  showNote('Your paid period ended — pay the renewal (or Subscribe) to resume.');
+  setStatus('ready', 'Paid period ended');
+  saveSub();
+}
+
+function handle(msg) {
   switch (msg.type) {
     case 'hello': return onHello(msg);
-    case 'subscribed':
-      if (!cur || msg.table !== cur.table) return;
+    case 'subscribed': {
+      promote(msg);
+      const cur = state.current;
+      if (!cur || msg.table !== cur.table || (msg.id !== undefined && msg.id !== cur.id)) return;
       cur.live = true;
+      cur.ended = false;
       state.inUseRetries = 0;
       showError('');
       hideInvoice();
       if (cur.paid) showPaid();
       setStatus('live', `${cur.paid ? 'Paid — streaming' : 'Streaming'} ${describe(msg.table, msg.syms)}`);
+      saveSub();
       return;
-    case 'invoice':
+    }
+    case 'invoice': {
+      promote(msg);
+      const cur = state.current;
       if (!cur || msg.id !== cur.id) return;
       cur.hash = msg.r_hash;
+      cur.stale = false;
       showInvoice(msg, 'Pay to subscribe');
       setStatus('invoice', `Waiting for payment of ${msg.amount_sat} sats`);
+      saveSub();
       return;
-    case 'renew':
+    }
+    case 'renew': {
+      const cur = state.current;
       if (!cur) return;
       cur.hash = msg.r_hash;
+      cur.stale = false;
+      state.renewHash = msg.r_hash;
+      // The renewal comes min(period/10, 60 s) before the end; the time since paid tells the period.
+      const since = state.paidAt ? (Date.now() - state.paidAt) / 1000 : Infinity;
+      const lead = Math.min(since / 9, 60);
+      startEnds(Date.now() + lead * 1000);
       showInvoice(msg, 'Renew your subscription');
+      el.paid.hidden = false;
       setStatus('invoice', 'Your paid period ends soon: pay the renewal to keep streaming');
+      saveSub();
       return;
-    case 'payment':
-      if (cur && msg.r_hash === cur.hash) cur.preimage = msg.preimage;
+    }
+    case 'payment': {
+      const cur = state.current;
+      if (cur && msg.r_hash === cur.hash) {
+        cur.preimage = msg.preimage;
+        saveSub();
+        // An invoice minted on an earlier connection (or a renewal after the period ended): its paid
+        // message goes nowhere, so the proof re-attaches the stream.
+        if (!cur.live && cur.stale) {
+          cur.paid = true;
+          cur.id = state.nextId++;
+          send({ op: 'subPaid', id: cur.id, table: cur.table, syms: cur.syms, preimage: cur.preimage });
+        }
+      }
       setStatus('invoice', 'Payment sent — waiting for settlement…');
       return;
-    case 'paid':
+    }
+    case 'paid': {
+      const cur = state.current;
       if (!cur || msg.r_hash !== cur.hash || !msg.tables.includes(cur.table)) return;
+      if (typeof msg.preimage === 'string') cur.preimage = msg.preimage;
+      const focus = !el.invoice.hidden;
       cur.live = true;
       cur.paid = true;
+      cur.ended = false;
+      state.paidAt = Date.now();
+      state.renewHash = null;
+      clearInterval(state.endsTimer);
+      el.paidEnds.textContent = '';
       hideInvoice();
+      showNote('');
       showPaid();
+      if (focus) el.paid.focus();
       setStatus('live', `Paid — streaming ${describe(cur.table, cur.syms)}`);
+      saveSub();
       return;
+    }
+    case 'expired': {
+      const cur = state.current;
+      if (cur && msg.tables.includes(cur.table)) periodEnded(cur);
+      return;
+    }
     case 'upd':
-      if (cur && msg.table === cur.table) addRows(msg.data);
+      if (state.current && msg.table === state.current.table) addRows(msg.data);
       return;
     case 'end':
       setStatus(el.status.dataset.state ?? 'live', `End of day ${msg.date}; streaming continues`);
       return;
     case 'unsubscribed':
       return;
-    case 'error':
-      // After a reconnect the server may still hold the old, half-open connection (until its heartbeat
-      // ends it): the proof of payment is "in use" for a while, so try again rather than give up.
-      if (cur && msg.id === cur.id && cur.preimage && msg.message === 'in use' && state.inUseRetries < 20) {
+    case 'error': {
+      // A refused new request leaves the subscription in place: its stream, preimage and paid box.
+      if (state.pending && msg.id === state.pending.id) {
+        state.pending = null;
+        showError(explain(msg.message));
+        const cur = state.current;
+        if (cur && cur.live) setStatus('live', `${cur.paid ? 'Paid — streaming' : 'Streaming'} ${describe(cur.table, cur.syms)}`);
+        else setStatus('ready', 'Subscription failed');
+        return;
+      }
+      const cur = state.current;
+      // After a reconnect the server may still hold the old, half-open connection: the proof of payment
+      // is "in use" for a while (or another window holds it), so try again a few times.
+      if (cur && msg.id === cur.id && cur.preimage && msg.message === 'in use' && state.inUseRetries < 3) {
         state.inUseRetries++;
-        setStatus('pending', 'Waiting for the previous connection to close…');
+        setStatus('pending', 'This payment is streaming in another window or device; close it there, or wait…');
         setTimeout(() => {
           if (state.current !== cur || cur.live) return;
           cur.id = state.nextId++;
@@ -190,12 +326,14 @@ function handle(msg) {
         }, 5000);
         return;
       }
-      showError(msg.message);
+      if (cur && msg.id === cur.id && msg.message === 'expired') { periodEnded(cur); return; }
+      showError(explain(msg.message));
       if (cur && msg.id === cur.id && !cur.live) {
         setStatus('ready', cur.preimage && !cur.hash ? 'The preimage was not accepted' : 'Subscription failed');
-        if (cur.preimage && !cur.hash) { state.current = null; el.unsubscribe.hidden = true; }
+        if (cur.preimage && !cur.hash) { state.current = null; el.unsubscribe.hidden = true; el.paid.hidden = true; saveSub(); }
       }
       return;
+    }
     default:
       return;
   }
@@ -212,15 +350,24 @@ function onHello(msg) {
   el.reattach.disabled = msg.backend === 'none';
   const payments = { dev: 'dev Lightning node', lnd: 'Lightning', none: 'free (payments off)' }[msg.backend] ?? msg.backend;
   setStatus('ready', `Connected · ${payments}`);
+  state.pending = null;
   // After a reconnect: a paid subscription comes back with its proof of payment, a free one as it was.
   const cur = state.current;
   if (!cur) return;
+  if (state.columns.length === 0) resetData(cur.table);
   cur.id = state.nextId++;
   if (cur.preimage) {
+    if (cur.paid) showPaid();
     send({ op: 'subPaid', id: cur.id, table: cur.table, syms: cur.syms, preimage: cur.preimage });
     return;
   }
-  // An unpaid invoice died with the connection: ask again (a free table simply resubscribes).
+  if (cur.ended) { showPaid(); return; }
+  // An unpaid invoice died with the connection: the buyer may have paid it meanwhile from a wallet.
+  if (cur.hash && msg.backend !== 'none') {
+    showNote('A new invoice is shown below. If you paid the earlier invoice, paste your wallet\'s preimage below to re-attach.');
+    el.reattachBox.open = true;
+    el.reattachBox.classList.add('highlight');
+  }
   cur.hash = null;
   hideInvoice();
   send({ op: 'subscribe', id: cur.id, table: cur.table, syms: cur.syms });
@@ -235,6 +382,7 @@ function subscribe(event) {
   const table = el.table.value;
   const syms = chosenSyms();
   const prev = state.current;
+  const key = `${table} ${[...syms].sort().join(',')}`;
   // Pressing Subscribe again must not throw away what was paid for: the same request is a no-op, a
   // different one asks first (a second press confirms) because it needs a new payment.
   if (prev && prev.paid) {
@@ -243,7 +391,6 @@ function subscribe(event) {
       showNote(`Already paid for ${describe(table, prev.syms)}: nothing to do.`);
       return;
     }
-    const key = `${table} ${[...syms].sort().join(',')}`;
     if (state.confirming !== key) {
       state.confirming = key;
       showNote(`You have paid for ${describe(prev.table, prev.syms)}. Subscribing to ${describe(table, syms)} ` +
@@ -251,17 +398,32 @@ function subscribe(event) {
       return;
     }
   }
+  // Syms are case-sensitive: aapl never trades. Warn before an invoice is minted for it.
+  const odd = syms.filter((s) => !/^[A-Z0-9.]+$/.test(s));
+  if (odd.length && state.confirming !== 'case ' + key) {
+    state.confirming = 'case ' + key;
+    showNote(odd.map((s) => `${s}: symbols are case-sensitive; did you mean ${s.toUpperCase()}?`).join(' ') +
+      ' Press Subscribe again to subscribe as typed.');
+    return;
+  }
   state.confirming = null;
   showNote('');
-  if (prev && prev.table !== table) send({ op: 'unsubscribe', table: prev.table });
+  el.reattachBox.classList.remove('highlight');
   const id = state.nextId++;
-  state.current = { id, table, syms, live: false, paid: false, hash: null, preimage: null };
-  resetData(table);
-  hideInvoice();
-  el.paid.hidden = true;
-  el.unsubscribe.hidden = false;
+  state.pending = { id, table, syms, paid: false, preimage: null };
   setStatus('pending', `Subscribing to ${describe(table, syms)}…`);
   send({ op: 'subscribe', id, table, syms });
+}
+
+/** A preimage as hex: 64 hex characters, or the 44-character base64 that `tickerplant pay` prints. */
+function preimageHex(text) {
+  if (PREIMAGE.test(text)) return text.toLowerCase();
+  if (!/^[A-Za-z0-9+/_-]{43}=?$/.test(text)) return null;
+  try {
+    const bytes = atob(text.replace(/-/g, '+').replace(/_/g, '/').replace(/=?$/, '='));
+    if (bytes.length !== 32) return null;
+    return [...bytes].map((c) => c.charCodeAt(0).toString(16).padStart(2, '0')).join('');
+  } catch { return null; }
 }
 
 /** A payment made elsewhere (another wallet, another device): its preimage re-attaches the paid stream. */
@@ -269,17 +431,19 @@ function reattach(event) {
   event.preventDefault();
   showError('');
   showNote('');
-  const preimage = el.preimage.value.trim();
-  if (!PREIMAGE.test(preimage)) {
-    showError('A preimage is 64 hexadecimal characters (0-9, a-f).');
+  const preimage = preimageHex(el.preimage.value.trim());
+  if (!preimage) {
+    showError('A preimage is 64 hexadecimal characters (0-9, a-f), or 44 base64 characters.');
     return;
   }
+  el.reattachBox.classList.remove('highlight');
   const table = el.table.value;
   const syms = chosenSyms();
   const prev = state.current;
   if (prev && prev.table !== table) send({ op: 'unsubscribe', table: prev.table });
   const id = state.nextId++;
-  state.current = { id, table, syms, live: false, paid: true, hash: null, preimage };
+  state.pending = null;
+  state.current = { id, table, syms, live: false, paid: true, hash: null, preimage, stale: false, ended: false };
   state.confirming = null;
   resetData(table);
   hideInvoice();
@@ -292,13 +456,24 @@ function reattach(event) {
 function unsubscribe() {
   const cur = state.current;
   if (!cur) return;
+  // A paid period is not refunded: ask first, and keep the proof so it can be re-attached.
+  if (cur.paid && state.confirming !== 'unsubscribe') {
+    state.confirming = 'unsubscribe';
+    showNote(`Unsubscribing stops the paid stream of ${describe(cur.table, cur.syms)} (no refund): press Unsubscribe again to confirm.`);
+    return;
+  }
   state.confirming = null;
-  showNote('');
   send({ op: 'unsubscribe', table: cur.table });
   state.current = null;
+  state.pending = null;
+  saveSub();
   hideInvoice();
+  clearInterval(state.endsTimer);
   el.paid.hidden = true;
   el.unsubscribe.hidden = true;
+  showNote(cur.paid && cur.preimage
+    ? `Unsubscribed. Your preimage ${cur.preimage} re-attaches ${describe(cur.table, cur.syms)} for the rest of the paid period (Re-attach below).`
+    : '');
   setStatus('ready', `Unsubscribed from ${cur.table}`);
 }
 
@@ -322,15 +497,40 @@ function hideInvoice() {
   clearInterval(state.countdownTimer);
 }
 
-/** The paid box says whether data is flowing: while disconnected it is paid but not streaming. */
+/** The paid box says whether data is flowing: streaming, disconnected (reconnecting), or the period ended. */
 function showPaid() {
   const cur = state.current;
   if (!cur) return;
-  const streaming = cur.live && state.ws !== null;
+  const streaming = cur.live && state.ws !== null && state.ws.readyState === WebSocket.OPEN;
   el.paid.dataset.state = streaming ? 'streaming' : 'stopped';
-  el.paidState.textContent = streaming ? 'Paid — streaming' : 'Paid — not streaming (disconnected, reconnecting…)';
+  el.paidState.textContent = cur.ended ? 'Paid period ended — not streaming'
+    : streaming ? 'Paid — streaming'
+    : state.ws === null ? 'Paid — not streaming (disconnected, reconnecting…)' : 'Paid — re-attaching…';
   el.paidWhat.textContent = describe(cur.table, cur.syms);
+  el.paidPreimage.textContent = cur.preimage ?? '';
+  el.paidProof.hidden = !cur.preimage || cur.ended;
   el.paid.hidden = false;
+}
+
+/** When the paid period ends (known once the renewal arrives). */
+function startEnds(at) {
+  clearInterval(state.endsTimer);
+  const tick = () => {
+    const left = Math.max(0, Math.round((at - Date.now()) / 1000));
+    el.paidEnds.textContent = left > 0 ? `Paid period ends in ${formatDuration(left)} unless renewed.` : 'Paid period ending…';
+  };
+  tick();
+  state.endsTimer = window.setInterval(tick, 1000);
+}
+
+async function copyPreimage() {
+  try {
+    await navigator.clipboard.writeText(el.paidPreimage.textContent ?? '');
+    el.copyPreimage.textContent = 'Copied';
+  } catch {
+    getSelection()?.selectAllChildren(el.paidPreimage);
+  }
+  setTimeout(() => { el.copyPreimage.textContent = 'Copy'; }, 1500);
 }
 
 /** Counts down from the server's expires_in (seconds), so a wrong local clock does not matter. */
@@ -598,6 +798,9 @@ el.unsubscribe.addEventListener('click', unsubscribe);
 el.pay.addEventListener('click', pay);
 el.copy.addEventListener('click', copyRequest);
 el.reattachForm.addEventListener('submit', reattach);
+el.copyPreimage.addEventListener('click', copyPreimage);
+el.signin.addEventListener('click', () => { el.signin.hidden = true; state.reconnectMs = 1000; connect(); });
 window.addEventListener('resize', scheduleDraw);
 resetData('');
+restoreSub();
 connect();

@@ -236,7 +236,7 @@ t.test('on a phone: no sideways overflow, re-attach a payment made in another wa
   await phone.getByTestId('error').filter({ hasText: '64 hexadecimal characters' }).waitFor();
   await phone.getByTestId('preimage').fill('11'.repeat(32));
   await phone.getByTestId('reattach-button').click();
-  await phone.getByTestId('error').filter({ hasText: 'unpaid' }).waitFor();
+  await phone.getByTestId('error').filter({ hasText: 'No settled payment matches' }).waitFor();
   t.ok(await phone.getByTestId('paid').isHidden(), 'a preimage of nothing we sold attaches nothing');
   await phone.getByTestId('preimage').fill(paid.preimage.toString('hex'));
   await phone.getByTestId('reattach-button').click();
