@@ -4,6 +4,7 @@
 // Saves screenshots under .tap/web/ (invoice.png, page.png, phone.png). docs/screenshot.png comes from
 // `npm start`'s demo instead (scripts/screenshot.mjs).
 import t from 'tap';
+import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
@@ -265,5 +266,37 @@ t.test('on a phone: no sideways overflow, re-attach a payment made in another wa
   cut = false;
   await phone.getByTestId('paid-state').filter({ hasText: 'Paid — streaming' }).waitFor({ timeout: 60_000 });
   t.pass('after the reconnect the preimage re-attaches the stream by itself');
+  t.same(problems, [], 'no console errors, no page errors');
+});
+
+t.test('after paying, the page shows the preimage and a reload re-attaches the paid stream without a new invoice', async (t) => {
+  if (!existsSync(CHROMIUM)) {
+    t.fail(`Debian's chromium is missing at ${CHROMIUM}: .ci/run installs it (apt-get install -y chromium)`);
+    return;
+  }
+  const rig = await startRig(t, { clock: systemClock(), paymentArgs: ['--entitlement', '1h'] });
+  const { page, problems } = await browser(t, { width: 390, height: 844 });
+  await page.goto(`http://127.0.0.1:${rig.http.port}/`);
+  await page.getByTestId('status').filter({ hasText: 'Connected · dev Lightning node' }).waitFor();
+  await page.getByTestId('table').selectOption('trade');
+  await page.getByLabel('Symbols').fill('IBM');
+  await page.getByTestId('subscribe').click();
+  await page.getByTestId('invoice').waitFor({ state: 'visible' });
+  await page.getByTestId('pay').click();
+  await page.getByTestId('paid').filter({ hasText: 'Paid — streaming' }).waitFor();
+  const shown = (await page.getByTestId('paid-preimage').textContent())?.trim() ?? '';
+  t.match(shown, /^[0-9a-f]{64}$/, 'the proof of payment is on the page');
+  const [entry] = [...(rig.payments?.ledger.entries() ?? [])];
+  t.equal(createHash('sha256').update(Buffer.from(shown, 'hex')).digest('hex'), entry?.r_hash, "it is the payment's preimage");
+
+  await page.reload();
+  await page.getByTestId('paid').filter({ hasText: 'Paid — streaming' }).waitFor();
+  t.equal(await page.getByLabel('Symbols').inputValue(), 'IBM', 'the request is restored');
+  t.ok(await page.getByTestId('invoice').isHidden(), 'no invoice after the reload');
+  t.equal(rig.payments?.paywall.stats.invoices, 1, 'nothing new was minted');
+  t.equal(rig.payments?.ledger.size, 1, 'and nothing paid twice');
+  await publishTrades(rig.feed, [{ sym: 'IBM', price: 101 }, { sym: 'MSFT', price: 5 }]);
+  await page.getByTestId('rows').locator('td[data-sym="IBM"]').first().waitFor();
+  t.equal(await page.getByTestId('rows').locator('td[data-sym="MSFT"]').count(), 0, 'still only what was paid for');
   t.same(problems, [], 'no console errors, no page errors');
 });
