@@ -15,6 +15,7 @@ import { updRecord } from '../../src/journal/index.js';
 import { parseSchema } from '../../src/tick/schema.js';
 import { Tickerplant } from '../../src/tick/tickerplant.js';
 import type { Subscriber, TickEvent } from '../../src/tick/index.js';
+import { disk } from '../helpers/disk.js';
 import { LogSink, T0 } from '../helpers/tp.js';
 
 const SCHEMAS = parseSchema('trade:([]time:`timespan$();sym:`symbol$();price:`float$();size:`int$())', 'test.q');
@@ -245,42 +246,26 @@ t.test('a subscription to no sym (`$() or ()) is sent nothing, as u.q sends only
 
 t.test('close says whether the journal took its last records, in batch mode too (whose last flush withdraws them before the file is closed)', async (t) => {
   for (const batchMs of [0, 1000]) {
-    let failing = false;
-    const io = {
-      writeSync: (fd: number, buf: Buffer, off: number, n: number): number => {
-        if (failing) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-        return fs.writeSync(fd, buf, off, n);
-      },
-      fdatasyncSync: (fd: number): void => fs.fdatasyncSync(fd),
-      ftruncateSync: (fd: number, n: number): void => fs.ftruncateSync(fd, n),
-    };
-    const mk = (): Tickerplant => new Tickerplant({ schemas: SCHEMAS, clock: new ManualClock(T0, 0), log: createLogger('silent'), logDir: t.testdir(), journalIo: io, batchMs });
+    const full = disk('write ENOSPC');
+    const mk = (): Tickerplant => new Tickerplant({ schemas: SCHEMAS, clock: new ManualClock(T0, 0), log: createLogger('silent'), logDir: t.testdir(), journalIo: full.io, batchMs });
     const clean = mk();
     clean.upd('trade', list(sym('IBM'), float(1.5), int(10)));
     t.equal(clean.close(), true, `batch ${batchMs}: the disk took everything`);
-    const full = mk();
-    full.upd('trade', list(sym('IBM'), float(1.5), int(10)));
-    failing = true; // the disk fills before the turn's end
-    t.equal(full.close(), false, `batch ${batchMs}: its last record was not written`);
+    const refusing = mk();
+    refusing.upd('trade', list(sym('IBM'), float(1.5), int(10)));
+    full.failing = true; // the disk fills before the turn's end
+    t.equal(refusing.close(), false, `batch ${batchMs}: its last record was not written`);
   }
 });
 
 t.test("the ended day's record count is what its journal kept: a last flush the disk refused is not counted", async (t) => {
-  let failing = false;
-  const io = {
-    writeSync: (fd: number, buf: Buffer, off: number, n: number): number => {
-      if (failing) throw Object.assign(new Error('ENOSPC: no space left on device, write'), { code: 'ENOSPC' });
-      return fs.writeSync(fd, buf, off, n);
-    },
-    fdatasyncSync: (fd: number): void => fs.fdatasyncSync(fd),
-    ftruncateSync: (fd: number, n: number): void => fs.ftruncateSync(fd, n),
-  };
-  const tp = new Tickerplant({ schemas: SCHEMAS, clock: new ManualClock(T0, 0), log: createLogger('silent'), logDir: t.testdir(), journalIo: io });
+  const full = disk('write ENOSPC');
+  const tp = new Tickerplant({ schemas: SCHEMAS, clock: new ManualClock(T0, 0), log: createLogger('silent'), logDir: t.testdir(), journalIo: full.io });
   t.teardown(() => tp.close());
   tp.upd('trade', list(sym('IBM'), float(1.5), int(10)));
   tp.flushJournal();
   tp.upd('trade', list(sym('MSFT'), float(2.5), int(20))); // staged; the day ends before the turn does
-  failing = true;
+  full.failing = true;
   tp.endOfDay();
   t.same(tp.endedDay, { date: tp.d - 1, records: 1 }, 'the one record on disk, not the withdrawn second');
 });
