@@ -96,7 +96,7 @@ export const OPTIONS: Record<string, OptionSpec> = {
   'max-connections-per-peer': { type: 'string', help: 'q connections at once from one IPv4 address or IPv6 /64 (unix socket exempt)', def: '2048' },
   fsync: { type: 'string', help: 'journal fsync: none | batch | record', def: 'none' },
   'truncate-log': { type: 'boolean', help: 'truncate a corrupt journal tail instead of refusing to start', def: 'false' },
-  'log-level': { type: 'string', help: 'trace | debug | info | warn | error | silent', def: 'info', env: 'TP_LOG_LEVEL' },
+  'log-level': { type: 'string', help: 'trace | debug | info | warn | error | fatal | silent', def: 'info', env: 'TP_LOG_LEVEL' },
   'data-dir': { type: 'string', help: 'dev node key, ledger and lnd cursor when there is no DST', def: './data', env: 'TP_DATA_DIR' },
   lightning: { type: 'string', help: "payment backend: 'dev' (built in) or 'none'", def: 'none' },
   lnd: { type: 'string', help: 'lnd gRPC host:port (turns payments on)', def: '', env: 'LND_GRPC_HOST' },

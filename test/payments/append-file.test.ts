@@ -95,8 +95,11 @@ t.test('a failed write throws the system error, and the next append reopens the 
   f.close();
 });
 
-/** node:fs's writeSync as on a disk that fills up after `room` more bytes: a short write, then ENOSPC. */
-function fillingDisk(t: { teardown(fn: () => void): void }, room: number): void {
+/**
+ * node:fs's writeSync as on a disk that fills up after `room` more bytes: a short write, then ENOSPC.
+ * Undone in teardown, or earlier by calling what it returns (the disk freed).
+ */
+function fillingDisk(t: { teardown(fn: () => void): void }, room: number): () => void {
   const real = fs['writeSync']!;
   let left = room;
   fs['writeSync'] = (fd: unknown, b: unknown, off: unknown, len: unknown) => {
@@ -106,7 +109,9 @@ function fillingDisk(t: { teardown(fn: () => void): void }, room: number): void 
     return n;
   };
   syncBuiltinESMExports();
-  t.teardown(() => { fs['writeSync'] = real; syncBuiltinESMExports(); });
+  const restore = (): void => { fs['writeSync'] = real; syncBuiltinESMExports(); };
+  t.teardown(restore);
+  return restore;
 }
 
 t.test('an append the disk fills up in the middle of is taken back whole: a retry cannot write its first lines twice', async (t) => {
@@ -132,18 +137,10 @@ t.test('a write that fails part-way leaves no torn bytes for the next line to la
   const path = fresh();
   const f = openAppendFile(path);
   f.append('{"a":1}\n');
-  // A short write before ENOSPC: the first 4 bytes reach the file, then the disk is full.
-  const real = fs['writeSync']!;
-  fs['writeSync'] = (fd: unknown, b: unknown, off: unknown) => {
-    real(fd, b, off, 4);
-    throw Object.assign(new Error('ENOSPC: injected'), { code: 'ENOSPC' });
-  };
-  syncBuiltinESMExports();
-  t.teardown(() => { fs['writeSync'] = real; syncBuiltinESMExports(); });
+  const freed = fillingDisk(t, 4); // a short write before ENOSPC: the first 4 bytes reach the file
   t.throws(() => f.append('{"b":2}\n'));
   t.equal(readFileSync(path, 'utf8'), '{"a":1}\n', 'the failed append is taken back');
-  fs['writeSync'] = real;
-  syncBuiltinESMExports();
+  freed();
   writeFileSync(path, '{"a":1}\n{"b"', { flag: 'w' }); // as when the take-back itself failed
   f.append('{"c":3}\n');
   t.equal(readFileSync(path, 'utf8'), '{"a":1}\n{"c":3}\n', 'the next append cut it off before writing');
