@@ -151,13 +151,17 @@ export class PrimaryBridge {
     await nc?.close().catch(() => {});
   }
 
-  /** Connects, retried with backoff (a server refusing our credentials, or none up yet), one line until it works. */
+  /** Connects, waiting while no server takes the connection (a server refusing our credentials, or none up yet): one line until it works. */
   private async connect(): Promise<void> {
     try {
-      this.nc = await connectNats({ ...this.o, name: `tickerplant ${this.o.src} primary` });
+      this.nc = await connectNats({ ...this.o, name: `tickerplant ${this.o.src} primary` }, {
+        stopped: () => this.state === 'stopped',
+        failing: (reason) => this.log.error({ err: reason }, 'nats connection failed; retrying'),
+      });
       this.link = watchLink(this.nc, this.log);
     } catch (err) {
       if (this.state === 'stopped') return;
+      // The credentials file could not be read: it may be put back.
       const ms = backoffDelay(this.attempt++, { minDelayMs: 200, maxDelayMs: 5000 });
       if (!this.connectFailed) this.log.error({ err: String(err), retryMs: ms }, 'nats connection failed; retrying');
       this.connectFailed = true;

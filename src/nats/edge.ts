@@ -30,6 +30,8 @@ export class Edge {
   private timer: Timer | undefined;
   private attempt = 0;
   private stopped = false;
+  /** A 'waiting for the stream' line was written since it was last followed. */
+  private waited = false;
   private readonly log: Logger;
 
   constructor(private readonly o: EdgeOptions) {
@@ -44,7 +46,10 @@ export class Edge {
   private async run(): Promise<void> {
     try {
       if (!this.nc) {
-        this.nc = await connectNats({ ...this.o, name: `tickerplant ${this.o.src} edge` });
+        this.nc = await connectNats({ ...this.o, name: `tickerplant ${this.o.src} edge` }, {
+          stopped: () => this.stopped,
+          failing: (reason) => this.waiting(reason),
+        });
         this.link = watchLink(this.nc, this.log);
       }
       if (this.stopped) { await this.nc.close(); return; }
@@ -54,10 +59,18 @@ export class Edge {
     } catch (err) {
       if (this.stopped) return;
       const ms = backoffDelay(this.attempt++, { minDelayMs: 200, maxDelayMs: 5000 });
-      this.log.warn({ err: isNotFound(err) ? `no stream ${streamName(this.o.src)} yet` : String(err), retryMs: ms },
-        'waiting for the stream');
+      this.waiting(isNotFound(err) ? `no stream ${streamName(this.o.src)} yet` : String(err));
       this.timer = this.o.clock.after(ms, () => void this.run());
+      return;
     }
+    this.waited = false; // the follower says 'following the stream'
+    this.attempt = 0;
+  }
+
+  /** One line until the stream is followed, however many retries it takes. */
+  private waiting(reason: string): void {
+    if (!this.waited) this.log.warn({ err: reason }, 'waiting for the stream');
+    this.waited = true;
   }
 
   async close(): Promise<void> {

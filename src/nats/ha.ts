@@ -127,7 +127,10 @@ export class HotStandby {
 
   private async connect(): Promise<void> {
     try {
-      this.nc = await connectNats({ ...this.o, name: `tickerplant ${this.o.src} ha` });
+      this.nc = await connectNats({ ...this.o, name: `tickerplant ${this.o.src} ha` }, {
+        stopped: () => this.role === 'stopped',
+        failing: (reason) => { this.connectFailed = true; this.log.warn({ err: reason }, 'nats unavailable'); },
+      });
       this.connectFailed = false;
       this.link = watchLink(this.nc, this.log);
       if (this.role === 'stopped') { await this.nc.close(); return; }
@@ -136,7 +139,7 @@ export class HotStandby {
     } catch (err) {
       if (this.role === 'stopped') return;
       const ms = backoffDelay(this.attempt++, { minDelayMs: 200, maxDelayMs: 2000 });
-      // One line until a connection is made (the first connect fails at once while NATS is down).
+      // One line until a connection is made.
       if (this.nc || !this.connectFailed) this.log.warn({ err: String(err), retryMs: ms }, 'nats unavailable');
       if (!this.nc) this.connectFailed = true;
       this.timer = this.o.clock.after(ms, () => void (this.nc ? this.setUp().catch((e: unknown) => this.retrySetUp(e)) : this.connect()));

@@ -1,5 +1,5 @@
-// The NATS connection and the TICK_<SRC> stream: connect (its callers retry with backoff, so a tickerplant
-// starts and runs while NATS is down), create the stream if absent, and find positions in it by Nats-Msg-Id.
+// The NATS connection and the TICK_<SRC> stream: connect (waiting for NATS, so a tickerplant starts and
+// runs while it is down), create the stream if absent, and find positions in it by Nats-Msg-Id.
 // Spec: docs.nats.io (JetStream streams, file storage, replicas; $JS.API.STREAM.MSG.GET).
 import { readFileSync } from 'node:fs';
 import { connect, credsAuthenticator } from '@nats-io/transport-node';
@@ -18,6 +18,8 @@ export interface NatsOptions {
   readonly credsFile?: string | undefined;
   /** Connection name shown by the server (monitoring). */
   readonly name?: string;
+  /** Dial the servers in the order listed rather than shuffled (the client's default spreads the load). */
+  readonly inOrder?: boolean;
 }
 
 export function natsServers(servers: string): string[] {
@@ -26,23 +28,31 @@ export function natsServers(servers: string): string[] {
   return list;
 }
 
-/** Connects, or rejects when no server takes the connection now; reconnects for ever afterwards. */
-export async function connectNats(o: NatsOptions): Promise<NatsConnection> {
+/** What a caller of connectNats says while the first connection is being made. */
+export interface ConnectHooks {
+  /** Asked before each dial until connected: true gives up (the connect rejects). */
+  readonly stopped: () => boolean;
+  /** Once, when the first dial has failed, with the reason (a server refusing, credentials refused). */
+  readonly failing: (reason: string) => void;
+}
+
+/**
+ * Connects, waiting for as long as it takes (NATS down at start is normal); reconnects for ever afterwards.
+ * Rejects only when `hooks.stopped()` or the credentials file cannot be read.
+ */
+export async function connectNats(o: NatsOptions, hooks?: ConnectHooks): Promise<NatsConnection> {
   // Read again at each (re)connect: rotated credentials are picked up, and a connection is not refused
   // (which ends it for good in the client) for credentials the file no longer holds.
   const file = o.credsFile;
   const creds = file !== undefined ? (): Uint8Array => readFileSync(file) : undefined;
   if (file !== undefined) readFileSync(file); // unreadable: refused now, not inside the client
-  return connect({
+  const options = {
     servers: natsServers(o.servers),
     name: o.name ?? 'tickerplant',
-    // The first connect fails at once (no server up, credentials refused): each caller retries it with
-    // backoff and one log line. Once connected, the client reconnects for ever, also through
-    // authorization errors (by default it stops for good after two in a row: a server whose accounts
-    // are being changed would leave the tickerplant cut off until a restart).
-    waitOnFirstConnect: false,
+    noRandomize: o.inOrder ?? false,
     maxReconnectAttempts: -1,
-    reconnectTimeWait: 250,
+    // Through authorization errors too: by default the client stops for good after two in a row, and a
+    // server whose accounts are being changed would leave the tickerplant cut off until a restart.
     ignoreAuthErrorAbort: true,
     // Pings find a dead server (kill -9, partition) faster than TCP does.
     pingInterval: 2000,
@@ -51,7 +61,40 @@ export async function connectNats(o: NatsOptions): Promise<NatsConnection> {
     // one): most of the CPU a request costs.
     noAsyncTraces: true,
     ...(creds ? { authenticator: credsAuthenticator(creds) } : {}),
+  };
+  let connected = false;
+  let dials = 0;
+  const nc = await connect({
+    ...options,
+    // The client keeps every listed server and dials them in turn until one takes the connection. (Failing
+    // at once instead would drop each server whose first dial failed, for good: a cluster partly down at
+    // start would never be reconnected to its other members.)
+    waitOnFirstConnect: true,
+    // Called before each dial: the one place to give up, and to learn that the first one failed.
+    reconnectDelayHandler: () => {
+      if (!connected) {
+        if (hooks?.stopped()) throw new Error('stopped before nats connected');
+        if (++dials === 2 && hooks) void whyRefused(options).then((reason) => { if (reason !== undefined && !connected) hooks.failing(reason); });
+      }
+      return 250 + Math.floor(Math.random() * 100);
+    },
   });
+  connected = true;
+  return nc;
+}
+
+/**
+ * Why the servers refuse a connection now, from one attempt that fails at once; undefined if one takes it.
+ * The waiting connect does not tell its reasons, and an operator needs to know "credentials" from "down".
+ */
+async function whyRefused(options: Parameters<typeof connect>[0]): Promise<string | undefined> {
+  try {
+    const probe = await connect({ ...options, waitOnFirstConnect: false, reconnect: false });
+    await probe.close();
+    return undefined;
+  } catch (err) {
+    return String(err instanceof Error ? err.message : err);
+  }
 }
 
 /** Whether a connection is up, from its status events. */

@@ -116,18 +116,23 @@ t.test("an edge whose disk fails publishes nothing its journal lacks, and follow
     t.same(replayed(edge.tp.logFile as string, 2 * N), Array.from({ length: 2 * N }, (_, k) => k), 'replayed, every row once');
   });
 
-t.test('an edge started while NATS is away serves its local schema at once, and follows the stream when NATS comes',
+t.test('an edge started while NATS is away serves its local schema at once, says so in one line, and follows the stream when NATS comes',
   { skip: !haveNats && 'no nats-server' }, async (t) => {
     const dir = t.testdir();
     const port = await freePort(); // nothing listens here yet
     mkdirSync(join(dir, 'primary'));
     mkdirSync(join(dir, 'edge'));
-    const edge = await app(t, ['--from-nats', `nats://127.0.0.1:${port}`, join(dir, 'edge')]);
+    const sink = new LogSink();
+    const edge = await app(t, ['--from-nats', `nats://127.0.0.1:${port}`, join(dir, 'edge')], sink);
+    const said = (msg: string): unknown[] => sink.lines.filter((l) => l['msg'] === msg).map((l) => l['err']);
     const sub = await connect({ port: edge.port });
     t.teardown(() => sub.close());
     const reply = await sub.sync('.u.sub[`trade;`]') as unknown[];
     t.equal(reply[0], 'trade', '.u.sub answers from q/sym.q while NATS is down');
     t.same(await sub.sync('.u.t'), ['quote', 'trade'], 'the tables are the local schema');
+    await until(() => said('waiting for the stream').length > 0, 10_000);
+    await sleep(1500); // real retries, each 250 ms
+    t.match(said('waiting for the stream'), [/refused/i], 'one line while NATS is away, with the reason');
     const nats = await natsServer(t, dir, { port });
     const primary = await app(t, ['sym', join(dir, 'primary'), '--nats', nats.url]);
     const feed = await connect({ port: primary.port });
@@ -136,6 +141,8 @@ t.test('an edge started while NATS is away serves its local schema at once, and 
     await feed.sync('');
     await sub.waitFor(() => sizes(sub).length >= 10, 30_000);
     t.same(sizes(sub), Array.from({ length: 10 }, (_, k) => k), 'then every row, once, in order');
+    t.equal(said('waiting for the stream').length, 1, 'and no other line while the stream was not there yet');
+    t.equal(said('following the stream').length, 1, 'then the follower says once that it follows');
   });
 
 t.test("an edge restarted after midnight takes the rest of yesterday from the stream, then yesterday's end, then today's records",

@@ -108,3 +108,44 @@ t.test('a server that refuses the credentials on reconnect, again and again, doe
     t.notOk(sink.messages().includes('nats connection closed by the client for good; restart to connect again'));
     await nc.flush();
   });
+
+t.test('a server down at the first connect stays in the list: once the one that took the connection goes, the client reconnects to it',
+  { skip: !haveNats && 'no nats-server' }, async (t) => {
+    const [down, up] = [await freePort(), await freePort()];
+    const first = new NatsServer(up, []);
+    await first.start();
+    t.teardown(() => first.stop());
+    const failing: string[] = [];
+    // The down server dialled first, so its failed dial comes before the one that works.
+    const nc = await connectNats({ servers: `nats://127.0.0.1:${down},nats://127.0.0.1:${up}`, inOrder: true }, {
+      stopped: () => false, failing: (r) => failing.push(r),
+    });
+    t.teardown(() => nc.close());
+    const link = watchLink(nc, createLogger('silent'));
+    t.equal(nc.getServer(), `127.0.0.1:${up}`);
+    t.same(failing, [], 'the probe found a server that takes it: nothing to say');
+    await first.stop();
+    const late = new NatsServer(down, []);
+    await late.start();
+    t.teardown(() => late.stop());
+    for (let i = 0; i < 400 && !(link.up && nc.getServer() === `127.0.0.1:${down}`); i++) await new Promise((r) => setTimeout(r, 25));
+    t.equal(nc.getServer(), `127.0.0.1:${down}`, 'reconnected to the server that was down at start');
+    await nc.flush();
+  });
+
+t.test('the first connect waits for a server, says why once, and gives up when its caller stops',
+  { skip: !haveNats && 'no nats-server' }, async (t) => {
+    const port = await freePort();
+    const locked = new NatsServer(port, ['--user', 'a', '--pass', 'b']);
+    await locked.start();
+    t.teardown(() => locked.stop());
+    const failing: string[] = [];
+    let stopped = false;
+    const waiting = connectNats({ servers: `nats://127.0.0.1:${port}` }, { stopped: () => stopped, failing: (r) => failing.push(r) });
+    for (let i = 0; i < 200 && failing.length === 0; i++) await new Promise((r) => setTimeout(r, 25));
+    t.match(failing, [/authorization/i], 'the reason: the credentials, not the server being down');
+    await new Promise((r) => setTimeout(r, 600)); // a few more dials, refused
+    t.equal(failing.length, 1, 'said once');
+    stopped = true;
+    await t.rejects(waiting, /stopped before nats connected/);
+  });
