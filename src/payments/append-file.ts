@@ -45,10 +45,13 @@ function writeAll(fd: number, text: string): void {
 
 /**
  * The real file. Opened on first append, when a torn last line is cut off; after a failed write the
- * descriptor is closed and the next append reopens it (and so cuts what the failure left).
+ * descriptor is closed and the next append reopens it (and so cuts what the failure left, whole lines
+ * too when the take-back failed).
  */
 export function openAppendFile(path: string): AppendFile {
   let fd: number | undefined;
+  /** Where a failed append began, when taking it back failed too: the file is cut there before the next. */
+  let cutTo: number | undefined;
   const close = (): void => {
     if (fd === undefined) return;
     try { closeSync(fd); } catch { /* already unusable */ }
@@ -69,6 +72,8 @@ export function openAppendFile(path: string): AppendFile {
         if (fd === undefined) {
           mkdirSync(dirname(path), { recursive: true });
           fd = openSync(path, 'a+', 0o600);
+          if (cutTo !== undefined && fstatSync(fd).size > cutTo) ftruncateSync(fd, cutTo);
+          cutTo = undefined;
           cutTornTail(fd);
         }
         size = fstatSync(fd).size;
@@ -77,7 +82,7 @@ export function openAppendFile(path: string): AppendFile {
       } catch (err) {
         // All of it or none: whole lines of a failed append left in place would be written again by the
         // retry (the same payment twice in the ledger file).
-        if (fd !== undefined && size !== undefined) try { ftruncateSync(fd, size); } catch { /* cut at the next open */ }
+        if (fd !== undefined && size !== undefined) try { ftruncateSync(fd, size); } catch { cutTo = size; }
         close();
         throw err;
       }

@@ -123,6 +123,28 @@ t.test('an append the disk fills up in the middle of is taken back whole: a retr
   t.equal(readFileSync(path, 'utf8'), '{"a":1}\n', 'none of the failed append is left, not even its whole first line');
 });
 
+t.test('when taking a failed append back fails too, the next append cuts it off before writing: no line twice', async (t) => {
+  const path = fresh();
+  const f = openAppendFile(path);
+  f.append('{"a":1}\n');
+  const freed = fillingDisk(t, 12); // the first whole line of the next append fits
+  const truncate = fs['ftruncateSync']!;
+  let refuse = true;
+  fs['ftruncateSync'] = (...a: unknown[]) => {
+    if (refuse) throw Object.assign(new Error('EIO: injected'), { code: 'EIO' });
+    return truncate(...a);
+  };
+  syncBuiltinESMExports();
+  t.teardown(() => { fs['ftruncateSync'] = truncate; syncBuiltinESMExports(); });
+  t.throws(() => f.append('{"b":2}\n{"c":3}\n'), { code: 'ENOSPC' });
+  t.equal(readFileSync(path, 'utf8'), '{"a":1}\n{"b":2}\n{"c"', 'the take-back failed: a whole line of the failed append is still there');
+  freed();
+  refuse = false;
+  f.append('{"b":2}\n{"c":3}\n'); // the retry
+  t.equal(readFileSync(path, 'utf8'), '{"a":1}\n{"b":2}\n{"c":3}\n', 'each line once');
+  f.close();
+});
+
 t.test('a replace the disk fills up in the middle of leaves the old file whole and no temporary file', async (t) => {
   const path = fresh();
   const f = openAppendFile(path);
