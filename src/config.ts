@@ -200,7 +200,9 @@ export function parseCommandLine(argv: string[], env: NodeJS.ProcessEnv = {}): P
     const x = v[name];
     if (typeof x === 'string') return x;
     const e = OPTIONS[name]?.env;
-    return e !== undefined ? env[e] : undefined;
+    // An empty variable (`TP_PORT=`) counts as unset, as in a shell's ${VAR:-default}.
+    const fromEnv = e !== undefined ? env[e] : undefined;
+    return fromEnv === '' ? undefined : fromEnv;
   };
   let command: ParsedArgs['command'] = 'run';
   if (v['help']) command = 'help';

@@ -112,3 +112,12 @@ t.test('an option that would be ignored, or an argument too many, is a mistake',
   t.equal(refusal(['--lightning', 'dev', '--dev-autopay', '5', '--pricing', 'p.json']), 'accepted');
   t.equal(refusal(['--help', 'extra', '--to', 'x']), 'accepted', '--help shows the help whatever follows');
 });
+
+t.test('an option not given is read from its environment variable; the option wins, and an empty variable counts as unset', async (t) => {
+  t.equal(parseCommandLine([], { TP_PORT: '6000' }).config.port, 6000);
+  t.equal(parseCommandLine(['-p', '7000'], { TP_PORT: '6000' }).config.port, 7000, 'the command line wins');
+  t.equal(parseCommandLine([], { TP_PORT: '' }).config.port, 5010, 'TP_PORT= is the default, not a refusal');
+  t.equal(parseCommandLine([], { TP_LOG_LEVEL: '' }).config.logLevel, 'info');
+  t.throws(() => parseCommandLine([], { TP_PORT: 'x' }), { name: 'ConfigError' }, 'a variable that is set is checked as the option is');
+  t.throws(() => parseCommandLine(['-p', '']), { name: 'ConfigError' }, "an empty option is still a mistake (`-p ''`, an unset $PORT)");
+});
