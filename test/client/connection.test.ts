@@ -1,5 +1,6 @@
-// Our own q client (src/client/connection.ts) against our IPC server: the handshake and capability, sync
-// replies in request order, q errors as QError, pushes as 'message', and a clean end for every pending call.
+// Our own q client (src/client/connection.ts) against a q peer played with node-q's codec (an independent
+// implementation, test/helpers/q-peer.ts): the handshake and capability, sync replies in request order, q
+// errors as QError, pushes (q-compressed ones too) as 'message', and a clean end for every pending call.
 // Spec: code.kx.com/q/basics/ipc (handshake "user:password\3\0", one capability byte back).
 import net from 'node:net';
 import { join } from 'node:path';
@@ -11,8 +12,9 @@ import type { ClientOptions } from '../../src/client/connection.js';
 import { QError } from '../../src/errors.js';
 import { long, list, MsgType, str, sym, symbols } from '../../src/ipc/index.js';
 import type { QValue } from '../../src/ipc/index.js';
-import { UsersFile } from '../../src/server/auth.js';
-import { bigUpdate, eventually, Gate, shortTempDir, startServer } from '../server/fixture.js';
+import { eventually, shortTempDir } from '../server/fixture.js';
+import { qAnswer, startQPeer } from '../helpers/q-peer.js';
+import { frame, readVectors } from '../helpers/vectors.js';
 
 async function client(t: Test, o: ClientOptions): Promise<QConnection> {
   const c = await QConnection.connect(o);
@@ -21,23 +23,25 @@ async function client(t: Test, o: ClientOptions): Promise<QConnection> {
 }
 
 t.test('the handshake agrees capability 3 and sync requests get their replies', async (t) => {
-  const { port } = await startServer(t);
-  const c = await client(t, { port });
+  const peer = await startQPeer(t);
+  const c = await client(t, { port: peer.port });
   t.equal(c.capability, 3);
+  t.same(peer.logins, [':'], 'no user: an empty user and password');
   t.same(await c.sync(str('ping')), sym('pong'));
   t.same(await c.sync(list(sym('add'), long(2n), long(3n))), long(5n));
+  t.same(peer.received.map((r) => r.type), [MsgType.Sync, MsgType.Sync]);
 });
 
 t.test('replies match requests by order, however many are in flight', async (t) => {
-  const { port } = await startServer(t);
-  const c = await client(t, { port });
+  const peer = await startQPeer(t);
+  const c = await client(t, { port: peer.port });
   const answers = await Promise.all(Array.from({ length: 50 }, (_, i) => c.sync(list(sym('add'), long(BigInt(i)), long(1n)))));
   t.same(answers, Array.from({ length: 50 }, (_, i) => long(BigInt(i + 1))));
 });
 
 t.test('a q error reply rejects with a QError carrying its text; the connection stays usable', async (t) => {
-  const { port } = await startServer(t);
-  const c = await client(t, { port });
+  const peer = await startQPeer(t);
+  const c = await client(t, { port: peer.port });
   await t.rejects(c.sync(str('boom')), { name: 'QError', message: 'boom' });
   const err = await c.sync(str('nope')).catch((e: unknown) => e);
   t.ok(err instanceof QError);
@@ -45,8 +49,8 @@ t.test('a q error reply rejects with a QError carrying its text; the connection 
 });
 
 t.test('pushes arrive as async messages, in order, before the reply sent after them', async (t) => {
-  const { port } = await startServer(t);
-  const c = await client(t, { port });
+  const peer = await startQPeer(t);
+  const c = await client(t, { port: peer.port });
   const seen: Array<[number, QValue]> = [];
   c.on('message', (v: QValue, type: number) => seen.push([type, v]));
   let atAnswer = -1;
@@ -55,54 +59,52 @@ t.test('pushes arrive as async messages, in order, before the reply sent after t
   t.equal(atAnswer, 3, 'onAnswer ran when the reply arrived, after the three pushes');
 });
 
-t.test('a compressed push from the server is decompressed', async (t) => {
-  const { port, handler } = await startServer(t);
-  const c = await client(t, { port });
-  const conn = [...handler.conns.values()][0];
-  if (!conn) throw new Error('no server connection');
-  Object.defineProperty(conn, 'local', { value: false }); // compress as q does for a remote peer
-  const before = conn.socket.bytesWritten;
+t.test("a push q compressed is decompressed (q's own bytes)", async (t) => {
+  const vectors = readVectors('q3-compressed-expressions.txt');
+  const one = vectors.find((v) => v.expr === '1000#`q');
+  if (!one) throw new Error('no vector');
+  const peer = await startQPeer(t, {
+    answer: (v, socket) => { socket.write(frame(one.bytes, MsgType.Async, true)); return qAnswer(v); },
+  });
+  const c = await client(t, { port: peer.port });
   const got: QValue[] = [];
   c.on('message', (v: QValue) => got.push(v));
-  await c.sync(list(sym('big'), long(5000n)));
-  await eventually(() => got.length === 1, 'the push');
-  t.ok(conn.socket.bytesWritten - before < 5000 * 5 / 2, 'it went out compressed');
-  t.same(got[0], bigUpdate(5000));
-  t.same((got[0] as { items: QValue[] }).items[2], symbols(new Array<string>(5000).fill('AAPL')));
+  t.same(await c.sync(str('ping')), sym('pong'));
+  t.same(got, [symbols(new Array<string>(1000).fill('q'))]);
 });
 
-t.test('async messages reach the server and get no reply', async (t) => {
-  const { port, handler } = await startServer(t);
-  const c = await client(t, { port });
+t.test('async messages reach the peer and get no reply', async (t) => {
+  const peer = await startQPeer(t);
+  const c = await client(t, { port: peer.port });
   t.equal(c.async(list(sym('add'), long(1n), long(1n))), true);
   await c.drained();
-  await eventually(() => handler.asyncs.length === 1, 'the async message');
+  await eventually(() => peer.received.length === 1, 'the async message');
+  t.same(peer.received[0], { type: MsgType.Async, value: ['add', 1, 1] }, 'node-q reads what our client wrote');
   t.same(await c.sync(str('ping')), sym('pong'), 'the next reply is the sync one');
 });
 
-t.test('user and password are sent; a wrong password is refused as access', async (t) => {
-  const { port } = await startServer(t, { authenticator: new UsersFile('alice:wonderland\n') });
-  const ok = await client(t, { port, user: 'alice', password: 'wonderland' });
+t.test('user and password are sent; a login q closes without a byte is refused as access', async (t) => {
+  const peer = await startQPeer(t, { users: ['alice:wonderland'] });
+  const ok = await client(t, { port: peer.port, user: 'alice', password: 'wonderland' });
   t.same(await ok.sync(str('ping')), sym('pong'));
-  await t.rejects(QConnection.connect({ port, user: 'alice', password: 'x' }), { name: 'QError', message: 'access' });
+  await t.rejects(QConnection.connect({ port: peer.port, user: 'alice', password: 'x' }), { name: 'QError', message: 'access' });
+  t.same(peer.logins, ['alice:wonderland', 'alice:x']);
 });
 
 t.test('connects over a unix domain socket', async (t) => {
-  const { server } = await startServer(t);
   const path = join(shortTempDir(t), 'q.sock');
-  await server.listenUnix(path);
+  await startQPeer(t, { path });
   const c = await client(t, { unixSocket: path });
   t.same(await c.sync(str('ping')), sym('pong'));
 });
 
-t.test('pending requests reject when the server closes the connection, and later ones at once', async (t) => {
-  const { port, handler } = await startServer(t);
-  const c = await client(t, { port });
+t.test('pending requests reject when the peer closes the connection, and later ones at once', async (t) => {
+  const peer = await startQPeer(t);
+  const c = await client(t, { port: peer.port });
   const closed = new Promise<Error>((r) => c.once('close', r));
-  handler.gate = new Gate();
   const pending = c.sync(str('slow'));
-  await eventually(() => handler.conns.size === 1 && handler.calls.includes('slow'), 'the slow call');
-  for (const conn of handler.conns.values()) conn.close();
+  await eventually(() => peer.received.length === 1, 'the slow call');
+  for (const s of peer.sockets) s.end();
   await t.rejects(pending, { message: 'connection closed' });
   t.match((await closed).message, /connection closed/);
   await t.rejects(c.sync(str('ping')), { message: 'connection closed' });
