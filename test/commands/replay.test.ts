@@ -6,36 +6,27 @@ import type { Test } from 'tap';
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
 import { join } from 'node:path';
-import { createLogger } from '../../src/log.js';
-import { IpcServer } from '../../src/server/index.js';
-import { NULL } from '../../src/ipc/index.js';
-import type { QValue } from '../../src/ipc/index.js';
 import { connect, nodeq } from '../helpers/qclient.js';
 import { startTp } from '../helpers/tp.js';
+import { qError, qMessage, startQPeer } from '../helpers/q-peer.js';
 
 const q = nodeq as unknown as Record<string, (x: unknown) => unknown>;
 const s = (x: string): unknown => q['symbol']?.(x);
 const CLI = join(process.cwd(), 'dist', 'cli.js');
 const N = 400;
 
-/** A q process standing in for r.q's side of -11!: it only records the upd messages it is sent. */
+/** A q process standing in for r.q's side of -11!, played by node-q (test/helpers/q-peer.ts): it records the size of each upd row. */
 async function sink(t: Test): Promise<{ port: number; seqs: number[] }> {
-  const seqs: number[] = [];
-  const server = new IpcServer({
-    log: createLogger('silent'),
-    handler: {
-      onMessage: (_c, v: QValue) => {
-        if (v.type === 0 && v.items[0]?.type === -11 && v.items[0].value === 'upd') {
-          const x = v.items[2];
-          if (x?.type === 0 && x.items[3]?.type === -6) seqs.push(x.items[3].value);
-        }
-        return NULL;
-      },
+  const peer = await startQPeer(t, { answer: (v) => (v === '' ? qMessage(null, 2) : qError('nyi')) });
+  return {
+    port: peer.port,
+    get seqs(): number[] {
+      return peer.received.flatMap(({ type, value }) => {
+        const [name, , x] = value as [unknown, unknown, unknown[]];
+        return type === 0 && name === 'upd' ? [x[3] as number] : [];
+      });
     },
-  });
-  const a = await server.listenTcp(0, '127.0.0.1');
-  t.teardown(() => server.close());
-  return { port: a.port as number, seqs };
+  };
 }
 
 for (const mode of ['zero-latency', 'batch'] as const) {
